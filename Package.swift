@@ -1,0 +1,49 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// One concern per module, in the spirit of rust-vmm's crates:
+// CKVM (C constants) → KVM (descriptor wrappers) → GuestMemory → X86Boot / Devices
+// → Machine (VM assembly, vCPU loops, snapshots) → ControlAPI (HTTP over a Unix socket) → swiftlet (CLI).
+let package = Package(
+    name: "swiftlet",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "swiftlet", targets: ["swiftlet"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+    ],
+    targets: [
+        .target(name: "CKVM"),
+        .target(name: "KVM", dependencies: ["CKVM"]),
+        .target(name: "GuestMemory"),
+        .target(name: "X86Boot", dependencies: ["GuestMemory"]),
+        .target(name: "Devices", dependencies: ["GuestMemory"]),
+        .target(
+            name: "Machine",
+            dependencies: [
+                "CKVM", "KVM", "GuestMemory", "X86Boot", "Devices",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "ControlAPI",
+            dependencies: [
+                "Machine",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(
+            name: "swiftlet",
+            dependencies: [
+                "Machine", "ControlAPI", "X86Boot", "Devices",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// KVM descriptor wrappers.
