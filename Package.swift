@@ -30,7 +30,6 @@ let package = Package(
         .target(
             name: "ControlAPI",
             dependencies: [
-                "Machine",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
