@@ -26,8 +26,9 @@ done
 require_tools apt-cache apt-get dpkg-deb cpio gzip mke2fs sha256sum
 BUSYBOX=$(static_busybox)
 
-# Virtio modules in dependency order; the cloud kernel has them as modules, not built in.
-VIRTIO_MODULES="virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk"
+# Virtio modules in dependency order (virtio needs virtio_ring); the cloud kernel has them as
+# modules, not built in.
+VIRTIO_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk"
 KVM_MODULES="irqbypass kvm kvm-amd"
 
 # The newest 6.1 cloud kernel apt knows, so a fresh CI machine and a developer agree after

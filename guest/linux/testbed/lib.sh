@@ -24,7 +24,9 @@ TESTBED_SCENARIO_TIMEOUT=${TESTBED_SCENARIO_TIMEOUT:-180}
 # Without ACPI tables the guest cannot power off, so guests end with `reboot -f`; reboot=k
 # makes that an i8042 reset, which Swiftlet treats as the end of the run. panic=-1 turns a panic
 # into an immediate reboot, so a broken guest ends its run at once instead of at the timeout.
-GUEST_BASE_CMDLINE="console=ttyS0 earlyprintk=serial reboot=k panic=-1 acpi=off pci=conf1 i8042.nopnp i8042.noaux i8042.nomux i8042.dumbkbd"
+# pci=conf1: with no ACPI tables Linux finds the PCI bus only this way. No acpi=off: Debian's
+# kernel lacks CONFIG_X86_MPPARSE and would then switch its local APIC (and MSI-X) off.
+GUEST_BASE_CMDLINE="console=ttyS0 earlyprintk=serial reboot=k panic=-1 pci=conf1 i8042.nopnp i8042.noaux i8042.nomux i8042.dumbkbd"
 
 now() { cut -d' ' -f1 /proc/uptime; }
 seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
@@ -118,7 +120,9 @@ console_has() { tr -d '\r' <"$CONSOLE" | grep -Eq -- "$1"; }
 # The most telling reason a run went wrong, from what Swiftlet and the guest printed.
 diagnose() {
     panic=$(tr -d '\r' <"$CONSOLE" | grep -m1 -E 'Kernel panic|BUG:|Oops' | sed 's/^\[ *[0-9.]*\] //')
-    err=$(grep -v '^[[:space:]]*$' "$SWIFTLET_ERR" 2>/dev/null | tail -n1)
+    # Swiftlet's own error line if it wrote one (a usage hint may follow it), else its last line.
+    err=$(grep -i -m1 -E 'error|fatal' "$SWIFTLET_ERR" 2>/dev/null)
+    [ -n "$err" ] || err=$(grep -v '^[[:space:]]*$' "$SWIFTLET_ERR" 2>/dev/null | tail -n1)
     if [ "$TIMED_OUT" = 1 ]; then
         printf 'timed out after %s s' "$TESTBED_SCENARIO_TIMEOUT"
         [ -n "$panic" ] && printf '; guest: %s' "$panic"
