@@ -34,6 +34,8 @@ fi
 
 if [ "$needs_build" = 1 ]; then
     echo "build-test-guest: building $image" >&2
+    # A failed build must not leave an older image that a later run would call up to date.
+    rm -f "$image"
     # -mgeneral-regs-only: no SSE/x87; -fcf-protection=none: no endbr64, which KVM's emulator
     # lacks; -falign-*=1: padding NOPs inside functions would be executed at microseconds each;
     # -fno-tree-loop-distribute-patterns: keep gcc from turning memset's own loop into a memset call.

@@ -70,14 +70,6 @@ void print_dec(u64 value) {
     while (n) serial_putc(digits[--n]);
 }
 
-void print_hex(u64 value) {
-    static const char hex[] = "0123456789abcdef";
-    int shift = 60;
-    print("0x");
-    while (shift > 0 && !((value >> shift) & 0xF)) shift -= 4;
-    for (; shift >= 0; shift -= 4) serial_putc(hex[(value >> shift) & 0xF]);
-}
-
 void reboot(void) {
     outb(0x64, 0xFE);
     for (;;) __asm__ volatile("cli; hlt");

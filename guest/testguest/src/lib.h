@@ -17,7 +17,6 @@ void serial_putc(char c);
 int serial_getc(void); /* blocks until a byte arrives */
 void print(const char *text);
 void print_dec(u64 value);
-void print_hex(u64 value);
 
 /* i8042 reset, then hlt forever as a fallback. */
 __attribute__((noreturn)) void reboot(void);
