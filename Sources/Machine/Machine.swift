@@ -82,6 +82,7 @@ public final class Machine: Sendable {
     /// Creates the KVM VM around `memory` with the in-kernel interrupt controllers, the PIT,
     /// the vCPUs and the legacy devices. Shared by boot and snapshot restore.
     init(memory: GuestMemory, vcpuCount: Int, startPaused: Bool, serialOutput: @escaping @Sendable ([UInt8]) -> Void, logger: Logger) throws(MachineError) {
+        let kvm: KVMSystem, vm: VirtualMachine
         do {
             kvm = try KVMSystem()
             vm = try kvm.createVM()
@@ -95,13 +96,16 @@ public final class Machine: Sendable {
         } catch {
             throw MachineError.kvm(error)
         }
+        self.kvm = kvm
+        self.vm = vm
         self.memory = memory
         self.vcpuCount = vcpuCount
         self.logger = logger
         let control = RunControl(vcpuCount: vcpuCount, startPaused: startPaused)
         self.control = control
-        portBus = Bus()
-        mmioBus = Bus()
+        let portBus = Bus(), mmioBus = Bus()
+        self.portBus = portBus
+        self.mmioBus = mmioBus
         serial = Serial16550(interrupt: KVMInterruptLine(vm: vm, gsi: LegacyPorts.com1IRQ, logger: logger), output: serialOutput)
         keyboardController = I8042Controller(interrupt: KVMInterruptLine(vm: vm, gsi: LegacyPorts.i8042IRQ, logger: logger)) {
             control.stop(.guestReset("i8042 reset"))
@@ -112,7 +116,7 @@ public final class Machine: Sendable {
         } catch {
             throw MachineError.invalidConfiguration("device layout: \(error)")
         }
-        runners = vcpus.map { VCPURunner(vcpu: $0, portBus: portBus, mmioBus: mmioBus, control: control, logger: logger) }
+        runners = vcpus.map { [logger] in VCPURunner(vcpu: $0, portBus: portBus, mmioBus: mmioBus, control: control, logger: logger) }
     }
 
     // MARK: - Lifecycle
