@@ -43,6 +43,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory"]),
+        .testTarget(name: "DevicesTests", dependencies: ["Devices", "GuestMemory"]),
+        // Runs the built executable against /dev/kvm; depending on it makes `swift test` build it.
+        .testTarget(name: "IntegrationTests", dependencies: ["swiftlet"]),
     ],
     swiftLanguageModes: [.v6]
 )
