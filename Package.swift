@@ -43,6 +43,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory"]),
+        .testTarget(name: "X86BootTests", dependencies: ["X86Boot", "GuestMemory"]),
     ],
     swiftLanguageModes: [.v6]
 )
