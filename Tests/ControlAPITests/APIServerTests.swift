@@ -220,6 +220,30 @@ struct APIServerTests {
         #expect(try client.get("/").json.flatMap(state) == "Paused")
     }
 
+    @Test func stopWaitsForTheCallInProgressToAnswer() async throws {
+        let running = try RunningServer(backend: FakeBackend(pauseDelay: .milliseconds(600)))
+        let client = running.client
+        _ = try client.checked(method: "PUT", path: "/boot-source", json: .object(["kernel_image_path": .string("/k")]))
+        _ = try client.checked(method: "PUT", path: "/actions", json: .object(["action_type": .string("InstanceStart")]))
+        let pausing = Task.detached { try client.patch("/vm", json: .object(["state": .string("Paused")])).status }
+        try await Task.sleep(for: .milliseconds(200))
+        running.server.stop()
+        #expect(!FileManager.default.fileExists(atPath: running.directory.socketPath))
+        #expect(try await pausing.value == 204)
+    }
+
+    @Test func aBackendCallCanStopTheServer() throws {
+        let running = try RunningServer()
+        let server = running.server
+        running.backend.ctrlAltDelHook.withLock { $0 = { server.stop() } }
+        _ = try running.client.checked(method: "PUT", path: "/boot-source", json: .object(["kernel_image_path": .string("/k")]))
+        _ = try running.client.checked(method: "PUT", path: "/actions", json: .object(["action_type": .string("InstanceStart")]))
+        // Stopping from inside the call must not deadlock, and the call still gets its answer.
+        #expect(try running.client.put("/actions", body: #"{"action_type": "SendCtrlAltDel"}"#).status == 204)
+        #expect(!server.isRunning)
+        #expect(throws: APIClientError.self) { try running.client.get("/") }
+    }
+
     private func state(_ json: JSONValue) -> String? {
         guard case .object(let members) = json, case .string(let state)? = members["state"] else { return nil }
         return state

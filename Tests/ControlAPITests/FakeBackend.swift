@@ -21,6 +21,8 @@ final class FakeBackend: VMMBackend {
     }
 
     private let state = Mutex(State())
+    /// Runs inside `sendCtrlAltDel()`, on the backend queue (e.g. to stop the server from there).
+    let ctrlAltDelHook = Mutex<(@Sendable () -> Void)?>(nil)
     /// How long `pause()` blocks, to show the event loop keeps serving meanwhile.
     let pauseDelay: Duration
 
@@ -77,6 +79,7 @@ final class FakeBackend: VMMBackend {
             state.calls.append(.sendCtrlAltDel)
             try state.rules.checkSendCtrlAltDel()
         }
+        ctrlAltDelHook.withLock { $0 }?()
     }
 
     func flushMetrics() throws {

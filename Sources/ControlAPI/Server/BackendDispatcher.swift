@@ -15,6 +15,11 @@ final class BackendDispatcher: Sendable {
         self.logger = logger
     }
 
+    /// Runs `body` once every call dispatched so far has finished.
+    func afterPendingCalls(_ body: @escaping @Sendable () -> Void) {
+        queue.async(execute: body)
+    }
+
     func perform(_ request: APIRequest, description: String, promise: EventLoopPromise<APIResponse>) {
         queue.async { [backend, logger] in
             let response = request.perform(on: backend)
