@@ -72,6 +72,16 @@ struct APIRouterTests {
                 == .loadSnapshot(SnapshotLoadRequest(snapshotPath: "/s/state", memFilePath: "/s/mem", resumeVM: false)))
     }
 
+    @Test func hostileBodiesAreRefusedWithoutCrashing() {
+        let deep = String(repeating: "[", count: 60_000) + String(repeating: "]", count: 60_000)
+        #expect(throws: APIFault.self) { try route("PUT", "/actions", deep) }
+        let deepObject = String(repeating: #"{"a":"#, count: 10_000) + "1" + String(repeating: "}", count: 10_000)
+        #expect(throws: APIFault.self) { try route("PUT", "/actions", deepObject) }
+        #expect(throws: APIFault.self) { try route("PUT", "/actions", "\u{0}\u{FFFF}\u{1F600}") }
+        let invalidUTF8: [UInt8] = Array(#"{"action_type": ""#.utf8) + [0xFF, 0xFE] + Array(#""}"#.utf8)
+        #expect(throws: APIFault.self) { try APIRouter.route(method: "PUT", target: "/actions", body: invalidUTF8) }
+    }
+
     /// (method, path, body, text the fault message must contain)
     static let refusals: [(String, String, String, String)] = [
         // Unknown paths and methods.
