@@ -220,6 +220,20 @@ struct APIServerTests {
         #expect(try client.get("/").json.flatMap(state) == "Paused")
     }
 
+    @Test func aClientThatHangsUpMidCallDoesNotHurtTheServer() throws {
+        let running = try RunningServer(backend: FakeBackend(pauseDelay: .milliseconds(300)))
+        let client = running.client
+        _ = try client.checked(method: "PUT", path: "/boot-source", json: .object(["kernel_image_path": .string("/k")]))
+        _ = try client.checked(method: "PUT", path: "/actions", json: .object(["action_type": .string("InstanceStart")]))
+        // Give up long before the pause completes: the answer then has no connection to go to.
+        let impatient = APIClient(socketPath: running.directory.socketPath, timeout: .milliseconds(50))
+        #expect(throws: APIClientError.self) { try impatient.patch("/vm", json: .object(["state": .string("Paused")])) }
+        // A half-sent request, then hang-up.
+        _ = try? impatient.exchange(Array("PUT /boot-source HTTP/1.1\r\nContent-Length: 100\r\n\r\n{".utf8))
+        #expect(try client.get("/").json.flatMap(state) == "Paused")
+        #expect(running.backend.calls.filter { $0 == .pause }.count == 1)
+    }
+
     @Test func stopWaitsForTheCallInProgressToAnswer() async throws {
         let running = try RunningServer(backend: FakeBackend(pauseDelay: .milliseconds(600)))
         let client = running.client
