@@ -81,6 +81,20 @@ import Testing
         #expect(load.status == 400)
         #expect(load.body.localizedCaseInsensitiveContains("crc") || load.body.localizedCaseInsensitiveContains("checksum"), "\(load.body)")
         #expect(try fresh.curl("GET", "/").body.contains("Not started"), "a failed load leaves no partial VM")
+
+        // A memory file of the wrong size, a truncated state file and a missing one.
+        let shortMemory = vm.file("short.mem")
+        try Data(count: 4096).write(to: URL(fileURLWithPath: shortMemory))
+        let truncated = vm.file("truncated.state")
+        try Data(bytes.prefix(bytes.count / 3)).write(to: URL(fileURLWithPath: truncated))
+        for (statePath, memoryPath, expected) in [
+            (state, shortMemory, "bytes"), (truncated, memory, "truncated"), (vm.file("absent.state"), memory, "absent.state"),
+        ] {
+            let result = try SwiftletProcess.run(["run", "--restore", statePath, "--mem", memoryPath], timeout: 30)
+            #expect(result.status != 0 && !result.exitedBySignal)
+            #expect(result.stdout.isEmpty, "nothing ran")
+            #expect(result.stderr.contains(expected), "\(result.stderr)")
+        }
     }
 
     @Test func ctrlAltDelRebootsTheGuestThroughTheI8042() throws {
