@@ -19,6 +19,15 @@ public final class PCIRoot: Sendable {
     private struct Storage {
         var slots: [Slot?] = Array(repeating: nil, count: PCIRoot.slotCount)
         var nextFree: UInt64
+        var observer: (@Sendable (BARMapping) -> Void)?
+    }
+
+    /// A BAR that started or stopped being decoded at an address.
+    public struct BARMapping: Sendable, Equatable {
+        public let slot: Int
+        public let bar: Int
+        /// The new base, or nil when the BAR is no longer mapped.
+        public let base: UInt64?
     }
 
     public let mmioBus: Bus
@@ -67,6 +76,13 @@ public final class PCIRoot: Sendable {
         }
         device.configuration.setMappingListener { [weak self] in self?.refreshMappings(slot: slot) }
         return slot
+    }
+
+    /// Tells the VMM whenever the guest moves, unmaps or remaps a BAR, so that anything
+    /// registered at a BAR address outside the bus (KVM ioeventfds on virtio notify
+    /// addresses) can follow. Called with the bus locked: it must not call back into `PCIRoot`.
+    public func setBARObserver(_ observer: (@Sendable (BARMapping) -> Void)?) {
+        storage.withLock { $0.observer = observer }
     }
 
     public func device(atSlot slot: Int) -> (any PCIDevice)? {
@@ -136,6 +152,7 @@ public final class PCIRoot: Sendable {
             if let wanted, (try? mmioBus.insert(region, base: wanted, length: bar.size)) != nil {
                 entry.mapped[position] = wanted
             }
+            storage.observer?(BARMapping(slot: slot, bar: bar.index, base: entry.mapped[position]))
         }
         storage.slots[slot] = entry
     }
