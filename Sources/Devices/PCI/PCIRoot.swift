@@ -112,15 +112,14 @@ public final class PCIRoot: Sendable {
         device.readConfig(offset: offset, data: data)
     }
 
-    /// Writes go to the device, then BAR mappings follow whatever the guest changed.
-    /// Done under the bus lock so two vCPUs cannot interleave a move.
+    /// Writes go to the device, then BAR mappings follow whatever the guest changed. The
+    /// device runs without the bus lock held (its side effects may wait for its I/O queue);
+    /// re-deriving the mappings from configuration space under the lock keeps two vCPUs
+    /// from interleaving a move.
     public func writeConfig(slot: Int, offset: Int, data: UnsafeRawBufferPointer) {
-        guard slot >= 0 && slot < PCIRoot.slotCount else { return }
-        storage.withLock { storage in
-            guard let entry = storage.slots[slot] else { return }
-            entry.device.writeConfig(offset: offset, data: data)
-            synchronize(slot: slot, in: &storage)
-        }
+        guard let device = device(atSlot: slot) else { return }
+        device.writeConfig(offset: offset, data: data)
+        refreshMappings(slot: slot)
     }
 
     /// Re-derives every BAR mapping from configuration space (after a restore).

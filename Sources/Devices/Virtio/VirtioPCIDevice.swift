@@ -37,6 +37,7 @@ public final class VirtioPCIDevice: PCIDevice {
     private let queueMaxSizes: [UInt16]
     private let deviceConfigurationLength: UInt64
     private let msixCapability: Int
+    private let configurationAccessCapability: Int
     private let limits: VirtioCommonConfiguration.Limits
     private let errorHandler: @Sendable (String) -> Void
     private let ioQueue: DispatchQueue
@@ -86,13 +87,16 @@ public final class VirtioPCIDevice: PCIDevice {
             type: .common, offset: VirtioPCILayout.commonConfiguration, length: VirtioCommonConfiguration.length))
         try configuration.addCapability(id: vendor, body: VirtioPCILayout.capabilityBody(
             type: .notify, offset: VirtioPCILayout.notify, length: VirtioPCILayout.notifyMultiplier * UInt64(sizes.count),
-            notifyMultiplier: UInt32(VirtioPCILayout.notifyMultiplier)))
+            trailer: UInt32(VirtioPCILayout.notifyMultiplier)))
         try configuration.addCapability(id: vendor, body: VirtioPCILayout.capabilityBody(
             type: .isr, offset: VirtioPCILayout.isr, length: VirtioPCILayout.isrLength))
         if deviceConfigurationLength > 0 {
             try configuration.addCapability(id: vendor, body: VirtioPCILayout.capabilityBody(
                 type: .device, offset: VirtioPCILayout.deviceConfiguration, length: deviceConfigurationLength))
         }
+        configurationAccessCapability = try configuration.addCapability(
+            id: vendor, body: VirtioPCILayout.capabilityBody(type: .pciConfiguration, offset: 0, length: 0, trailer: 0),
+            writableMask: VirtioPCILayout.ConfigurationAccess.writableMask)
         ioQueue.setSpecific(key: Self.ioQueueKey, value: ObjectIdentifier(self))
     }
 
@@ -128,12 +132,41 @@ public final class VirtioPCIDevice: PCIDevice {
 
     // MARK: - PCI
 
+    public func readConfig(offset: Int, data: UnsafeMutableRawBufferPointer) {
+        let window = configurationAccessCapability + VirtioPCILayout.ConfigurationAccess.data
+        if offset < window + 4 && offset + data.count > window, let target = configurationAccessTarget() {
+            // Reading pci_cfg_data reads the BAR bytes the capability points at.
+            var bytes = [UInt8](repeating: 0, count: 4)
+            bytes.withUnsafeMutableBytes { readBAR(VirtioPCILayout.bar, offset: target.offset, data: UnsafeMutableRawBufferPointer(rebasing: $0[0..<target.length])) }
+            bytes.withUnsafeBytes { configuration.write(offset: window, data: $0) }
+        }
+        configuration.read(offset: offset, data: data)
+    }
+
     public func writeConfig(offset: Int, data: UnsafeRawBufferPointer) {
         configuration.write(offset: offset, data: data)
         let control = msixCapability + 2
         if offset <= control + 1 && offset + data.count > control {
             msix.setMessageControl(configuration.readUInt16(at: control))
         }
+        let window = configurationAccessCapability + VirtioPCILayout.ConfigurationAccess.data
+        if offset < window + 4 && offset + data.count > window, let target = configurationAccessTarget() {
+            let value = configuration.readUInt32(at: window)
+            withUnsafeBytes(of: value.littleEndian) { writeBAR(VirtioPCILayout.bar, offset: target.offset, data: UnsafeRawBufferPointer(rebasing: $0[0..<target.length])) }
+        }
+    }
+
+    /// Where the PCI configuration access window points, if the driver set it up sanely:
+    /// our BAR, a 1/2/4-byte length, the offset aligned to it and inside the BAR.
+    private func configurationAccessTarget() -> (offset: UInt64, length: Int)? {
+        let capability = configurationAccessCapability
+        let bar = configuration.readUInt16(at: capability + VirtioPCILayout.ConfigurationAccess.bar) & 0xFF
+        let offset = UInt64(configuration.readUInt32(at: capability + VirtioPCILayout.ConfigurationAccess.offset))
+        let length = configuration.readUInt32(at: capability + VirtioPCILayout.ConfigurationAccess.length)
+        guard bar == VirtioPCILayout.bar, [1, 2, 4].contains(length), offset % UInt64(length) == 0,
+            offset + UInt64(length) <= VirtioPCILayout.barSize
+        else { return nil }
+        return (offset, Int(length))
     }
 
     public func readBAR(_ index: Int, offset: UInt64, data: UnsafeMutableRawBufferPointer) {
