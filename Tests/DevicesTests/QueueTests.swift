@@ -145,6 +145,17 @@ import GuestMemory
         try expectRejected("queue 0: invalid queue: used ring at 0xffff0+134 is outside guest RAM")
     }
 
+    @Test func aGuestLoopingOnErrorsCannotFloodTheLog() throws {
+        for _ in 0..<25 {
+            #expect(harness.negotiate(features: VirtioFeature.version1))
+            harness.configureQueue(size: 0, vector: 1)
+            harness.setStatus(harness.status | VirtioDeviceStatus.driverOK)
+            harness.transport.drain()
+            #expect(harness.status & VirtioDeviceStatus.deviceNeedsReset != 0)
+        }
+        #expect(harness.errors.count == 10)
+    }
+
     @Test func resetRecoversFromNeedsReset() throws {
         try harness.start()
         try harness.descriptor(0, address: 0x20000, length: 16, flags: DescriptorFlag.next, next: 0)

@@ -40,6 +40,7 @@ public final class VirtioPCIDevice: PCIDevice {
     private let configurationAccessCapability: Int
     private let limits: VirtioCommonConfiguration.Limits
     private let errorHandler: @Sendable (String) -> Void
+    private let reportLimiter = Mutex(ReportLimiter())
     private let ioQueue: DispatchQueue
     private let registers: Mutex<VirtioCommonConfiguration>
     /// Only locked on `ioQueue` (or while it is held by a synchronous job), so never contended.
@@ -282,13 +283,40 @@ public final class VirtioPCIDevice: PCIDevice {
 
     /// Reports a broken ring or request and tells the driver the device needs a reset.
     private func fail(_ message: String) {
-        errorHandler("\(device.name): \(message)")
+        report(message)
         let vector = registers.withLock { registers -> UInt16 in
             registers.status |= VirtioDeviceStatus.deviceNeedsReset
             registers.isr |= VirtioISR.configuration
             return registers.configVector
         }
         if vector != MSIXTable.noVector { msix.signal(vector: vector) }
+    }
+
+    /// A guest that loops reset → bad queue → DRIVER_OK must not flood the VMM's log.
+    private struct ReportLimiter {
+        static let perSecond = 10
+        var windowStart = ContinuousClock.now
+        var reported = 0
+        var suppressed = 0
+    }
+
+    private func report(_ message: String) {
+        let (emit, suppressedBefore) = reportLimiter.withLock { limiter -> (Bool, Int) in
+            var note = 0
+            let now = ContinuousClock.now
+            if now - limiter.windowStart >= .seconds(1) {
+                note = limiter.suppressed
+                limiter = ReportLimiter(windowStart: now)
+            }
+            guard limiter.reported < ReportLimiter.perSecond else {
+                limiter.suppressed += 1
+                return (false, note)
+            }
+            limiter.reported += 1
+            return (true, note)
+        }
+        if suppressedBefore > 0 { errorHandler("\(device.name): \(suppressedBefore) more errors were not reported") }
+        if emit { errorHandler("\(device.name): \(message)") }
     }
 
     private func onIOQueue<T>(_ work: () throws -> T) rethrows -> T {
