@@ -41,6 +41,8 @@ public final class VirtioPCIDevice: PCIDevice {
     private let limits: VirtioCommonConfiguration.Limits
     private let errorHandler: @Sendable (String) -> Void
     private let reportLimiter = Mutex(ReportLimiter())
+    /// Bumped by every reset and restore; an activation queued before one is stale.
+    private let resetEpoch = Atomic<UInt64>(0)
     private let ioQueue: DispatchQueue
     private let registers: Mutex<VirtioCommonConfiguration>
     /// Only locked on `ioQueue` (or while it is held by a synchronous job), so never contended.
@@ -194,13 +196,16 @@ public final class VirtioPCIDevice: PCIDevice {
         let count = UInt64(data.count)
         if let relative = Self.relative(offset, count, VirtioPCILayout.commonConfiguration, VirtioCommonConfiguration.length) {
             let value = data.littleEndianValue
-            let effect = registers.withLock { $0.write(offset: relative, width: data.count, value: value, limits: limits) }
+            // The activation snapshot and epoch are taken with the DRIVER_OK write itself, so
+            // a reset racing in from another vCPU can only cancel it, never mix with it.
+            let (effect, snapshot, epoch) = registers.withLock { registers in
+                let effect = registers.write(offset: relative, width: data.count, value: value, limits: limits)
+                return (effect, registers, resetEpoch.load(ordering: .sequentiallyConsistent))
+            }
             switch effect {
             case .none: break
             case .reset: reset()
-            case .activate:
-                let snapshot = registers.withLock { $0 }
-                ioQueue.async { self.activate(snapshot) }
+            case .activate: ioQueue.async { self.activate(snapshot, epoch: epoch) }
             }
         } else if let relative = Self.relative(offset, count, VirtioPCILayout.notify, VirtioPCILayout.notifyMultiplier * UInt64(queueCount)) {
             notifyQueue(Int(relative / VirtioPCILayout.notifyMultiplier))
@@ -222,6 +227,8 @@ public final class VirtioPCIDevice: PCIDevice {
     /// Status 0: wait for in-flight work so no DMA happens after the driver sees 0, then
     /// clear queues, device state and registers.
     private func reset() {
+        // First cancel activations still queued, then wait out in-flight work.
+        resetEpoch.add(1, ordering: .sequentiallyConsistent)
         onIOQueue {
             io.withLock { io in
                 io.queues = Array(repeating: nil, count: queueCount)
@@ -232,7 +239,8 @@ public final class VirtioPCIDevice: PCIDevice {
         registers.withLock { $0.reset(queueMaxSizes: queueMaxSizes) }
     }
 
-    private func activate(_ registersAtDriverOK: VirtioCommonConfiguration) {
+    private func activate(_ registersAtDriverOK: VirtioCommonConfiguration, epoch: UInt64) {
+        guard resetEpoch.load(ordering: .sequentiallyConsistent) == epoch else { return }
         let eventIndex = registersAtDriverOK.driverFeatures & VirtioFeature.ringEventIndex != 0
         var failures: [String] = []
         io.withLock { io in
@@ -350,6 +358,7 @@ public final class VirtioPCIDevice: PCIDevice {
         }
         let driverOK = state.common.status & VirtioDeviceStatus.driverOK != 0
         let eventIndex = state.common.driverFeatures & VirtioFeature.ringEventIndex != 0
+        resetEpoch.add(1, ordering: .sequentiallyConsistent)
         try onIOQueue {
             try io.withLock { io in
                 var queues: [Virtqueue?] = Array(repeating: nil, count: queueCount)
