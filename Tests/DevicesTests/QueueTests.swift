@@ -146,14 +146,16 @@ import GuestMemory
     }
 
     @Test func aGuestLoopingOnErrorsCannotFloodTheLog() throws {
-        for _ in 0..<25 {
+        for _ in 0..<60 {
             #expect(harness.negotiate(features: VirtioFeature.version1))
             harness.configureQueue(size: 0, vector: 1)
             harness.setStatus(harness.status | VirtioDeviceStatus.driverOK)
             harness.transport.drain()
             #expect(harness.status & VirtioDeviceStatus.deviceNeedsReset != 0)
         }
-        #expect(harness.errors.count == 10)
+        // 10 per second; the bound leaves room for the loop straddling a window on a busy machine.
+        #expect(harness.errors.count >= 10 && harness.errors.count <= 21)
+        #expect(harness.errors.prefix(10).allSatisfy { $0.hasPrefix("virtio-blk: queue 0: invalid queue: size 0") })
     }
 
     @Test func resetRecoversFromNeedsReset() throws {
