@@ -187,6 +187,11 @@ import Testing
         #expect(otherRoot.mappedAddress(slot: copySlot, bar: 0) == 0xD000_0000)
         #expect(otherBus.read64(0xD000_0008) == 8)
 
+        ports.write(slot: 0, register: 0x0C, value: 0x10, width: 1)
+        let rootState = root.saveState()
+        try otherRoot.restoreState(rootState)
+        #expect(otherRoot.saveState() == rootState)
+
         var doctored = saved
         doctored.bytes[0] = 0x99  // vendor ID is read-only
         #expect(throws: PCIError.self) { try copy.configuration.restoreState(doctored) }

@@ -30,6 +30,11 @@ public final class PCIRoot: Sendable {
         public let base: UInt64?
     }
 
+    /// What the root itself holds; each attached device saves its own configuration space.
+    public struct State: Codable, Sendable, Equatable {
+        public var hostBridge: PCIConfigurationSpace.State
+    }
+
     public let mmioBus: Bus
     public let mmioWindow: Range<UInt64>
     public let hostBridge = PCIHostBridge()
@@ -165,5 +170,18 @@ public final class PCIRoot: Sendable {
 
     private func fitsWindow(base: UInt64, size: UInt64) -> Bool {
         base >= mmioWindow.lowerBound && base <= mmioWindow.upperBound && mmioWindow.upperBound - base >= size
+    }
+
+    // MARK: - Snapshot
+
+    public func saveState() -> State {
+        State(hostBridge: hostBridge.configuration.saveState())
+    }
+
+    /// Restores the host bridge and re-derives every BAR mapping from the (already restored)
+    /// devices' configuration spaces.
+    public func restoreState(_ state: State) throws {
+        try hostBridge.configuration.restoreState(state.hostBridge)
+        refreshMappings()
     }
 }
