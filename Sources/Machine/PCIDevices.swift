@@ -1,4 +1,5 @@
 import Devices
+import Dispatch
 import GuestMemory
 import KVM
 import Logging
@@ -15,11 +16,18 @@ final class PCIDevices: Sendable {
     let root: PCIRoot
     let configIO: PCIConfigIO
     let disks: [Disk]
-    private let notifiers = NSLockShimmed<[QueueNotifier]>([])
+    private let notifiers = NSLockShimmed(Notifiers())
     private let vm: VirtualMachine
+    private let logger: Logger
+
+    private struct Notifiers {
+        var active: [QueueNotifier] = []
+        var suspended = false
+    }
 
     init(vm: VirtualMachine, memory: GuestMemory, portBus: Bus, mmioBus: Bus, disks: [DiskConfiguration], logger: Logger) throws(MachineError) {
         self.vm = vm
+        self.logger = logger
         root = PCIRoot(mmioBus: mmioBus, mmioWindow: X86Layout.pciMMIOStart..<X86Layout.pciMMIOEnd)
         configIO = PCIConfigIO(root: root)
         let msi = KVMMSISender(vm: vm, logger: logger)
@@ -44,32 +52,61 @@ final class PCIDevices: Sendable {
         }
     }
 
-    /// Registers an ioeventfd at each queue's current notify address. Called after boot set-up
-    /// and again after a restore, when the guest may have moved a BAR.
+    /// Registers an ioeventfd at each queue's current notify address, and follows the guest
+    /// if it moves a BAR. Called after boot set-up and after a restore.
     func connectNotifiers() throws(MachineError) {
-        var created: [QueueNotifier] = []
-        do {
-            for disk in disks {
-                for queue in 0..<disk.transport.queueCount {
-                    guard let address = disk.transport.notifyAddress(queue: queue) else { continue }
-                    created.append(try QueueNotifier(vm: vm, address: address, transport: disk.transport, queue: queue))
-                }
+        try reconnectNotifiers()
+        // The observer runs with the PCI bus locked; re-registering happens off that lock. Until
+        // it does, notify writes reach the device through the MMIO bus, which is just slower.
+        root.setBARObserver { [weak self] _ in
+            DispatchQueue.global().async { [weak self] in
+                guard let self else { return }
+                do { try self.reconnectNotifiers() } catch { self.logger.error("moving ioeventfds: \(error)") }
             }
-        } catch {
-            throw MachineError.kvm(error)
         }
-        notifiers.withLock { $0 = created }
+    }
+
+    private func reconnectNotifiers() throws(MachineError) {
+        try notifiers.withLock { (notifiers: inout Notifiers) throws(MachineError) in
+            // KVM refuses a second ioeventfd on the same address, so the old ones go first.
+            notifiers.active = []
+            do {
+                for disk in disks {
+                    for queue in 0..<disk.transport.queueCount {
+                        guard let address = disk.transport.notifyAddress(queue: queue) else { continue }
+                        let notifier = try QueueNotifier(vm: vm, address: address, transport: disk.transport, queue: queue)
+                        if notifiers.suspended { notifier.suspendDelivery() }
+                        notifiers.active.append(notifier)
+                    }
+                }
+            } catch let error as KVMError {
+                throw MachineError.kvm(error)
+            } catch {
+                throw MachineError.invalidConfiguration("\(error)")
+            }
+        }
     }
 
     /// Stops device activity for a pause or snapshot: no new notifications are taken and
     /// in-flight requests finish (so their completions land before the VM is frozen).
     func quiesce() {
-        notifiers.withLock { $0.forEach { $0.suspendDelivery() } }
+        notifiers.withLock { notifiers in
+            notifiers.suspended = true
+            notifiers.active.forEach { $0.suspendDelivery() }
+        }
         for disk in disks { disk.transport.drain() }
     }
 
     func resumeActivity() {
-        notifiers.withLock { $0.forEach { $0.resumeDelivery() } }
+        notifiers.withLock { notifiers in
+            notifiers.suspended = false
+            notifiers.active.forEach { $0.resumeDelivery() }
+        }
+        // A kick that raced with the pause (or a snapshot) may sit in an eventfd nobody reads
+        // any more; looking at every queue once is harmless when there is nothing new.
+        for disk in disks {
+            for queue in 0..<disk.transport.queueCount { disk.transport.notifyQueue(queue) }
+        }
     }
 }
 
@@ -78,7 +115,7 @@ final class NSLockShimmed<Value>: @unchecked Sendable {
     private let lock = NSLockShim()
     private var value: Value
     init(_ value: Value) { self.value = value }
-    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-        try lock.withLock { try body(&value) }
+    func withLock<T, E: Error>(_ body: (inout Value) throws(E) -> T) throws(E) -> T {
+        try lock.withLock { () throws(E) -> T in try body(&value) }
     }
 }

@@ -59,7 +59,7 @@ extension Machine {
                 vcpus: vcpuStates,
                 vm: vmState,
                 devices: .init(
-                    serial: serial.saveState(), i8042: keyboardController.saveState(), pciConfigIO: pci.configIO.saveState(),
+                    serial: serial.saveState(), i8042: keyboardController.saveState(), pciConfigIO: pci.configIO.saveState(), pciRoot: pci.root.saveState(),
                     virtio: pci.disks.map { $0.transport.saveState() }, blocks: pci.disks.map { $0.block.saveState() }))
         } catch {
             throw MachineError.snapshot("capturing state: \(error)")
@@ -149,10 +149,10 @@ extension Machine {
             for (disk, state) in zip(pci.disks, devices.virtio) {
                 try disk.transport.restoreState(state)
             }
+            try pci.root.restoreState(devices.pciRoot)
         } catch {
             throw MachineError.snapshot("restoring PCI devices: \(error)")
         }
-        pci.root.refreshMappings()
         try pci.connectNotifiers()
         // Notifications stay held back until the VM resumes.
         pci.quiesce()

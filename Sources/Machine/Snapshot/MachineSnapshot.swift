@@ -22,6 +22,7 @@ struct MachineSnapshot: Codable {
         var serial: Serial16550.State
         var i8042: I8042Controller.State
         var pciConfigIO: PCIConfigIO.State
+        var pciRoot: PCIRoot.State
         var virtio: [VirtioPCIDevice.State]
         var blocks: [VirtioBlock.State]
     }
