@@ -46,6 +46,10 @@ extension Machine {
             let vcpuStates = try vcpus.map { vcpu throws(KVMError) in
                 try VCPUSnapshot.capture(vcpu, msrIndices: msrIndices, xsaveSize: xsaveSize)
             }
+            if let saved = vcpuStates.first?.msrs.map(\.index) {
+                let skipped = msrIndices.filter { !saved.contains($0) }.map { "0x" + String($0, radix: 16) }
+                logger.debug("snapshot MSRs", metadata: ["saved": "\(saved.count)", "unreadable": "\(skipped)"])
+            }
             let vmState = MachineSnapshot.VMState(
                 picMaster: RawBytes.encode(try vm.irqchip(UInt32(KVM_IRQCHIP_PIC_MASTER))),
                 picSlave: RawBytes.encode(try vm.irqchip(UInt32(KVM_IRQCHIP_PIC_SLAVE))),
