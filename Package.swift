@@ -1,4 +1,4 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 import PackageDescription
 
 // One concern per module, in the spirit of rust-vmm's crates:
@@ -43,6 +43,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory"]),
+        .testTarget(name: "DevicesTests", dependencies: ["Devices", "GuestMemory"]),
+        // Runs the built executable against /dev/kvm; depending on it makes `swift test` build it.
+        .testTarget(name: "IntegrationTests", dependencies: ["swiftlet"]),
+        .testTarget(name: "X86BootTests", dependencies: ["X86Boot", "GuestMemory"]),
+        .testTarget(name: "ControlAPITests", dependencies: ["ControlAPI"]),
+        .testTarget(name: "MachineTests", dependencies: ["Machine", "KVM", "Devices", "GuestMemory"]),
     ],
     swiftLanguageModes: [.v6]
 )
+
+// The code base is kept warning-free: any new warning fails the build.
+for target in package.targets where target.type != .system {
+    if target.name == "CKVM" {
+        target.cSettings = (target.cSettings ?? []) + [.unsafeFlags(["-Werror"])]
+    } else {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.treatAllWarnings(as: .error)]
+    }
+}

@@ -1,0 +1,69 @@
+/// Maps an HTTP method, target and body to an `APIRequest`, validating the body on the way.
+/// Pure (no I/O), so every route and refusal can be tested without a socket.
+enum APIRouter {
+
+    static func route(method: String, target: String, body: [UInt8]) throws(APIFault) -> APIRequest {
+        // Firecracker ignores query strings; so do we. Empty segments ("//", trailing "/") too.
+        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        let segments = path.split(separator: "/").map(String.init)
+        let normalized = segments.joined(separator: "/")
+
+        if method == "PUT", segments.count == 2, segments[0] == "drives" {
+            let id = segments[1]
+            let drive = try Drive(json: try parse(body, "drive"), context: "drive")
+            guard drive.driveID == id else {
+                throw APIFault("The drive_id in the body ('\(drive.driveID)') does not match the one in the path ('\(id)').")
+            }
+            return .putDrive(drive)
+        }
+        switch (method, normalized) {
+        case ("GET", ""): return .getInstanceInfo
+        case ("GET", "version"): return .getVersion
+        case ("GET", "vm/config"): return .getVMConfiguration
+        case ("GET", "machine-config"): return .getMachineConfiguration
+        case ("PUT", "machine-config"):
+            return .putMachineConfiguration(try MachineConfiguration(json: try parse(body, "machine-config")))
+        case ("PUT", "boot-source"):
+            return .putBootSource(try BootSource(json: try parse(body, "boot-source")))
+        case ("PUT", "actions"):
+            return try action(try parse(body, "actions"))
+        case ("PATCH", "vm"):
+            return try vmState(try parse(body, "vm"))
+        case ("PUT", "snapshot/create"):
+            return .createSnapshot(try SnapshotCreateRequest(json: try parse(body, "snapshot/create")))
+        case ("PUT", "snapshot/load"):
+            return .loadSnapshot(try SnapshotLoadRequest(json: try parse(body, "snapshot/load")))
+        default:
+            throw APIFault("Invalid request method and/or path: \(method) \(path).")
+        }
+    }
+
+    private static func parse(_ body: [UInt8], _ what: String) throws(APIFault) -> JSONValue {
+        try JSONValue.parse(body, what: "\(what) request body")
+    }
+
+    private static func action(_ json: JSONValue) throws(APIFault) -> APIRequest {
+        var reader = try JSONObjectReader(json, context: "actions")
+        let type = try reader.requiredString("action_type")
+        try reader.rejectUnknownFields()
+        switch type {
+        case "InstanceStart": return .instanceStart
+        case "SendCtrlAltDel": return .sendCtrlAltDel
+        case "FlushMetrics": return .flushMetrics
+        default:
+            throw APIFault(
+                "Invalid actions: unknown action_type '\(type)'; expected InstanceStart, SendCtrlAltDel or FlushMetrics.")
+        }
+    }
+
+    private static func vmState(_ json: JSONValue) throws(APIFault) -> APIRequest {
+        var reader = try JSONObjectReader(json, context: "vm")
+        let state = try reader.requiredString("state")
+        try reader.rejectUnknownFields()
+        switch state {
+        case "Paused": return .pause
+        case "Resumed": return .resume
+        default: throw APIFault("Invalid vm: unknown state '\(state)'; expected Paused or Resumed.")
+        }
+    }
+}

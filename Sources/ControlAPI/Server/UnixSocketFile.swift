@@ -1,0 +1,131 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Identifies one file system object, so `stop()` removes only the socket it created and not
+/// a file someone else put at the same path since.
+struct FileIdentity: Equatable, Sendable {
+    var device: UInt64
+    var inode: UInt64
+}
+
+/// Preparing the API socket path: stale-socket detection and a bind that is never reachable
+/// with the wrong permissions.
+enum UnixSocketFile {
+    /// `sockaddr_un.sun_path` holds 108 bytes including the terminating NUL.
+    static let maxPathBytes = 107
+
+    /// Makes `path` free for binding. A missing path is fine; a socket nobody listens on
+    /// (a previous Swiftlet that crashed) is removed; a live socket or any other kind of file
+    /// is an error, because deleting it would break another VMM or destroy a user's file.
+    static func clearStaleSocket(at path: String) throws(APIServerError) {
+        var status = stat()
+        guard lstat(path, &status) == 0 else {
+            let error = errno
+            if error == ENOENT { return }
+            throw APIServerError("Cannot inspect the API socket path \(path): \(errnoText(error)).")
+        }
+        guard (status.st_mode & S_IFMT) == S_IFSOCK else {
+            throw APIServerError("\(path) exists and is not a socket; refusing to replace it. Remove it or choose another --api-sock path.")
+        }
+        switch probe(path) {
+        case .listening:
+            throw APIServerError("Another process is already listening on the API socket \(path); is another Swiftlet running? Choose another --api-sock path.")
+        case .stale:
+            guard unlink(path) == 0 || errno == ENOENT else {
+                throw APIServerError("Cannot remove the stale API socket \(path): \(errnoText(errno)).")
+            }
+        case .gone:
+            return
+        case .failed(let error):
+            throw APIServerError("Cannot check whether the existing socket \(path) is in use: \(errnoText(error)).")
+        }
+    }
+
+    enum ProbeResult: Equatable { case listening, stale, gone, failed(Int32) }
+
+    /// Connects to the socket once: ECONNREFUSED is the kernel's way of saying nothing is
+    /// accepting on it any more.
+    static func probe(_ path: String) -> ProbeResult {
+        // Non-blocking: a live server with a full backlog must not hang start(); it answers
+        // EAGAIN instead, which also means someone is listening.
+        let fd = socket(AF_UNIX, socketStreamType | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { return .failed(errno) }
+        defer { close(fd) }
+        // The closures return 0 or the errno of the failed call, read before anything else runs.
+        let result = withSocketAddress(path) { address, length in
+            connect(fd, address, length) == 0 ? 0 : errno
+        }
+        switch result {
+        case 0, EAGAIN: return .listening
+        case ECONNREFUSED: return .stale
+        case ENOENT: return .gone
+        case let error: return .failed(error)
+        }
+    }
+
+    /// Creates a Unix stream socket bound at `path` with mode 0600 and returns it unlistened.
+    /// The mode is fixed between bind and listen: until listen, connect() is refused, so no
+    /// other user can get in through a momentarily wider mode.
+    static func bindSocket(at path: String) throws(APIServerError) -> (descriptor: Int32, identity: FileIdentity) {
+        let fd = socket(AF_UNIX, socketStreamType, 0)
+        guard fd >= 0 else { throw APIServerError("Cannot create the API socket: \(errnoText(errno)).") }
+        let bindError = withSocketAddress(path) { address, length in
+            bind(fd, address, length) == 0 ? 0 : errno
+        }
+        guard bindError == 0 else {
+            close(fd)
+            throw APIServerError("Cannot bind the API socket \(path): \(errnoText(bindError)).")
+        }
+        var status = stat()
+        guard chmod(path, 0o600) == 0, stat(path, &status) == 0 else {
+            let error = errno
+            close(fd)
+            unlink(path)
+            throw APIServerError("Cannot restrict the API socket \(path) to mode 0600: \(errnoText(error)).")
+        }
+        return (fd, FileIdentity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino)))
+    }
+
+    /// Removes the socket file only if it is still the one `identity` describes.
+    static func remove(_ path: String, ifStill identity: FileIdentity) {
+        var status = stat()
+        guard lstat(path, &status) == 0,
+            FileIdentity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino)) == identity
+        else { return }
+        unlink(path)
+    }
+
+    static func errnoText(_ error: Int32) -> String {
+        String(cString: strerror(error))
+    }
+
+    private static var socketStreamType: Int32 {
+        #if canImport(Glibc)
+        Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        #else
+        SOCK_STREAM
+        #endif
+    }
+
+    /// Calls `body` with a `sockaddr_un` for `path` and returns what it returns (0 or an errno);
+    /// returns ENAMETOOLONG or EINVAL without calling it if the path cannot be a socket address.
+    static func withSocketAddress(
+        _ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32
+    ) -> Int32 {
+        let bytes = Array(path.utf8)
+        guard !bytes.isEmpty, !bytes.contains(0) else { return EINVAL }
+        guard bytes.count <= maxPathBytes else { return ENAMETOOLONG }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { pathBytes in
+            pathBytes.copyBytes(from: bytes)
+        }
+        let length = socklen_t(MemoryLayout<sockaddr_un>.size)
+        return withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+/// What the control API needs from the VMM. The Machine module adapts itself to this protocol,
+/// so ControlAPI never depends on it.
+///
+/// Threading contract:
+/// - Every method is called on one dedicated serial dispatch queue owned by `APIServer`, never
+///   on the NIO event loop and never on the Swift concurrency pool, so a method may block (for
+///   example while waiting for vCPUs to pause, or while writing a multi-GiB memory file).
+/// - Calls are serialized: the next request is not dispatched before the previous call returns,
+///   which is the ordering Firecracker guarantees to its clients too.
+///
+/// Errors: a thrown error's `description` (`String(describing:)`) becomes the response's
+/// `fault_message`, with HTTP 400. `VMMError` is a ready-made error carrying just a message.
+///
+/// State rules: JSON shape and field validation happen before the backend is called; the
+/// lifecycle rules (which call is allowed in which state) are the backend's to enforce, most
+/// simply by keeping a `VMMStateRules` value and calling its `check…`/`record…` methods.
+public protocol VMMBackend: Sendable {
+    /// `GET /` (and the version for `GET /version`).
+    func instanceInfo() throws -> InstanceInfo
+    /// `GET /vm/config` and `GET /machine-config`.
+    func vmConfiguration() throws -> VMConfiguration
+    /// `PUT /machine-config`; pre-boot only.
+    func setMachineConfiguration(_ configuration: MachineConfiguration) throws
+    /// `PUT /boot-source`; pre-boot only.
+    func setBootSource(_ bootSource: BootSource) throws
+    /// `PUT /drives/{drive_id}`: adds the drive or replaces the one with the same id; pre-boot only.
+    func putDrive(_ drive: Drive) throws
+    /// `PUT /actions {"action_type": "InstanceStart"}`: boots the configured VM. Returns once
+    /// the vCPUs are running (the guest boots asynchronously), like Firecracker.
+    func instanceStart() throws
+    /// `PUT /actions {"action_type": "SendCtrlAltDel"}`: asks the guest to reboot via the i8042.
+    func sendCtrlAltDel() throws
+    /// `PUT /actions {"action_type": "FlushMetrics"}`. Swiftlet has no metrics sink; the
+    /// default implementation accepts and does nothing.
+    func flushMetrics() throws
+    /// `PATCH /vm {"state": "Paused"}`: returns once every vCPU is stopped.
+    func pause() throws
+    /// `PATCH /vm {"state": "Resumed"}`.
+    func resume() throws
+    /// `PUT /snapshot/create`; only while paused.
+    func createSnapshot(_ request: SnapshotCreateRequest) throws
+    /// `PUT /snapshot/load`; only on a fresh VMM with nothing configured.
+    func loadSnapshot(_ request: SnapshotLoadRequest) throws
+}
+
+extension VMMBackend {
+    public func flushMetrics() throws {}
+}
+
+/// An error whose message is shown to the API client verbatim as `fault_message`.
+public struct VMMError: Error, CustomStringConvertible, Equatable, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,1 +1,0 @@
-// KVM descriptor wrappers.

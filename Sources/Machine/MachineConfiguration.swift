@@ -1,0 +1,35 @@
+/// Everything needed to build a VM that boots a kernel.
+public struct MachineConfiguration: Sendable, Equatable {
+    public var kernelPath: String
+    public var initrdPath: String?
+    public var commandLine: String
+    public var memoryMiB: Int
+    public var vcpuCount: Int
+    public var disks: [DiskConfiguration]
+
+    public init(kernelPath: String, initrdPath: String? = nil, commandLine: String = "", memoryMiB: Int = 128, vcpuCount: Int = 1, disks: [DiskConfiguration] = []) {
+        self.kernelPath = kernelPath
+        self.initrdPath = initrdPath
+        self.commandLine = commandLine
+        self.memoryMiB = memoryMiB
+        self.vcpuCount = vcpuCount
+        self.disks = disks
+    }
+
+    /// Limits that keep a typo from asking the host for something absurd.
+    public static let memoryRangeMiB = 16...(1 << 20)
+    public static let vcpuRange = 1...32
+}
+
+/// A virtio-blk disk backed by a host file.
+public struct DiskConfiguration: Sendable, Equatable, Codable {
+    public var path: String
+    public var readOnly: Bool
+    public var id: String
+
+    public init(path: String, readOnly: Bool = false, id: String) {
+        self.path = path
+        self.readOnly = readOnly
+        self.id = id
+    }
+}

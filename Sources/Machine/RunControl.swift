@@ -1,0 +1,143 @@
+import Foundation
+
+/// Lifecycle of a VM as the control API reports it.
+public enum MachineState: String, Sendable, Equatable {
+    case notStarted = "Not started"
+    case running = "Running"
+    case paused = "Paused"
+    case stopped = "Stopped"
+}
+
+/// Why a VM stopped; decides Swiftlet's exit status.
+public enum StopReason: Sendable, Equatable, CustomStringConvertible {
+    /// The guest reset the machine (i8042 reset line, or a KVM reset event).
+    case guestReset(String)
+    /// The guest powered off or triple-faulted.
+    case guestShutdown(String)
+    /// The host asked the VM to stop (a signal, the console escape).
+    case hostRequest(String)
+    /// Something went wrong that the guest cannot recover from.
+    case failure(String)
+
+    public var isClean: Bool {
+        if case .failure = self { return false }
+        return true
+    }
+
+    public var description: String {
+        switch self {
+        case .guestReset(let why): return "guest reset: \(why)"
+        case .guestShutdown(let why): return "guest shut down: \(why)"
+        case .hostRequest(let why): return "stopped by host: \(why)"
+        case .failure(let why): return "VM failed: \(why)"
+        }
+    }
+}
+
+/// The meeting point of the control thread and the vCPU threads: pause parks every vCPU
+/// outside `KVM_RUN`, resume releases them, stop makes them return.
+///
+/// - Note: `@unchecked Sendable` because every field is guarded by `condition`.
+final class RunControl: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var state: MachineState
+    private var parkedCount = 0
+    private var runningVCPUs: Int
+    private var stopReason: StopReason?
+
+    init(vcpuCount: Int, startPaused: Bool) {
+        runningVCPUs = vcpuCount
+        state = startPaused ? .paused : .running
+    }
+
+    var currentState: MachineState { condition.withLock { state } }
+
+    // MARK: - vCPU side
+
+    /// Called by a vCPU thread before each `KVM_RUN`. Parks while paused; returns false when
+    /// the VM is stopping and the thread should end.
+    func checkpoint() -> Bool {
+        condition.withLock {
+            if state == .paused {
+                parkedCount += 1
+                condition.broadcast()
+                while state == .paused { condition.wait() }
+                parkedCount -= 1
+            }
+            return state != .stopped
+        }
+    }
+
+    /// Called once by each vCPU thread as it ends.
+    func vcpuExited() {
+        condition.withLock {
+            runningVCPUs -= 1
+            condition.broadcast()
+        }
+    }
+
+    // MARK: - Control side
+
+    /// Moves to paused and waits until every live vCPU is parked. `kick` must force the vCPUs
+    /// out of `KVM_RUN`.
+    func pause(kick: () -> Void) throws(MachineError) {
+        try condition.withLock { () throws(MachineError) in
+            switch state {
+            case .paused: return
+            case .stopped: throw MachineError.invalidState("the VM has stopped")
+            case .notStarted: throw MachineError.invalidState("the VM has not been started")
+            case .running: state = .paused
+            }
+        }
+        kick()
+        condition.withLock {
+            while parkedCount < runningVCPUs && state == .paused { condition.wait() }
+        }
+    }
+
+    func resume() throws(MachineError) {
+        try condition.withLock { () throws(MachineError) in
+            switch state {
+            case .running: return
+            case .stopped: throw MachineError.invalidState("the VM has stopped")
+            case .notStarted: throw MachineError.invalidState("the VM has not been started")
+            case .paused:
+                state = .running
+                condition.broadcast()
+            }
+        }
+    }
+
+    /// Records the first reason to stop and wakes everyone; later reasons are ignored.
+    @discardableResult
+    func stop(_ reason: StopReason) -> Bool {
+        condition.withLock {
+            guard stopReason == nil else { return false }
+            stopReason = reason
+            state = .stopped
+            condition.broadcast()
+            return true
+        }
+    }
+
+    /// Blocks until the VM stops and all vCPU threads have ended.
+    func waitForStop() -> StopReason {
+        condition.withLock {
+            while stopReason == nil || runningVCPUs > 0 { condition.wait() }
+            return stopReason!
+        }
+    }
+
+    /// Whether every vCPU is parked (a consistent point for snapshots).
+    var isQuiescent: Bool {
+        condition.withLock { state == .paused && parkedCount >= runningVCPUs }
+    }
+}
+
+extension NSCondition {
+    func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        lock()
+        defer { unlock() }
+        return try body()
+    }
+}

@@ -1,0 +1,178 @@
+import CKVM
+import Devices
+import Foundation
+import GuestMemory
+import KVM
+import Logging
+import X86Boot
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Machine {
+    static let snapshotSoftwareVersion = "swiftlet-snapshot-1"
+
+    /// Writes guest RAM to `memoryPath` and the rest of the VM to `statePath`. The VM must be
+    /// paused. Memory is written first, so a state file always names complete memory, and
+    /// each file appears under its name only once it is complete.
+    public func createSnapshot(statePath: String, memoryPath: String) throws(MachineError) {
+        guard control.isQuiescent else {
+            throw MachineError.invalidState("the VM must be paused before a snapshot is taken")
+        }
+        pci.quiesce()
+        let snapshot = try captureState()
+        let payload: Data
+        do {
+            payload = try JSONEncoder().encode(snapshot)
+        } catch {
+            throw MachineError.snapshot("encoding state: \(error)")
+        }
+        do {
+            try SnapshotFile.atomicWrite(path: memoryPath) { fd in
+                for region in memory.regions {
+                    try SnapshotFile.writeAll(fd, UnsafeRawBufferPointer(start: region.hostPointer, count: Int(region.size)), path: memoryPath)
+                }
+            }
+            try SnapshotFile.write(payload: [UInt8](payload), to: statePath)
+        } catch {
+            throw MachineError.snapshot("\(error)")
+        }
+    }
+
+    private func captureState() throws(MachineError) -> MachineSnapshot {
+        do {
+            let msrIndices = try kvm.msrIndexList()
+            let xsaveSize = Int(max(4096, kvm.checkExtension(KVM_CAP_XSAVE2)))
+            let vcpuStates = try vcpus.map { vcpu throws(KVMError) in
+                try VCPUSnapshot.capture(vcpu, msrIndices: msrIndices, xsaveSize: xsaveSize)
+            }
+            if let saved = vcpuStates.first?.msrs.map(\.index) {
+                let skipped = msrIndices.filter { !saved.contains($0) }.map { "0x" + String($0, radix: 16) }
+                logger.debug("snapshot MSRs", metadata: ["saved": "\(saved.count)", "unreadable": "\(skipped)"])
+            }
+            let vmState = MachineSnapshot.VMState(
+                picMaster: RawBytes.encode(try vm.irqchip(UInt32(KVM_IRQCHIP_PIC_MASTER))),
+                picSlave: RawBytes.encode(try vm.irqchip(UInt32(KVM_IRQCHIP_PIC_SLAVE))),
+                ioapic: RawBytes.encode(try vm.irqchip(UInt32(KVM_IRQCHIP_IOAPIC))),
+                pit: RawBytes.encode(try vm.pit2()),
+                clock: RawBytes.encode(try vm.clock()))
+            return MachineSnapshot(
+                swiftletVersion: Self.snapshotSoftwareVersion,
+                memoryMiB: Int(memory.totalSize >> 20),
+                memoryRegions: memory.regions.map { .init(base: $0.guestBase, size: $0.size) },
+                vcpus: vcpuStates,
+                vm: vmState,
+                devices: .init(
+                    serial: serial.saveState(), i8042: keyboardController.saveState(), pciConfigIO: pci.configIO.saveState(), pciRoot: pci.root.saveState(),
+                    virtio: pci.disks.map { $0.transport.saveState() }, blocks: pci.disks.map { $0.block.saveState() }))
+        } catch {
+            throw MachineError.snapshot("capturing state: \(error)")
+        }
+    }
+
+    /// Rebuilds a VM from a snapshot in this (fresh) process. Guest RAM is mapped from the
+    /// memory file `MAP_PRIVATE`: pages load on first touch and the file is never written.
+    /// The VM comes back paused; call `start()` and then `resume()`.
+    public static func restore(
+        statePath: String,
+        memoryPath: String,
+        serialOutput: @escaping @Sendable ([UInt8]) -> Void,
+        logger: Logger
+    ) throws(MachineError) -> Machine {
+        let snapshot = try readSnapshot(statePath)
+        let memory = try mapMemoryFile(memoryPath, for: snapshot)
+        // Disks are reopened from the paths in the snapshot; the user keeps them unchanged.
+        let disks = snapshot.devices.blocks.map { DiskConfiguration(path: $0.path, readOnly: $0.readOnly, id: $0.id) }
+        let machine = try Machine(
+            memory: memory, vcpuCount: snapshot.vcpus.count, disks: disks, startPaused: true, serialOutput: serialOutput, logger: logger)
+        try machine.restoreVMState(snapshot.vm)
+        for (vcpu, state) in zip(machine.vcpus, snapshot.vcpus) {
+            try state.restore(into: vcpu)
+        }
+        machine.serial.restoreState(snapshot.devices.serial)
+        machine.keyboardController.restoreState(snapshot.devices.i8042)
+        try machine.restorePCIState(snapshot.devices)
+        return machine
+    }
+
+    static func readSnapshot(_ path: String) throws(MachineError) -> MachineSnapshot {
+        let payload: [UInt8]
+        do {
+            payload = try SnapshotFile.read(path: path)
+        } catch {
+            throw MachineError.snapshot("\(error)")
+        }
+        let snapshot: MachineSnapshot
+        do {
+            snapshot = try JSONDecoder().decode(MachineSnapshot.self, from: Data(payload))
+        } catch {
+            throw MachineError.snapshot("\(path): state does not decode: \(error)")
+        }
+        guard snapshot.swiftletVersion == snapshotSoftwareVersion else {
+            throw MachineError.snapshot("\(path) was written by an incompatible Swiftlet (\(snapshot.swiftletVersion))")
+        }
+        guard MachineConfiguration.vcpuRange.contains(snapshot.vcpus.count),
+            snapshot.vcpus.enumerated().allSatisfy({ $0.offset == $0.element.id })
+        else {
+            throw MachineError.snapshot("\(path): invalid vCPU list")
+        }
+        guard snapshot.devices.virtio.count == snapshot.devices.blocks.count else {
+            throw MachineError.snapshot("\(path): device list is inconsistent")
+        }
+        guard MachineConfiguration.memoryRangeMiB.contains(snapshot.memoryMiB),
+            snapshot.memoryRegions == X86Layout.ramLayout(size: UInt64(snapshot.memoryMiB) << 20).map({ .init(base: $0.base, size: $0.size) })
+        else {
+            throw MachineError.snapshot("\(path): memory layout does not match this Swiftlet's")
+        }
+        return snapshot
+    }
+
+    private static func mapMemoryFile(_ path: String, for snapshot: MachineSnapshot) throws(MachineError) -> GuestMemory {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw MachineError.snapshot("cannot open memory file \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }  // The private mapping keeps its own reference to the file.
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            throw MachineError.snapshot("memory file \(path) is not a regular file")
+        }
+        guard UInt64(info.st_size) == snapshot.memoryBytes else {
+            throw MachineError.snapshot("memory file \(path) has \(info.st_size) bytes, the snapshot needs \(snapshot.memoryBytes)")
+        }
+        do {
+            return try GuestMemory(layout: snapshot.memoryRegions.map { ($0.base, $0.size) }, privateFile: fd)
+        } catch {
+            throw MachineError.snapshot("mapping \(path): \(error)")
+        }
+    }
+
+    private func restorePCIState(_ devices: MachineSnapshot.DeviceStates) throws(MachineError) {
+        do {
+            try pci.configIO.restoreState(devices.pciConfigIO)
+            for (disk, state) in zip(pci.disks, devices.virtio) {
+                try disk.transport.restoreState(state)
+            }
+            try pci.root.restoreState(devices.pciRoot)
+        } catch {
+            throw MachineError.snapshot("restoring PCI devices: \(error)")
+        }
+        try pci.connectNotifiers()
+        // Notifications stay held back until the VM resumes.
+        pci.quiesce()
+    }
+
+    private func restoreVMState(_ state: MachineSnapshot.VMState) throws(MachineError) {
+        do {
+            try vm.setIRQChip(try RawBytes.decode(kvm_irqchip.self, from: state.picMaster, what: "PIC master"))
+            try vm.setIRQChip(try RawBytes.decode(kvm_irqchip.self, from: state.picSlave, what: "PIC slave"))
+            try vm.setIRQChip(try RawBytes.decode(kvm_irqchip.self, from: state.ioapic, what: "IOAPIC"))
+            try vm.setPIT2(try RawBytes.decode(kvm_pit_state2.self, from: state.pit, what: "PIT"))
+            try vm.setClock(try RawBytes.decode(kvm_clock_data.self, from: state.clock, what: "clock"))
+        } catch let error as MachineError {
+            throw error
+        } catch {
+            throw MachineError.snapshot("restoring VM state: \(error)")
+        }
+    }
+}

@@ -1,0 +1,11 @@
+/* The workloads selected by test=NAME on the kernel command line. Each ends in reboot(). */
+#ifndef TESTGUEST_SCENARIOS_H
+#define TESTGUEST_SCENARIOS_H
+
+__attribute__((noreturn)) void scenario_hello(void);
+__attribute__((noreturn)) void scenario_echo(void);
+__attribute__((noreturn)) void scenario_count(void);
+__attribute__((noreturn)) void scenario_blk(void);
+__attribute__((noreturn)) void scenario_blk_evil(void);
+
+#endif
