@@ -18,6 +18,7 @@
 #   TESTBED_SCENARIO_TIMEOUT   passed to the scenario runner (paths as seen where it runs)
 #   TESTBED_L1_MEMORY          L1's memory in MiB (default 2048)
 #   TESTBED_L1_QEMU_EXTRA      more QEMU options for L1 (debugging)
+#   TESTBED_L1_CMDLINE_EXTRA   more words for L1's kernel command line
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 
@@ -130,7 +131,7 @@ l1_qemu_command() {
     L1_QEMU=(qemu-system-x86_64 -accel tcg -cpu "$cpu" -m "${TESTBED_L1_MEMORY:-2048}" -smp 1
         -nodefaults -display none -no-reboot
         -kernel "$GUEST_KERNEL" -initrd "$TESTBED_OUT/l1.cpio"
-        -append "console=ttyS0 reboot=k panic=-1 $*")
+        -append "console=ttyS0 reboot=k panic=-1 $* ${TESTBED_L1_CMDLINE_EXTRA:-}")
     # For debugging L1 itself, e.g. TESTBED_L1_QEMU_EXTRA="-monitor unix:/tmp/l1.mon,server,nowait".
     # shellcheck disable=SC2206
     [ -z "${TESTBED_L1_QEMU_EXTRA:-}" ] || L1_QEMU+=($TESTBED_L1_QEMU_EXTRA)
