@@ -19,6 +19,7 @@
 #   TESTBED_L1_MEMORY          L1's memory in MiB (default 2048)
 #   TESTBED_L1_QEMU_EXTRA      more QEMU options for L1 (debugging)
 #   TESTBED_L1_CMDLINE_EXTRA   more words for L1's kernel command line
+#   TESTBED_L1_RETRIES         fresh L1s for scenarios a frozen L1 left without result (default 2)
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 
@@ -39,7 +40,7 @@ while [ $# -gt 0 ]; do
     --timeout) TIMEOUT=$2; shift ;;
     --vmm) VMM=$2; shift ;;
     --list) sh "$RUNNER_DIR/runner.sh" --list; exit 0 ;;
-    -h | --help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     -*) die "unknown option $1" ;;
     *) SCENARIOS+=("$1") ;;
     esac
@@ -151,44 +152,113 @@ if [ $INTERACTIVE = 1 ]; then
     exit
 fi
 
+# Kills L1 when QEMU stops using CPU time: a frozen L1 prints nothing more and would only end
+# at the timeout. (Seen now and then with QEMU 7.2: L1's vCPU halted, interrupts enabled, its
+# timer interrupt pending in the local APIC, and never woken.) Leaves a note in FROZEN_MARK.
+FROZEN_MARK="$TESTBED_OUT/l1.frozen"
+watch_l1() { # PIDFILE
+    local pid= ticks prev= still=0
+    for _ in $(seq 100); do
+        pid=$(cat "$1" 2>/dev/null) && [ -n "$pid" ] && break
+        sleep 0.2
+    done
+    [ -n "$pid" ] || return 0
+    while [ -e "/proc/$pid" ]; do
+        sleep 5
+        ticks=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null) || break
+        # A live L1 uses far more than 2 ticks (20 ms) in 5 s; a frozen one uses none.
+        if [ -n "$prev" ] && [ $((ticks - prev)) -le 2 ]; then still=$((still + 5)); else still=0; fi
+        prev=$ticks
+        if [ $still -ge "${TESTBED_L1_FROZEN_AFTER:-30}" ]; then
+            echo "L1 froze: QEMU used no CPU time for $still s" >"$FROZEN_MARK"
+            kill "$pid" 2>/dev/null
+            break
+        fi
+    done
+}
+
+# Runs L1 once with SCENARIO..., console to the log file given. Sets STATUS.
+run_l1() { # LOG SCENARIO...
+    local log=$1 list watcher
+    shift
+    list=$(IFS=,; echo "$*")
+    local loglevel="quiet loglevel=3"
+    [ $VERBOSE = 1 ] && loglevel=""
+    rm -f "$FROZEN_MARK" "$TESTBED_OUT/l1.pid"
+    # shellcheck disable=SC2086
+    l1_qemu_command $loglevel "testbed.scenarios=$list"
+    watch_l1 "$TESTBED_OUT/l1.pid" &
+    watcher=$!
+    timeout "$TIMEOUT" "${L1_QEMU[@]}" -serial stdio -pidfile "$TESTBED_OUT/l1.pid" </dev/null 2>&1 |
+        sed -u 's/\r$//' | tee "$log" |
+        if [ $VERBOSE = 1 ]; then cat; else grep --line-buffered -E '^TESTBED|Kernel panic|qemu'; fi
+    STATUS=${PIPESTATUS[0]}
+    kill "$watcher" 2>/dev/null
+    wait "$watcher" 2>/dev/null
+}
+
+scenario_result() { # LOG NAME → ok, FAIL or nothing
+    sed -n "s/^TESTBED $2: \(ok\|FAIL\).*/\1/p" "$1" | tail -n1
+}
+
 LOG="$TESTBED_OUT/console.log"
 log "running ${SCENARIOS[*]} ($MODE, timeout ${TIMEOUT} s); full console log: $LOG"
+FAILED=0
 set +e
 if [ $MODE = direct ]; then
     export SWIFTLET="$SWIFTLET_BIN" TESTBED_IMAGES="$GUEST_OUT" TESTBED_WORK="$TESTBED_OUT/work"
     timeout "$TIMEOUT" sh "$RUNNER_DIR/runner.sh" "${SCENARIOS[@]}" </dev/null 2>&1 | tee "$LOG"
     STATUS=${PIPESTATUS[0]}
+    LOGS=("$LOG")
 else
     require_tools qemu-system-x86_64 cpio
     build_l1_initramfs "$TESTBED_OUT/l1.cpio"
-    LOGLEVEL="quiet loglevel=3"
-    [ $VERBOSE = 1 ] && LOGLEVEL=""
-    SCENARIO_LIST=$(IFS=,; echo "${SCENARIOS[*]}")
-    l1_qemu_command $LOGLEVEL "testbed.scenarios=$SCENARIO_LIST"
-    timeout "$TIMEOUT" "${L1_QEMU[@]}" -serial stdio </dev/null 2>&1 |
-        sed -u 's/\r$//' | tee "$LOG" |
-        if [ $VERBOSE = 1 ]; then cat; else grep --line-buffered -E '^TESTBED|Kernel panic|qemu'; fi
-    STATUS=${PIPESTATUS[0]}
+    # A frozen L1 is the emulator's fault, not Swiftlet's: the scenarios it left without a result
+    # run again in a fresh L1, at most TESTBED_L1_RETRIES times, and the output says so.
+    LOGS=()
+    pending=("${SCENARIOS[@]}")
+    attempt=1
+    while :; do
+        log_file=$LOG
+        [ $attempt -gt 1 ] && log_file="$TESTBED_OUT/console.$attempt.log"
+        LOGS+=("$log_file")
+        run_l1 "$log_file" "${pending[@]}"
+        [ -f "$FROZEN_MARK" ] || break
+        log "$(cat "$FROZEN_MARK") (attempt $attempt); its console is in $log_file"
+        FROZE=1
+        missing=()
+        for name in "${pending[@]}"; do
+            [ -n "$(scenario_result "$log_file" "$name")" ] || missing+=("$name")
+        done
+        [ ${#missing[@]} -gt 0 ] && [ $attempt -le "${TESTBED_L1_RETRIES:-2}" ] || break
+        attempt=$((attempt + 1))
+        pending=("${missing[@]}")
+        log "running ${pending[*]} again in a fresh L1 (attempt $attempt)"
+    done
 fi
 set -e
 
 # The verdict: every scenario needs its own ok line; anything else is a failure with a reason.
-FAILED=0
 if [ "$STATUS" = 124 ]; then
     log "FAIL: the run exceeded its timeout of $TIMEOUT s"
     FAILED=1
 fi
-if [ $MODE = nested ] && ! grep -q '^TESTBED-L1: init reached' "$LOG"; then
-    log "FAIL: L1 did not boot (QEMU status $STATUS); the end of its console ($LOG):"
-    tail -n 20 "$LOG" | sed 's/^/  | /' >&2
+if [ $MODE = nested ] && ! grep -q '^TESTBED-L1: init reached' "${LOGS[@]}"; then
+    log "FAIL: L1 did not boot (QEMU status $STATUS); the end of its console (${LOGS[-1]}):"
+    tail -n 20 "${LOGS[-1]}" | sed 's/^/  | /' >&2
     FAILED=1
 fi
 for name in "${SCENARIOS[@]}"; do
-    if grep -q "^TESTBED $name: ok" "$LOG"; then
-        continue
-    fi
-    FAILED=1
-    grep -q "^TESTBED $name: FAIL" "$LOG" || log "FAIL: no result for $name"
+    result=
+    for log_file in "${LOGS[@]}"; do
+        r=$(scenario_result "$log_file" "$name")
+        [ -n "$r" ] && result=$r
+    done
+    case $result in
+    ok) ;;
+    FAIL) FAILED=1 ;;
+    *) FAILED=1; log "FAIL: no result for $name$([ -n "${FROZE:-}" ] && echo ' (L1 froze)')" ;;
+    esac
 done
 if [ $MODE = nested ]; then
     l1_init=$(sed -n 's/^TESTBED-L1: init reached, uptime \([0-9.]*\) s.*/\1/p' "$LOG" | head -n1)
