@@ -109,6 +109,10 @@ build_l1_initramfs() { # OUTPUT
     cp "$GUEST_KERNEL" "$GUEST_INITRAMFS" "$GUEST_DISK" "$stage/testbed/images/"
     runner_settings >"$stage/testbed/testbed.env"
     cp "$SWIFTLET_BIN" "$stage/usr/bin/swiftlet"
+    # linux-disk reads what the guest wrote straight from the image, without mounting it.
+    debugfs=$(command -v debugfs || echo /usr/sbin/debugfs)
+    cp "$debugfs" "$stage/usr/bin/debugfs"
+    copy_libraries "$stage" "$debugfs"
     # Every shared library the binary loads, at the path the dynamic loader expects it.
     copy_libraries "$stage" "$SWIFTLET_BIN"
     if [ "$VMM" = qemu ]; then

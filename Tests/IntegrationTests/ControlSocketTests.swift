@@ -122,3 +122,21 @@ import Testing
         #expect(vm.console == "swiftlet-testguest: hello\n")
     }
 }
+
+/// A guest idling in HLT never leaves KVM_RUN by itself: pause, snapshot and stop must still
+/// reach its vCPU (the kick signal must not be blocked on the vCPU thread).
+@Suite(.serialized) struct IdleGuestTests {
+    @Test func pauseSnapshotAndStopReachAnIdleVCPU() throws {
+        let vm = try RunningSwiftlet(["--kernel", try TestGuest.path(), "--cmdline", "test=idle"])
+        try waitUntil(timeout: 20, "the guest to go idle") { vm.console.contains("swiftlet-testguest: idle") }
+        usleep(200_000)
+        #expect(try vm.curl("PATCH", "/vm", #"{"state": "Paused"}"#).status == 204)
+        let create = try vm.curl("PUT", "/snapshot/create", #"{"snapshot_path": "\#(vm.file("i.state"))", "mem_file_path": "\#(vm.file("i.mem"))"}"#)
+        #expect(create.status == 204, "\(create.body)")
+        #expect(try vm.curl("PATCH", "/vm", #"{"state": "Resumed"}"#).status == 204)
+        let started = Date()
+        let exit = vm.stop()
+        #expect(Date().timeIntervalSince(started) < 10, "SIGTERM stopped the idle VM promptly")
+        #expect(exit.status == 0, "\(exit.stderr)")
+    }
+}

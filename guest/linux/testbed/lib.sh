@@ -71,6 +71,7 @@ start_swiftlet() { # GUEST_SCENARIO [swiftlet run arguments...]
     shift
     CONSOLE="$SCENARIO_DIR/$CONSOLE_NAME"
     SWIFTLET_ERR="$SCENARIO_DIR/$ERR_NAME"
+    rm -f "$SCENARIO_DIR/stdin"
     mkfifo "$SCENARIO_DIR/stdin" || fail "mkfifo failed"
     : >"$CONSOLE"
     started=$(now)
@@ -156,4 +157,37 @@ expect_clean_exit() {
 note_init_time() {
     t=$(tr -d '\r' <"$CONSOLE" | sed -n 's/^SWIFTLET-GUEST: init reached, uptime \([0-9.]*\) s.*/\1/p' | head -n1)
     [ -n "$t" ] && note "init at ${t} s guest uptime"
+}
+
+# Waits for the guest shell's prompt, or stops Swiftlet and fails.
+shell_prompt_or_fail() {
+    wait_for_console '^SWIFTLET-GUEST: shell ready' "$TESTBED_SCENARIO_TIMEOUT" && wait_for_console 'swiftlet-guest# ' 30 ||
+        stop_and_fail "no shell prompt: $(diagnose)"
+}
+
+# Ends a background Swiftlet (started by start_swiftlet or by hand) with SIGNAL and reaps it.
+# coreutils' `timeout` runs Swiftlet as its child, busybox's execs it in place; either way the
+# signal must reach Swiftlet itself (a SIGKILLed `timeout` would leave Swiftlet running).
+kill_swiftlet() { # SIGNAL
+    child=$(awk -v parent="$SWIFTLET_PID" '$4 == parent && $2 == "(swiftlet)" { print $1 }' /proc/[0-9]*/stat 2>/dev/null | head -n1)
+    kill "-$1" "${child:-$SWIFTLET_PID}" 2>/dev/null
+    exec 3>&- 2>/dev/null
+    wait "$SWIFTLET_PID" 2>/dev/null
+    SWIFTLET_RC=$?
+}
+
+# Stops a background Swiftlet, then fails with REASON.
+stop_and_fail() { # REASON
+    kill_swiftlet TERM
+    fail "$1"
+}
+
+# The numbers of the complete `count N` lines in FILE. A pause may land mid-line, so a last
+# line without its newline is not a line yet.
+complete_counts() { # FILE
+    partial=0
+    [ -n "$(tail -c1 "$1")" ] && partial=1
+    tr -d '\r' <"$1" | awk -v partial="$partial" '
+        { line[NR] = $0 }
+        END { for (i = 1; i <= NR - partial; i++) if (line[i] ~ /^count [0-9]+$/) print substr(line[i], 7) }'
 }
