@@ -46,6 +46,9 @@ let package = Package(
         .testTarget(name: "DevicesTests", dependencies: ["Devices", "GuestMemory"]),
         // Runs the built executable against /dev/kvm; depending on it makes `swift test` build it.
         .testTarget(name: "IntegrationTests", dependencies: ["swiftlet"]),
+        .testTarget(name: "X86BootTests", dependencies: ["X86Boot", "GuestMemory"]),
+        .testTarget(name: "ControlAPITests", dependencies: ["ControlAPI"]),
+        .testTarget(name: "MachineTests", dependencies: ["Machine", "KVM", "Devices", "GuestMemory"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -26,6 +26,7 @@ public final class Machine: Sendable {
     enum LegacyPorts {
         static let com1: UInt64 = 0x3F8, com1IRQ: UInt32 = 4
         static let i8042: UInt64 = 0x60, i8042IRQ: UInt32 = 1
+        static let cmos: UInt64 = 0x70
     }
 
     /// Builds a VM and loads the kernel, initrd and command line into it. The vCPUs do not
@@ -113,6 +114,7 @@ public final class Machine: Sendable {
         do {
             try portBus.insert(serial, base: LegacyPorts.com1, length: 8)
             try portBus.insert(keyboardController, base: LegacyPorts.i8042, length: 5)
+            try portBus.insert(CMOSClock(), base: LegacyPorts.cmos, length: 2)
         } catch {
             throw MachineError.invalidConfiguration("device layout: \(error)")
         }

@@ -48,7 +48,6 @@ enum ZeroPage {
 
 /// What the zero page says about the command line, initrd and memory, beyond the header.
 struct ZeroPageContents {
-    var commandLineLength: Int
     var initrd: Range<UInt64>?
     var e820: [E820Entry]
 }

@@ -55,8 +55,9 @@ public struct APIClient: Sendable {
     }
 
     /// Writes `requestBytes` to a fresh connection and reads until the server closes it or a
-    /// complete response has arrived. Internal so tests can send deliberately broken HTTP.
-    func exchange(_ requestBytes: [UInt8]) throws(APIClientError) -> [UInt8] {
+    /// complete response has arrived (or only when it closes, if `untilClosed`). Internal so
+    /// tests can send deliberately broken or pipelined HTTP.
+    func exchange(_ requestBytes: [UInt8], untilClosed: Bool = false) throws(APIClientError) -> [UInt8] {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         let connection = try connect()
         defer { close(connection) }
@@ -79,7 +80,7 @@ public struct APIClient: Sendable {
 
         var response: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        while !HTTPResponseParser.isComplete(response) {
+        while untilClosed || !HTTPResponseParser.isComplete(response) {
             try wait(for: connection, events: Int16(POLLIN), until: deadline)
             let count = chunk.withUnsafeMutableBytes { recv(connection, $0.baseAddress, $0.count, 0) }
             if count < 0 {

@@ -75,9 +75,10 @@ public final class APIServer: Sendable {
         logger.info("API server listening on \(socketPath)")
     }
 
-    /// Stops accepting, closes open connections, and removes the socket file (only if it is
-    /// still the one `start()` created). Safe to call more than once. Must not be called on an
-    /// event loop thread; calling it from a backend method is fine.
+    /// Stops accepting and removes the socket file (only if it is still the one `start()`
+    /// created). Open connections are closed once the backend call in progress, if any,
+    /// has answered. Safe to call more than once. Must not be called on an event loop thread;
+    /// calling it from a backend method is fine.
     public func stop() {
         guard let stopping = running.withLock({ running in
             defer { running = nil }
@@ -87,7 +88,11 @@ public final class APIServer: Sendable {
         // "no such file" instead of hanging on a closing listener.
         UnixSocketFile.remove(socketPath, ifStill: stopping.socketIdentity)
         try? stopping.channel.close().wait()
-        try? stopping.group.syncShutdownGracefully()
+        // The event loop must outlive backend calls still in flight (they complete promises on
+        // it), so it shuts down behind them on the backend queue. Not waited for: stop() may be
+        // running on that very queue, inside a backend call.
+        let group = stopping.group
+        dispatcher.afterPendingCalls { try? group.syncShutdownGracefully() }
         logger.info("API server on \(socketPath) stopped")
     }
 

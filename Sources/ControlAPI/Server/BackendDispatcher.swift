@@ -15,11 +15,16 @@ final class BackendDispatcher: Sendable {
         self.logger = logger
     }
 
+    /// Runs `body` once every call dispatched so far has finished.
+    func afterPendingCalls(_ body: @escaping @Sendable () -> Void) {
+        queue.async(execute: body)
+    }
+
     func perform(_ request: APIRequest, description: String, promise: EventLoopPromise<APIResponse>) {
         queue.async { [backend, logger] in
             let response = request.perform(on: backend)
-            if response.status >= 400 {
-                logger.info("API \(description) refused: \(response.body?.serialized() ?? "")")
+            if response.status >= 400, case .object(let members)? = response.body, case .string(let fault)? = members["fault_message"] {
+                logger.info("API \(description) refused: \(fault)")
             } else {
                 logger.debug("API \(description) -> \(response.status)")
             }

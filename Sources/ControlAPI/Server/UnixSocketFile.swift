@@ -49,7 +49,9 @@ enum UnixSocketFile {
     /// Connects to the socket once: ECONNREFUSED is the kernel's way of saying nothing is
     /// accepting on it any more.
     static func probe(_ path: String) -> ProbeResult {
-        let fd = socket(AF_UNIX, socketStreamType, 0)
+        // Non-blocking: a live server with a full backlog must not hang start(); it answers
+        // EAGAIN instead, which also means someone is listening.
+        let fd = socket(AF_UNIX, socketStreamType | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { return .failed(errno) }
         defer { close(fd) }
         // The closures return 0 or the errno of the failed call, read before anything else runs.
@@ -57,7 +59,7 @@ enum UnixSocketFile {
             connect(fd, address, length) == 0 ? 0 : errno
         }
         switch result {
-        case 0: return .listening
+        case 0, EAGAIN: return .listening
         case ECONNREFUSED: return .stale
         case ENOENT: return .gone
         case let error: return .failed(error)

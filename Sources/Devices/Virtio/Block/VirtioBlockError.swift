@@ -1,0 +1,45 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Why a disk image could not be opened or a block state restored.
+public enum VirtioBlockError: Error, Equatable, Sendable, CustomStringConvertible {
+    case fileNotFound(path: String)
+    case isDirectory(path: String)
+    case unsupportedFileType(path: String)
+    case notWritable(path: String, errno: Int32)
+    case cannotOpen(path: String, errno: Int32)
+    case idTooLong(String)
+    case stateMismatch(String)
+
+    public var description: String {
+        switch self {
+        case .fileNotFound(let path): return "disk image \(path) does not exist"
+        case .isDirectory(let path): return "disk image \(path) is a directory"
+        case .unsupportedFileType(let path): return "disk image \(path) is neither a regular file nor a block device"
+        case .notWritable(let path, let code):
+            return "disk image \(path) cannot be opened read-write (\(Self.message(code))); attach it read-only"
+        case .cannotOpen(let path, let code): return "cannot open disk image \(path): \(Self.message(code))"
+        case .idTooLong(let id): return "disk id \"\(id)\" is longer than \(VirtioBlock.idLength) bytes"
+        case .stateMismatch(let why): return "virtio-blk state does not match this disk: \(why)"
+        }
+    }
+
+    private static func message(_ code: Int32) -> String { String(cString: strerror(code)) }
+}
+
+/// A request the device cannot even answer (no header or no status byte to write).
+/// Thrown out of `process(queue:)`, so the transport reports it and sets NEEDS_RESET.
+public enum VirtioBlockRequestError: Error, Equatable, Sendable, CustomStringConvertible {
+    case headerTooShort(readableBytes: UInt64)
+    case noStatusByte
+
+    public var description: String {
+        switch self {
+        case .headerTooShort(let bytes): return "rejected request: header needs 16 device-readable bytes, chain has \(bytes)"
+        case .noStatusByte: return "rejected request: no device-writable status byte"
+        }
+    }
+}

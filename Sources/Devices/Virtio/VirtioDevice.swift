@@ -1,0 +1,32 @@
+import GuestMemory
+
+/// A virtio device model, independent of the transport that carries it.
+///
+/// The transport (`VirtioPCIDevice`) owns feature negotiation, status, queue setup and
+/// interrupts; the device only describes itself and consumes descriptor chains. All calls
+/// except the identity properties and config-space accesses arrive on the transport's
+/// serial I/O queue, so a device needs no locking for its processing state.
+public protocol VirtioDevice: AnyObject, Sendable {
+    /// Prefix of error reports, e.g. "virtio-blk".
+    var name: String { get }
+    /// Virtio device ID (2 for a block device); the PCI device ID is 0x1040 plus this.
+    var deviceType: UInt16 { get }
+    /// Device-specific feature bits; the transport adds VERSION_1 and EVENT_IDX itself.
+    var deviceFeatures: UInt64 { get }
+    /// Maximum size of each queue (powers of two); the count is the number of queues.
+    var queueMaxSizes: [UInt16] { get }
+    /// Bytes of device-specific configuration space.
+    var configSpaceSize: Int { get }
+    /// Reads device config bytes at `offset` (bytes past the end read zero).
+    func readConfig(offset: Int, data: UnsafeMutableRawBufferPointer)
+    func writeConfig(offset: Int, data: UnsafeRawBufferPointer)
+    /// The driver set DRIVER_OK with `features` negotiated.
+    func activate(features: UInt64) throws
+    /// The driver reset the device (or a snapshot is being restored): drop runtime state.
+    func reset()
+    /// Consumes available chains of `queue`, adding each to the used ring. Throwing marks
+    /// the request (and so the device) as broken: the transport reports it and sets
+    /// DEVICE_NEEDS_RESET. Process a bounded number of chains: the transport calls again when
+    /// more are available.
+    func process(queue: Virtqueue) throws
+}

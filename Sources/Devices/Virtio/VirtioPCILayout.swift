@@ -1,0 +1,40 @@
+/// Where the virtio-pci structures live inside the device's single 64-bit BAR.
+///
+/// Each structure gets its own 4 KiB page so the MSI-X table and PBA never share a page
+/// with anything else (PCI recommends it, and it keeps a stray access from hitting two
+/// structures). notify_off_multiplier is 4 and queue_notify_off equals the queue index, so
+/// queue *n* is notified at `notify + 4n`.
+public enum VirtioPCILayout {
+    public static let bar = 0
+    public static let barSize: UInt64 = 0x8000
+    public static let commonConfiguration: UInt64 = 0x0000
+    public static let isr: UInt64 = 0x1000
+    public static let isrLength: UInt64 = 4
+    public static let deviceConfiguration: UInt64 = 0x2000
+    public static let deviceConfigurationMaxLength: UInt64 = 0x1000
+    public static let notify: UInt64 = 0x3000
+    public static let notifyMultiplier: UInt64 = 4
+    public static let msixTable: UInt64 = 0x4000
+    public static let msixPBA: UInt64 = 0x5000
+    /// One vector per queue plus one for configuration changes fits the table page.
+    public static let maxQueues = 255
+
+    /// virtio_pci_cap.cfg_type values.
+    enum CapabilityType: UInt8 {
+        case common = 1
+        case notify = 2
+        case isr = 3
+        case device = 4
+    }
+
+    /// The body (after ID and next pointer) of a virtio vendor capability.
+    static func capabilityBody(type: CapabilityType, offset: UInt64, length: UInt64, notifyMultiplier: UInt32? = nil) -> [UInt8] {
+        let capabilityLength: UInt8 = notifyMultiplier == nil ? 16 : 20
+        var body: [UInt8] = [capabilityLength, type.rawValue, UInt8(bar), 0, 0, 0]
+        func append32(_ value: UInt32) { for shift in stride(from: 0, to: 32, by: 8) { body.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) } }
+        append32(UInt32(truncatingIfNeeded: offset))
+        append32(UInt32(truncatingIfNeeded: length))
+        if let notifyMultiplier { append32(notifyMultiplier) }
+        return body
+    }
+}

@@ -1,0 +1,162 @@
+@testable import ControlAPI
+import Testing
+
+@Suite("API routing and body validation")
+struct APIRouterTests {
+    private func route(_ method: String, _ path: String, _ body: String = "") throws(APIFault) -> APIRequest {
+        try APIRouter.route(method: method, target: path, body: Array(body.utf8))
+    }
+
+    @Test func getRoutes() throws {
+        #expect(try route("GET", "/") == .getInstanceInfo)
+        #expect(try route("GET", "/version") == .getVersion)
+        #expect(try route("GET", "/vm/config") == .getVMConfiguration)
+        #expect(try route("GET", "/machine-config") == .getMachineConfiguration)
+        // Query strings and trailing slashes do not change the route.
+        #expect(try route("GET", "/vm/config/?pretty=1") == .getVMConfiguration)
+    }
+
+    @Test func machineConfiguration() throws {
+        #expect(
+            try route("PUT", "/machine-config", #"{"vcpu_count": 2, "mem_size_mib": 256}"#)
+                == .putMachineConfiguration(MachineConfiguration(vcpuCount: 2, memSizeMiB: 256)))
+        // Firecracker's optional switches are accepted when they are off.
+        #expect(
+            try route(
+                "PUT", "/machine-config",
+                #"{"vcpu_count": 32, "mem_size_mib": 1, "smt": false, "track_dirty_pages": false, "huge_pages": "None"}"#)
+                == .putMachineConfiguration(MachineConfiguration(vcpuCount: 32, memSizeMiB: 1)))
+    }
+
+    @Test func bootSource() throws {
+        #expect(
+            try route("PUT", "/boot-source", #"{"kernel_image_path": "/k/vmlinux", "boot_args": "console=ttyS0"}"#)
+                == .putBootSource(BootSource(kernelImagePath: "/k/vmlinux", bootArgs: "console=ttyS0")))
+        #expect(
+            try route("PUT", "/boot-source", #"{"kernel_image_path": "/k", "initrd_path": "/i", "boot_args": null}"#)
+                == .putBootSource(BootSource(kernelImagePath: "/k", bootArgs: nil, initrdPath: "/i")))
+    }
+
+    @Test func drive() throws {
+        let body = #"{"drive_id": "rootfs", "path_on_host": "/img/root.ext4", "is_root_device": true, "is_read_only": true, "cache_type": "Unsafe", "io_engine": "Sync", "partuuid": null}"#
+        #expect(
+            try route("PUT", "/drives/rootfs", body)
+                == .putDrive(Drive(driveID: "rootfs", pathOnHost: "/img/root.ext4", isRootDevice: true, isReadOnly: true)))
+        #expect(
+            try route("PUT", "/drives/data_1", #"{"drive_id": "data_1", "path_on_host": "/d", "is_root_device": false}"#)
+                == .putDrive(Drive(driveID: "data_1", pathOnHost: "/d", isRootDevice: false, isReadOnly: false)))
+    }
+
+    @Test func actionsAndVMState() throws {
+        #expect(try route("PUT", "/actions", #"{"action_type": "InstanceStart"}"#) == .instanceStart)
+        #expect(try route("PUT", "/actions", #"{"action_type": "SendCtrlAltDel"}"#) == .sendCtrlAltDel)
+        #expect(try route("PUT", "/actions", #"{"action_type": "FlushMetrics"}"#) == .flushMetrics)
+        #expect(try route("PATCH", "/vm", #"{"state": "Paused"}"#) == .pause)
+        #expect(try route("PATCH", "/vm", #"{"state": "Resumed"}"#) == .resume)
+    }
+
+    @Test func snapshots() throws {
+        #expect(
+            try route("PUT", "/snapshot/create", #"{"snapshot_path": "/s/state", "mem_file_path": "/s/mem"}"#)
+                == .createSnapshot(SnapshotCreateRequest(snapshotPath: "/s/state", memFilePath: "/s/mem")))
+        #expect(
+            try route("PUT", "/snapshot/create", #"{"snapshot_path": "a", "mem_file_path": "b", "snapshot_type": "Full"}"#)
+                == .createSnapshot(SnapshotCreateRequest(snapshotPath: "a", memFilePath: "b")))
+        #expect(
+            try route(
+                "PUT", "/snapshot/load",
+                #"{"snapshot_path": "/s/state", "mem_backend": {"backend_type": "File", "backend_path": "/s/mem"}, "resume_vm": true}"#)
+                == .loadSnapshot(SnapshotLoadRequest(snapshotPath: "/s/state", memFilePath: "/s/mem", resumeVM: true)))
+        #expect(
+            try route("PUT", "/snapshot/load", #"{"snapshot_path": "/s/state", "mem_file_path": "/s/mem", "enable_diff_snapshots": false}"#)
+                == .loadSnapshot(SnapshotLoadRequest(snapshotPath: "/s/state", memFilePath: "/s/mem", resumeVM: false)))
+    }
+
+    @Test func hostileBodiesAreRefusedWithoutCrashing() {
+        let deep = String(repeating: "[", count: 60_000) + String(repeating: "]", count: 60_000)
+        #expect(throws: APIFault.self) { try route("PUT", "/actions", deep) }
+        let deepObject = String(repeating: #"{"a":"#, count: 10_000) + "1" + String(repeating: "}", count: 10_000)
+        #expect(throws: APIFault.self) { try route("PUT", "/actions", deepObject) }
+        #expect(throws: APIFault.self) { try route("PUT", "/actions", "\u{0}\u{FFFF}\u{1F600}") }
+        let invalidUTF8: [UInt8] = Array(#"{"action_type": ""#.utf8) + [0xFF, 0xFE] + Array(#""}"#.utf8)
+        #expect(throws: APIFault.self) { try APIRouter.route(method: "PUT", target: "/actions", body: invalidUTF8) }
+    }
+
+    /// (method, path, body, text the fault message must contain)
+    static let refusals: [(String, String, String, String)] = [
+        // Unknown paths and methods.
+        ("GET", "/nope", "", "Invalid request method and/or path"),
+        ("DELETE", "/machine-config", "", "Invalid request method and/or path"),
+        ("POST", "/actions", #"{"action_type": "InstanceStart"}"#, "Invalid request method and/or path"),
+        ("GET", "/actions", "", "Invalid request method and/or path"),
+        ("PUT", "/", "{}", "Invalid request method and/or path"),
+        ("PUT", "/drives", #"{"drive_id": "a", "path_on_host": "/d", "is_root_device": false}"#, "Invalid request method and/or path"),
+        ("PUT", "/drives/a/b", #"{"drive_id": "a", "path_on_host": "/d", "is_root_device": false}"#, "Invalid request method and/or path"),
+        ("PATCH", "/drives/a", #"{"drive_id": "a", "path_on_host": "/d"}"#, "Invalid request method and/or path"),
+        // Bodies that are not JSON objects.
+        ("PUT", "/machine-config", "", "is empty"),
+        ("PUT", "/machine-config", "  \n ", "is empty"),
+        ("PUT", "/machine-config", #"{"vcpu_count": 2,"#, "not valid JSON"),
+        ("PUT", "/machine-config", "vcpu_count=2", "not valid JSON"),
+        ("PUT", "/machine-config", "[1, 2]", "expected a JSON object, got an array"),
+        ("PUT", "/actions", #""InstanceStart""#, "expected a JSON object, got a string"),
+        // Wrong types.
+        ("PUT", "/machine-config", #"{"vcpu_count": "2", "mem_size_mib": 128}"#, "'vcpu_count' must be an integer, got a string"),
+        ("PUT", "/machine-config", #"{"vcpu_count": 2, "mem_size_mib": 1.5}"#, "'mem_size_mib' must be an integer, got a number"),
+        ("PUT", "/machine-config", #"{"vcpu_count": true, "mem_size_mib": 128}"#, "'vcpu_count' must be an integer, got a boolean"),
+        ("PUT", "/boot-source", #"{"kernel_image_path": 5}"#, "'kernel_image_path' must be a string, got a number"),
+        ("PUT", "/drives/a", #"{"drive_id": "a", "path_on_host": "/d", "is_root_device": "true"}"#, "'is_root_device' must be a boolean, got a string"),
+        ("PUT", "/actions", #"{"action_type": ["InstanceStart"]}"#, "'action_type' must be a string, got an array"),
+        ("PUT", "/snapshot/load", #"{"snapshot_path": "s", "mem_backend": "File"}"#, "expected a JSON object, got a string"),
+        // Missing required fields.
+        ("PUT", "/machine-config", #"{"vcpu_count": 2}"#, "missing required field 'mem_size_mib'"),
+        ("PUT", "/machine-config", #"{"mem_size_mib": 128}"#, "missing required field 'vcpu_count'"),
+        ("PUT", "/boot-source", #"{"boot_args": "console=ttyS0"}"#, "missing required field 'kernel_image_path'"),
+        ("PUT", "/drives/a", #"{"drive_id": "a", "path_on_host": "/d"}"#, "missing required field 'is_root_device'"),
+        ("PUT", "/drives/a", #"{"drive_id": "a", "is_root_device": true}"#, "missing required field 'path_on_host'"),
+        ("PUT", "/actions", "{}", "missing required field 'action_type'"),
+        ("PATCH", "/vm", "{}", "missing required field 'state'"),
+        ("PUT", "/snapshot/create", #"{"snapshot_path": "s"}"#, "missing required field 'mem_file_path'"),
+        ("PUT", "/snapshot/load", #"{"mem_file_path": "m"}"#, "missing required field 'snapshot_path'"),
+        ("PUT", "/snapshot/load", #"{"snapshot_path": "s", "mem_backend": {"backend_type": "File"}}"#, "missing required field 'backend_path'"),
+        ("PUT", "/machine-config", #"{"vcpu_count": null, "mem_size_mib": 128}"#, "missing required field 'vcpu_count'"),
+        // Unknown fields.
+        ("PUT", "/machine-config", #"{"vcpu_count": 2, "mem_size_mib": 128, "vcpus": 4}"#, "unknown field 'vcpus'"),
+        ("PUT", "/boot-source", #"{"kernel_image_path": "/k", "bootargs": "x", "initrd": "y"}"#, "unknown fields 'bootargs', 'initrd'"),
+        ("PUT", "/actions", #"{"action_type": "FlushMetrics", "force": true}"#, "unknown field 'force'"),
+        ("PATCH", "/vm", #"{"state": "Paused", "now": 1}"#, "unknown field 'now'"),
+        ("PUT", "/snapshot/load", #"{"snapshot_path": "s", "mem_file_path": "m", "mem_backend_x": 1}"#, "unknown field 'mem_backend_x'"),
+        // Values out of range or not supported.
+        ("PUT", "/machine-config", #"{"vcpu_count": 0, "mem_size_mib": 128}"#, "must be between 1 and 32"),
+        ("PUT", "/machine-config", #"{"vcpu_count": 33, "mem_size_mib": 128}"#, "must be between 1 and 32"),
+        ("PUT", "/machine-config", #"{"vcpu_count": 1, "mem_size_mib": 0}"#, "'mem_size_mib' is 0"),
+        ("PUT", "/machine-config", #"{"vcpu_count": 1, "mem_size_mib": 99999999999999999999}"#, "must be an integer"),
+        ("PUT", "/machine-config", #"{"vcpu_count": 1, "mem_size_mib": 128, "smt": true}"#, "not supported"),
+        ("PUT", "/machine-config", #"{"vcpu_count": 1, "mem_size_mib": 128, "huge_pages": "2M"}"#, "huge pages"),
+        ("PUT", "/boot-source", #"{"kernel_image_path": ""}"#, "'kernel_image_path' must not be empty"),
+        ("PUT", "/drives/rootfs", #"{"drive_id": "other", "path_on_host": "/d", "is_root_device": true}"#, "does not match"),
+        ("PUT", "/drives/bad-id", #"{"drive_id": "bad-id", "path_on_host": "/d", "is_root_device": true}"#, "letters, digits or underscores"),
+        ("PUT", "/drives/a", #"{"drive_id": "a", "path_on_host": "/d", "is_root_device": true, "rate_limiter": {}}"#, "rate limiting"),
+        ("PUT", "/drives/a", #"{"drive_id": "a", "path_on_host": "/d", "is_root_device": true, "io_engine": "Async"}"#, "I/O engine"),
+        ("PUT", "/actions", #"{"action_type": "Reboot"}"#, "unknown action_type 'Reboot'"),
+        ("PATCH", "/vm", #"{"state": "Stopped"}"#, "unknown state 'Stopped'"),
+        ("PUT", "/snapshot/create", #"{"snapshot_path": "s", "mem_file_path": "m", "snapshot_type": "Diff"}"#, "Diff snapshots are not supported"),
+        ("PUT", "/snapshot/create", #"{"snapshot_path": "s", "mem_file_path": "m", "snapshot_type": "Half"}"#, "unknown snapshot_type"),
+        ("PUT", "/snapshot/load", #"{"snapshot_path": "s"}"#, "got neither"),
+        ("PUT", "/snapshot/load", #"{"snapshot_path": "s", "mem_file_path": "m", "mem_backend": {"backend_type": "File", "backend_path": "m"}}"#, "got both"),
+        ("PUT", "/snapshot/load", #"{"snapshot_path": "s", "mem_backend": {"backend_type": "Uffd", "backend_path": "/uffd.sock"}}"#, "Uffd memory backend is not supported"),
+        ("PUT", "/snapshot/load", #"{"snapshot_path": "s", "mem_file_path": "m", "enable_diff_snapshots": true}"#, "diff snapshots"),
+    ]
+
+    @Test(arguments: refusals)
+    func refusal(_ request: (String, String, String, String)) {
+        let (method, path, body, expected) = request
+        do {
+            let routed = try route(method, path, body)
+            Issue.record("\(method) \(path) \(body) was accepted as \(routed)")
+        } catch {
+            #expect(error.status == 400)
+            #expect(error.message.contains(expected), "\(method) \(path): '\(error.message)' lacks '\(expected)'")
+        }
+    }
+}

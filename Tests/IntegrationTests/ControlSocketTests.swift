@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+
+/// Pause, resume, snapshot and restore of the tiny guest's `count` scenario, driven over the
+/// control socket with curl.
+@Suite(.serialized) struct ControlSocketTests {
+    func countingVM() throws -> RunningSwiftlet {
+        let vm = try RunningSwiftlet(["--kernel", try TestGuest.path(), "--cmdline", "test=count"])
+        try waitUntil(timeout: 20, "the guest to count") { vm.counts.count >= 2 }
+        return vm
+    }
+
+    @Test func statusReportsRunningAndPaused() throws {
+        let vm = try countingVM()
+        let running = try vm.curl("GET", "/")
+        #expect(running.status == 200)
+        #expect(running.body.contains("\"state\":\"Running\""))
+        #expect(try vm.curl("PATCH", "/vm", #"{"state": "Paused"}"#).status == 204)
+        #expect(try vm.curl("GET", "/").body.contains("\"state\":\"Paused\""))
+        #expect(try vm.curl("PATCH", "/vm", #"{"state": "Resumed"}"#).status == 204)
+        #expect(try vm.curl("GET", "/").body.contains("\"state\":\"Running\""))
+    }
+
+    @Test func pauseStopsTheGuestAndResumeContinuesWithTheNextNumber() throws {
+        let vm = try countingVM()
+        #expect(try vm.curl("PATCH", "/vm", #"{"state": "Paused"}"#).status == 204)
+        let atPause = vm.counts
+        usleep(1_500_000)  // about 15 lines' worth of time
+        #expect(vm.counts == atPause, "no output while paused")
+        #expect(try vm.curl("PATCH", "/vm", #"{"state": "Resumed"}"#).status == 204)
+        let last = try #require(atPause.last)
+        try waitUntil(timeout: 20, "output after resume") { vm.counts.count > atPause.count }
+        #expect(vm.counts[atPause.count] == last + 1)
+    }
+
+    @Test func snapshotRestoredInANewProcessCarriesOnCounting() throws {
+        let vm = try countingVM()
+        let state = vm.file("snap.state"), memory = vm.file("snap.mem")
+        #expect(try vm.curl("PATCH", "/vm", #"{"state": "Paused"}"#).status == 204)
+        let lastBeforeSnapshot = try #require(vm.counts.last)
+        let create = try vm.curl("PUT", "/snapshot/create", #"{"snapshot_type": "Full", "snapshot_path": "\#(state)", "mem_file_path": "\#(memory)"}"#)
+        #expect(create.status == 204, "\(create.body)")
+        _ = vm.stop()  // the original process is gone; only the files remain
+
+        // Restore twice, each in a fresh process, once through the API and once from the command line.
+        let throughAPI = try RunningSwiftlet([], name: "restored-api")
+        let load = try throughAPI.curl(
+            "PUT", "/snapshot/load",
+            #"{"snapshot_path": "\#(state)", "mem_backend": {"backend_type": "File", "backend_path": "\#(memory)"}, "resume_vm": true}"#)
+        #expect(load.status == 204, "\(load.body)")
+        let fromCommandLine = try RunningSwiftlet(["--restore", state, "--mem", memory], name: "restored-cli")
+
+        for restored in [throughAPI, fromCommandLine] {
+            try waitUntil(timeout: 20, "the restored guest to count") { restored.counts.count >= 2 }
+            #expect(restored.counts.first == lastBeforeSnapshot + 1, "continues after \(lastBeforeSnapshot), got \(restored.counts.prefix(3))")
+            #expect(restored.counts == Array(restored.counts[0]...restored.counts[0] + restored.counts.count - 1))
+        }
+        #expect(try fromCommandLine.curl("GET", "/").body.contains("\"state\":\"Running\""))
+    }
+
+    @Test func snapshotOfARunningVMIsRefused() throws {
+        let vm = try countingVM()
+        let create = try vm.curl("PUT", "/snapshot/create", #"{"snapshot_path": "\#(vm.file("s"))", "mem_file_path": "\#(vm.file("m"))"}"#)
+        #expect(create.status == 400)
+        #expect(create.body.contains("fault_message"))
+        #expect(!FileManager.default.fileExists(atPath: vm.file("s")))
+    }
+
+    @Test func restoreRejectsACorruptStateFileAndKeepsServing() throws {
+        let vm = try countingVM()
+        let state = vm.file("snap.state"), memory = vm.file("snap.mem")
+        #expect(try vm.curl("PATCH", "/vm", #"{"state": "Paused"}"#).status == 204)
+        #expect(try vm.curl("PUT", "/snapshot/create", #"{"snapshot_path": "\#(state)", "mem_file_path": "\#(memory)"}"#).status == 204)
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: state)))
+        bytes[bytes.count / 2] ^= 0x10
+        let corrupt = vm.file("corrupt.state")
+        try Data(bytes).write(to: URL(fileURLWithPath: corrupt))
+
+        let fresh = try RunningSwiftlet([], name: "fresh")
+        let load = try fresh.curl("PUT", "/snapshot/load", #"{"snapshot_path": "\#(corrupt)", "mem_file_path": "\#(memory)"}"#)
+        #expect(load.status == 400)
+        #expect(load.body.localizedCaseInsensitiveContains("crc") || load.body.localizedCaseInsensitiveContains("checksum"), "\(load.body)")
+        #expect(try fresh.curl("GET", "/").body.contains("Not started"), "a failed load leaves no partial VM")
+    }
+
+    @Test func ctrlAltDelRebootsTheGuestThroughTheI8042() throws {
+        // The tiny guest does not read its keyboard, so the check is that the API accepts the
+        // action on a running VM and refuses it before start.
+        let idle = try RunningSwiftlet([], name: "idle")
+        #expect(try idle.curl("PUT", "/actions", #"{"action_type": "SendCtrlAltDel"}"#).status == 400)
+        let vm = try countingVM()
+        #expect(try vm.curl("PUT", "/actions", #"{"action_type": "SendCtrlAltDel"}"#).status == 204)
+    }
+
+    @Test func bootThroughTheAPIAlone() throws {
+        let vm = try RunningSwiftlet([], name: "configured")
+        #expect(try vm.curl("GET", "/").body.contains("Not started"))
+        #expect(try vm.curl("PUT", "/machine-config", #"{"vcpu_count": 1, "mem_size_mib": 64}"#).status == 204)
+        #expect(try vm.curl("PUT", "/boot-source", #"{"kernel_image_path": "\#(try TestGuest.path())", "boot_args": "test=hello"}"#).status == 204)
+        #expect(try vm.curl("PUT", "/actions", #"{"action_type": "InstanceStart"}"#).status == 204)
+        let exit = try vm.waitForExit(timeout: 30)
+        #expect(exit.status == 0, "\(exit.stderr)")
+        #expect(vm.console == "swiftlet-testguest: hello\n")
+    }
+}
