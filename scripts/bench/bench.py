@@ -142,28 +142,39 @@ class Bench:
 
     # ---- row 3: pause + resume ---------------------------------------------------------
 
-    def check_paused(self, vm, pause, resume):
-        """Once per VMM: no console output while paused, output again after resume."""
+    def check_paused(self, vm, scenario, pause, resume):
+        """Once per VMM: the guest makes no progress while paused, and does again after resume."""
         pause()
         time.sleep(0.05)  # a line already in flight may still arrive
         before = vm.line_count()
+        if scenario == "echo":
+            vm.send("paused\n")
         time.sleep(0.35)
         if vm.line_count() != before:
-            raise BenchError("%s printed while paused" % vm.name)
+            raise BenchError("%s's guest made progress while paused" % vm.name)
         resume()
-        vm.wait_line(is_count, 5.0, after=before)
+        expected = is_count if scenario == "count" else (lambda text: text == "echo: paused")
+        vm.wait_line(expected, 5.0, after=before)
 
-    def row_pause_resume(self):
+    def row_pause_resume(self, scenario):
         samples = max(3, self.runs * 4)
-        row = report.Row("pause_resume", "Pause + resume round trip, running guest", "ms", "lower",
+        if scenario == "count":
+            title = "Pause + resume round trip, guest in its PIT delay loop (count)"
+            what = "the count guest, which between lines polls the PIT (handled inside KVM) for 100 ms"
+        else:
+            title = "Pause + resume round trip, guest polling the UART (echo)"
+            what = "the echo guest, which polls the UART's line status and so exits to the VMM constantly"
+        row = report.Row("pause_resume." + scenario, title, "ms", "lower",
                          "PATCH /vm Paused then Resumed (Swiftlet) vs QMP stop then cont (QEMU), one open "
-                         "connection, %d round trips each" % samples)
+                         "connection, %d round trips each, 20 ms apart; guest: %s" % (samples, what))
+        ready = self.SCENARIOS[scenario]["ready"]
         sock = self.path("api.sock")
-        vm = self.swiftlet_guest("count", 128, sock)
+        vm = Child([self.o.swiftlet, "run", "--kernel", self.o.test_guest, "--cmdline", "test=" + scenario,
+                    "--api-sock", sock], "swiftlet", self.dir, stdin_pipe=True)
         try:
-            vm.wait_line(is_count, LINE_TIMEOUT)
+            vm.wait_line(ready, LINE_TIMEOUT)
             api = SwiftletAPI(sock)
-            self.check_paused(vm, lambda: api.expect("PATCH", "/vm", {"state": "Paused"}),
+            self.check_paused(vm, scenario, lambda: api.expect("PATCH", "/vm", {"state": "Paused"}),
                               lambda: api.expect("PATCH", "/vm", {"state": "Resumed"}))
             for _ in range(samples):
                 time.sleep(0.02)
@@ -175,11 +186,12 @@ class Bench:
         finally:
             vm.stop()
         sock = self.path("qmp.sock")
-        vm = self.qemu_guest("count", 128, sock)
+        vm = Child(self.qemu_guest_argv(scenario, 128, ["-qmp", "unix:%s,server,nowait" % sock]), "qemu", self.dir,
+                   stdin_pipe=True)
         try:
-            vm.wait_line(is_count, LINE_TIMEOUT)
+            vm.wait_line(ready, LINE_TIMEOUT)
             qmp = QMP(sock)
-            self.check_paused(vm, lambda: qmp.execute("stop"), lambda: qmp.execute("cont"))
+            self.check_paused(vm, scenario, lambda: qmp.execute("stop"), lambda: qmp.execute("cont"))
             for _ in range(samples):
                 time.sleep(0.02)
                 start = time.perf_counter()
@@ -370,12 +382,13 @@ class Bench:
             lambda: [self.row_startup("microvm")],
             lambda: [self.row_startup("pc")],
             lambda: self.rows_memory(),
-            lambda: [self.row_pause_resume()],
+            lambda: [self.row_pause_resume("count")],
+            lambda: [self.row_pause_resume("echo")],
             lambda: self.rows_snapshot(128),
             lambda: self.rows_snapshot(1024),
             lambda: [self.row_density()],
         ]
-        names = ["startup microvm", "startup pc", "memory", "pause/resume", "snapshot 128 MiB",
+        names = ["startup microvm", "startup pc", "memory", "pause/resume count", "pause/resume echo", "snapshot 128 MiB",
                  "snapshot 1 GiB", "density"]
         rows = []
         for name, step in zip(names, plan):
