@@ -358,6 +358,24 @@ class Bench:
             time.sleep(0.0005)
         return total / (time.perf_counter() - start)
 
+    def row_first_output(self):
+        row = report.Row("first_output", "Exec to first guest output, one 128 MiB VM (hello)", "ms", "lower",
+                         "exec of the VMM with the guest on its command line until the guest's line "
+                         "appears on the VMM's stdout")
+        for _ in range(self.runs):
+            for column, argv, line in (
+                    (row.swiftlet, [self.o.swiftlet, "run", "--kernel", self.o.test_guest, "--cmdline", "test=hello",
+                                    "--memory", "128"], "swiftlet-testguest: hello"),
+                    (row.qemu, self.qemu_guest_argv("hello", 128), "bench-guest: hello")):
+                vm = Child(argv, "first-output", self.dir)
+                try:
+                    _, printed, _ = vm.wait_line(lambda text: line in text, LINE_TIMEOUT)
+                    column.append((printed - vm.started) * 1000)
+                    vm.wait_exit(10)
+                finally:
+                    vm.stop()
+        return row
+
     def row_density(self):
         total = 8 if self.o.quick else 20
         parallel = 2 * (os.cpu_count() or 1)
@@ -386,10 +404,11 @@ class Bench:
             lambda: [self.row_pause_resume("echo")],
             lambda: self.rows_snapshot(128),
             lambda: self.rows_snapshot(1024),
+            lambda: [self.row_first_output()],
             lambda: [self.row_density()],
         ]
         names = ["startup microvm", "startup pc", "memory", "pause/resume count", "pause/resume echo", "snapshot 128 MiB",
-                 "snapshot 1 GiB", "density"]
+                 "snapshot 1 GiB", "first output", "density"]
         rows = []
         for name, step in zip(names, plan):
             began = time.monotonic()
