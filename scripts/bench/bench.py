@@ -24,9 +24,17 @@ import report  # noqa: E402
 import smaps  # noqa: E402
 
 QEMU = "qemu-system-x86_64"
-SOCKET_TIMEOUT = 20.0
-LINE_TIMEOUT = 30.0
+SOCKET_TIMEOUT = 15.0
+LINE_TIMEOUT = 15.0
 MIB = 1 << 20
+
+
+class TimeLimitExceeded(BenchError):
+    """Raised from SIGALRM when the whole benchmark overruns --time-limit."""
+
+
+def _time_limit_reached(_signal, _frame):
+    raise TimeLimitExceeded("the benchmark overran its time limit; later rows were not run")
 
 
 def is_count(text):
@@ -410,12 +418,19 @@ class Bench:
         names = ["startup microvm", "startup pc", "memory", "pause/resume count", "pause/resume echo", "snapshot 128 MiB",
                  "snapshot 1 GiB", "first output", "density"]
         rows = []
+        out_of_time = False
         for name, step in zip(names, plan):
+            if out_of_time:
+                skipped = report.Row(name.replace(" ", "_"), name, "", "lower")
+                skipped.error = "not run: the time limit was reached"
+                rows.append(skipped)
+                continue
             began = time.monotonic()
             print("bench: %s ..." % name, file=sys.stderr, flush=True)
             try:
                 rows.extend(step())
             except BenchError as error:
+                out_of_time = isinstance(error, TimeLimitExceeded)
                 failed = report.Row(name.replace(" ", "_"), name, "", "lower")
                 failed.error = str(error)
                 rows.append(failed)
@@ -459,20 +474,26 @@ def main():
     parser.add_argument("--quick", action="store_true", help="one run per figure")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", help="also write the figures here")
+    parser.add_argument("--time-limit", type=int,
+                        help="fail and skip the remaining rows after this many seconds (default 100 with --quick, else 1200)")
     options = parser.parse_args()
     if options.runs < 1:
         parser.error("--runs must be at least 1")
+    time_limit = options.time_limit or (100 if options.quick else 1200)
 
     atexit.register(stop_all)
     for number in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(number, lambda received, _frame: sys.exit(128 + received))
 
     machine = machine_facts()
+    signal.signal(signal.SIGALRM, _time_limit_reached)
+    signal.alarm(time_limit)
     with tempfile.TemporaryDirectory(prefix="swiftlet-bench-") as workdir:
         bench = Bench(options, workdir)
         try:
             rows = bench.all_rows()
         finally:
+            signal.alarm(0)
             stop_all()
     settings = {"quick": options.quick, "runs": bench.runs}
     print("Swiftlet vs QEMU on /dev/kvm — %s; %s CPUs (%s); kernel %s; %s; %d run(s) per figure\n" % (
