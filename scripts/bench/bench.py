@@ -217,8 +217,8 @@ class Bench:
     # print its next line" (as asked), but that includes whatever is left of the guest's 100 ms
     # delay; `echo` answers "when does the restored guest respond", which has no such wait.
     SCENARIOS = {
-        "count": {"ready": is_count, "probe": None},
-        "echo": {"ready": lambda text: text.endswith("echo ready"), "probe": "ping"},
+        "count": {"ready": is_count},
+        "echo": {"ready": lambda text: text.endswith("echo ready")},
     }
 
     def after_restore(self, vm, scenario, last_count, start):
