@@ -1,4 +1,4 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 import PackageDescription
 
 // One concern per module, in the spirit of rust-vmm's crates:
@@ -52,3 +52,12 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// The code base is kept warning-free: any new warning fails the build.
+for target in package.targets where target.type != .system {
+    if target.name == "CKVM" {
+        target.cSettings = (target.cSettings ?? []) + [.unsafeFlags(["-Werror"])]
+    } else {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.treatAllWarnings(as: .error)]
+    }
+}

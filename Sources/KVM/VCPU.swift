@@ -39,6 +39,12 @@ public final class VCPU: @unchecked Sendable {
     /// call `runOnce()`, before the first kick can arrive.
     public func bindToCurrentThread() {
         VCPUKick.installHandler()
+        // Dispatch's worker threads start with most signals blocked; a blocked kick would sit
+        // pending while the guest idles in HLT inside KVM_RUN, and pause would wait forever.
+        var kickOnly = sigset_t()
+        sigemptyset(&kickOnly)
+        sigaddset(&kickOnly, ckvm_kick_signal())
+        pthread_sigmask(SIG_UNBLOCK, &kickOnly, nil)
         runningThread.withLock { $0 = pthread_self() }
     }
 

@@ -19,6 +19,7 @@ public final class Machine: Sendable {
     let mmioBus: Bus
     let keyboardController: I8042Controller
     let control: RunControl
+    let pci: PCIDevices
     let logger: Logger
     private let runners: [VCPURunner]
 
@@ -56,7 +57,9 @@ public final class Machine: Sendable {
             throw MachineError.kernel(path: configuration.kernelPath, reason: "\(error)")
         }
 
-        let machine = try Machine(memory: memory, vcpuCount: configuration.vcpuCount, startPaused: false, serialOutput: serialOutput, logger: logger)
+        let machine = try Machine(
+            memory: memory, vcpuCount: configuration.vcpuCount, disks: configuration.disks, startPaused: false, serialOutput: serialOutput, logger: logger)
+        try machine.pci.connectNotifiers()
         do {
             let cpuid = try machine.kvm.supportedCPUID()
             for vcpu in machine.vcpus {
@@ -82,7 +85,10 @@ public final class Machine: Sendable {
 
     /// Creates the KVM VM around `memory` with the in-kernel interrupt controllers, the PIT,
     /// the vCPUs and the legacy devices. Shared by boot and snapshot restore.
-    init(memory: GuestMemory, vcpuCount: Int, startPaused: Bool, serialOutput: @escaping @Sendable ([UInt8]) -> Void, logger: Logger) throws(MachineError) {
+    init(
+        memory: GuestMemory, vcpuCount: Int, disks: [DiskConfiguration], startPaused: Bool,
+        serialOutput: @escaping @Sendable ([UInt8]) -> Void, logger: Logger
+    ) throws(MachineError) {
         let kvm: KVMSystem, vm: VirtualMachine
         do {
             kvm = try KVMSystem()
@@ -118,6 +124,7 @@ public final class Machine: Sendable {
         } catch {
             throw MachineError.invalidConfiguration("device layout: \(error)")
         }
+        pci = try PCIDevices(vm: vm, memory: memory, portBus: portBus, mmioBus: mmioBus, disks: disks, logger: logger)
         runners = vcpus.map { [logger] in VCPURunner(vcpu: $0, portBus: portBus, mmioBus: mmioBus, control: control, logger: logger) }
     }
 
@@ -133,11 +140,13 @@ public final class Machine: Sendable {
     /// Parks every vCPU outside the guest and returns once all are parked.
     public func pause() throws(MachineError) {
         try control.pause { kickAll() }
+        pci.quiesce()
         // The guest's kvmclock must not count the pause as a stall (soft lockup warnings).
         for vcpu in vcpus { vcpu.notifyClockPaused() }
     }
 
     public func resume() throws(MachineError) {
+        pci.resumeActivity()
         try control.resume()
     }
 

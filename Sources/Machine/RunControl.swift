@@ -120,10 +120,14 @@ final class RunControl: @unchecked Sendable {
         }
     }
 
-    /// Blocks until the VM stops and all vCPU threads have ended.
-    func waitForStop() -> StopReason {
+    /// Blocks until the VM stops and all vCPU threads have ended, or until `grace` seconds
+    /// after the stop if a vCPU thread does not come back (the process is about to exit, and a
+    /// stuck thread must not keep it alive).
+    func waitForStop(grace: TimeInterval = 5) -> StopReason {
         condition.withLock {
-            while stopReason == nil || runningVCPUs > 0 { condition.wait() }
+            while stopReason == nil { condition.wait() }
+            let deadline = Date().addingTimeInterval(grace)
+            while runningVCPUs > 0 && condition.wait(until: deadline) {}
             return stopReason!
         }
     }

@@ -168,7 +168,7 @@ struct VMSession {
         case .success(let started): machine = started
         case .failure(let error): return error.reason
         }
-        ConsoleInput(serial: machine.serial, interactive: interactive) { [machine] in
+        ConsoleInput(serial: machine.serial, interactive: interactive, isPaused: { [machine] in machine.state == .paused }) { [machine] in
             machine.requestStop(.hostRequest("console escape (Ctrl-A x)"))
         }.start()
         return machine.waitForStop()

@@ -105,6 +105,8 @@ import Testing
     @Test func barsAreMappedAndFollowTheGuest() throws {
         let device = try TestPCIDevice()
         let slot = try root.attach(device)
+        let events = MappingLog()
+        root.setBARObserver { events.append($0) }
         #expect(mmio.read64(0xC000_0010) == 0x10)
         #expect(mmio.read64(0xC000_4008) == 2 << 32 | 8)
 
@@ -124,6 +126,8 @@ import Testing
         #expect(mmio.read32(0xD000_0010) == 0xFFFF_FFFF)
         mmio.write(0xD010_0020, 0xBEEF, width: 2)
         #expect(device.lastWrite.withLock { $0 }?.offset == 0x20)
+        #expect(events.entries.filter { $0.bar == 0 }.map(\.base) == [nil, 0xD000_0000, 0xD010_0000])
+        #expect(events.entries.allSatisfy { $0.slot == slot })
     }
 
     @Test func garbageAndOverlappingPlacementsAreIgnoredSafely() throws {
@@ -182,6 +186,11 @@ import Testing
         #expect(copy.configuration.saveState() == saved)
         #expect(otherRoot.mappedAddress(slot: copySlot, bar: 0) == 0xD000_0000)
         #expect(otherBus.read64(0xD000_0008) == 8)
+
+        ports.write(slot: 0, register: 0x0C, value: 0x10, width: 1)
+        let rootState = root.saveState()
+        try otherRoot.restoreState(rootState)
+        #expect(otherRoot.saveState() == rootState)
 
         var doctored = saved
         doctored.bytes[0] = 0x99  // vendor ID is read-only

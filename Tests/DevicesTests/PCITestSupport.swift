@@ -108,3 +108,10 @@ extension Bus {
         bytes.withUnsafeBytes { _ = write(address: address, data: $0) }
     }
 }
+
+/// Records BAR mapping changes reported by a `PCIRoot`.
+final class MappingLog: Sendable {
+    private let storage = Mutex<[PCIRoot.BARMapping]>([])
+    func append(_ event: PCIRoot.BARMapping) { storage.withLock { $0.append(event) } }
+    var entries: [PCIRoot.BARMapping] { storage.withLock { $0 } }
+}

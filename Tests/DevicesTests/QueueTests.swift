@@ -145,6 +145,19 @@ import GuestMemory
         try expectRejected("queue 0: invalid queue: used ring at 0xffff0+134 is outside guest RAM")
     }
 
+    @Test func aGuestLoopingOnErrorsCannotFloodTheLog() throws {
+        for _ in 0..<60 {
+            #expect(harness.negotiate(features: VirtioFeature.version1))
+            harness.configureQueue(size: 0, vector: 1)
+            harness.setStatus(harness.status | VirtioDeviceStatus.driverOK)
+            harness.transport.drain()
+            #expect(harness.status & VirtioDeviceStatus.deviceNeedsReset != 0)
+        }
+        // 10 per second; the bound leaves room for the loop straddling a window on a busy machine.
+        #expect(harness.errors.count >= 10 && harness.errors.count <= 21)
+        #expect(harness.errors.prefix(10).allSatisfy { $0.hasPrefix("virtio-blk: queue 0: invalid queue: size 0") })
+    }
+
     @Test func resetRecoversFromNeedsReset() throws {
         try harness.start()
         try harness.descriptor(0, address: 0x20000, length: 16, flags: DescriptorFlag.next, next: 0)

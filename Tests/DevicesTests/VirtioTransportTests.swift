@@ -65,7 +65,7 @@ final class ProbeDevice: VirtioDevice {
                 #expect(ports.read(slot: slot, register: capability.offset + 16) == 4)  // notify_off_multiplier
             }
         }
-        #expect(Set(found.keys) == [1, 2, 3, 4])
+        #expect(Set(found.keys) == [1, 2, 3, 4, 5])
         #expect(try #require(found[1]).length >= 0x38)
         // Linux: notify_off * multiplier + 2 <= notify length for every queue.
         harness.selectQueue(0)
@@ -165,6 +165,34 @@ final class ProbeDevice: VirtioDevice {
         try harness.kick()
         #expect(harness.usedIndex == 1)
         #expect(try harness.statusByte(status) == BlockStatus.ok)
+    }
+
+    @Test func pciConfigurationWindowReachesTheBAR() throws {
+        let ports = harness.ports, slot = harness.slot
+        let window = try #require(ports.capabilities(slot: slot).first { capability in
+            capability.id == PCICapabilityID.vendorSpecific && ports.read(slot: slot, register: capability.offset + 3, width: 1) == 5
+        }).offset
+        // Read the capacity (device config offset 0) through configuration space.
+        ports.write(slot: slot, register: window + 4, value: 0, width: 1)
+        ports.write(slot: slot, register: window + 8, value: VirtioPCILayout.deviceConfiguration)
+        ports.write(slot: slot, register: window + 12, value: 4)
+        #expect(ports.read(slot: slot, register: window + 16) == 16)
+        // Write device_status through it.
+        ports.write(slot: slot, register: window + 8, value: VirtioPCILayout.commonConfiguration + 0x14)
+        ports.write(slot: slot, register: window + 12, value: 1)
+        ports.write(slot: slot, register: window + 16, value: UInt64(VirtioDeviceStatus.acknowledge), width: 1)
+        #expect(harness.status == VirtioDeviceStatus.acknowledge)
+        // Nonsense (length 3, another BAR, past the BAR) does nothing.
+        ports.write(slot: slot, register: window + 12, value: 3)
+        ports.write(slot: slot, register: window + 16, value: 0, width: 1)
+        #expect(harness.status == VirtioDeviceStatus.acknowledge)
+        ports.write(slot: slot, register: window + 12, value: 1)
+        ports.write(slot: slot, register: window + 4, value: 2, width: 1)
+        ports.write(slot: slot, register: window + 16, value: 0, width: 1)
+        ports.write(slot: slot, register: window + 4, value: 0, width: 1)
+        ports.write(slot: slot, register: window + 8, value: 0xFFFF_FFFF)
+        ports.write(slot: slot, register: window + 16, value: 0, width: 1)
+        #expect(harness.status == VirtioDeviceStatus.acknowledge)
     }
 
     @Test func isrIsReadToClearAndInterruptsUseTheQueueVector() throws {

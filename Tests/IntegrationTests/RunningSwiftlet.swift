@@ -34,11 +34,26 @@ final class RunningSwiftlet {
 
     var console: String { (try? String(contentsOfFile: consolePath, encoding: .utf8)) ?? "" }
 
-    /// The `count N` numbers the guest has printed so far.
-    var counts: [Int] {
-        console.split(whereSeparator: \.isNewline).compactMap { line in
+    /// The `count N` numbers the guest has printed so far (complete lines only).
+    var counts: [Int] { Self.countNumbers(in: console) }
+
+    /// The numbers of the complete `count N` lines in `text`. A pause or snapshot can land in
+    /// the middle of a line, so an unterminated last line is not a number yet.
+    static func countNumbers(in text: String) -> [Int] {
+        var complete = text
+        if let lastNewline = complete.lastIndex(of: "\n") {
+            complete = String(complete[...lastNewline])
+        } else {
+            complete = ""
+        }
+        return complete.split(whereSeparator: \.isNewline).compactMap { line in
             line.hasPrefix("count ") ? Int(line.dropFirst(6)) : nil
         }
+    }
+
+    /// Whether `numbers` is 1, 2, 3, ... with nothing missing or repeated.
+    static func isUnbrokenCount(_ numbers: [Int]) -> Bool {
+        numbers == Array(1...max(1, numbers.count)) && !numbers.isEmpty
     }
 
     func file(_ name: String) -> String { directory.appendingPathComponent(name).path }

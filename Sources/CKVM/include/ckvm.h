@@ -8,6 +8,7 @@
 #include <linux/kvm.h>
 #include <signal.h>
 #include <stddef.h>
+#include <sys/eventfd.h>
 
 // System ioctls.
 static const unsigned long CKVM_GET_API_VERSION = KVM_GET_API_VERSION;
@@ -68,6 +69,10 @@ static const unsigned long CKVM_KVMCLOCK_CTRL = KVM_KVMCLOCK_CTRL;
 // The signal that kicks a vCPU thread out of KVM_RUN. SIGRTMIN is a function call in
 // glibc and does not import into Swift.
 static inline int ckvm_kick_signal(void) { return SIGRTMIN; }
+
+// A non-blocking, close-on-exec eventfd for ioeventfd/irqfd; <sys/eventfd.h> is not part of
+// Swift's Glibc module.
+static inline int ckvm_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
 
 // Byte offsets into kvm_run's anonymous unions, so Swift need not spell the union paths.
 static inline void *ckvm_run_io_data(struct kvm_run *run) {

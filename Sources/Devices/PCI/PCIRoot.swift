@@ -19,6 +19,20 @@ public final class PCIRoot: Sendable {
     private struct Storage {
         var slots: [Slot?] = Array(repeating: nil, count: PCIRoot.slotCount)
         var nextFree: UInt64
+        var observer: (@Sendable (BARMapping) -> Void)?
+    }
+
+    /// A BAR that started or stopped being decoded at an address.
+    public struct BARMapping: Sendable, Equatable {
+        public let slot: Int
+        public let bar: Int
+        /// The new base, or nil when the BAR is no longer mapped.
+        public let base: UInt64?
+    }
+
+    /// What the root itself holds; each attached device saves its own configuration space.
+    public struct State: Codable, Sendable, Equatable {
+        public var hostBridge: PCIConfigurationSpace.State
     }
 
     public let mmioBus: Bus
@@ -69,6 +83,13 @@ public final class PCIRoot: Sendable {
         return slot
     }
 
+    /// Tells the VMM whenever the guest moves, unmaps or remaps a BAR, so that anything
+    /// registered at a BAR address outside the bus (KVM ioeventfds on virtio notify
+    /// addresses) can follow. Called with the bus locked: it must not call back into `PCIRoot`.
+    public func setBARObserver(_ observer: (@Sendable (BARMapping) -> Void)?) {
+        storage.withLock { $0.observer = observer }
+    }
+
     public func device(atSlot slot: Int) -> (any PCIDevice)? {
         guard slot >= 0 && slot < PCIRoot.slotCount else { return nil }
         return storage.withLock { $0.slots[slot]?.device }
@@ -96,15 +117,14 @@ public final class PCIRoot: Sendable {
         device.readConfig(offset: offset, data: data)
     }
 
-    /// Writes go to the device, then BAR mappings follow whatever the guest changed.
-    /// Done under the bus lock so two vCPUs cannot interleave a move.
+    /// Writes go to the device, then BAR mappings follow whatever the guest changed. The
+    /// device runs without the bus lock held (its side effects may wait for its I/O queue);
+    /// re-deriving the mappings from configuration space under the lock keeps two vCPUs
+    /// from interleaving a move.
     public func writeConfig(slot: Int, offset: Int, data: UnsafeRawBufferPointer) {
-        guard slot >= 0 && slot < PCIRoot.slotCount else { return }
-        storage.withLock { storage in
-            guard let entry = storage.slots[slot] else { return }
-            entry.device.writeConfig(offset: offset, data: data)
-            synchronize(slot: slot, in: &storage)
-        }
+        guard let device = device(atSlot: slot) else { return }
+        device.writeConfig(offset: offset, data: data)
+        refreshMappings(slot: slot)
     }
 
     /// Re-derives every BAR mapping from configuration space (after a restore).
@@ -136,6 +156,7 @@ public final class PCIRoot: Sendable {
             if let wanted, (try? mmioBus.insert(region, base: wanted, length: bar.size)) != nil {
                 entry.mapped[position] = wanted
             }
+            storage.observer?(BARMapping(slot: slot, bar: bar.index, base: entry.mapped[position]))
         }
         storage.slots[slot] = entry
     }
@@ -149,5 +170,18 @@ public final class PCIRoot: Sendable {
 
     private func fitsWindow(base: UInt64, size: UInt64) -> Bool {
         base >= mmioWindow.lowerBound && base <= mmioWindow.upperBound && mmioWindow.upperBound - base >= size
+    }
+
+    // MARK: - Snapshot
+
+    public func saveState() -> State {
+        State(hostBridge: hostBridge.configuration.saveState())
+    }
+
+    /// Restores the host bridge and re-derives every BAR mapping from the (already restored)
+    /// devices' configuration spaces.
+    public func restoreState(_ state: State) throws {
+        try hostBridge.configuration.restoreState(state.hostBridge)
+        refreshMappings()
     }
 }

@@ -37,8 +37,12 @@ public final class VirtioPCIDevice: PCIDevice {
     private let queueMaxSizes: [UInt16]
     private let deviceConfigurationLength: UInt64
     private let msixCapability: Int
+    private let configurationAccessCapability: Int
     private let limits: VirtioCommonConfiguration.Limits
     private let errorHandler: @Sendable (String) -> Void
+    private let reportLimiter = Mutex(ReportLimiter())
+    /// Bumped by every reset and restore; an activation queued before one is stale.
+    private let resetEpoch = Atomic<UInt64>(0)
     private let ioQueue: DispatchQueue
     private let registers: Mutex<VirtioCommonConfiguration>
     /// Only locked on `ioQueue` (or while it is held by a synchronous job), so never contended.
@@ -86,13 +90,16 @@ public final class VirtioPCIDevice: PCIDevice {
             type: .common, offset: VirtioPCILayout.commonConfiguration, length: VirtioCommonConfiguration.length))
         try configuration.addCapability(id: vendor, body: VirtioPCILayout.capabilityBody(
             type: .notify, offset: VirtioPCILayout.notify, length: VirtioPCILayout.notifyMultiplier * UInt64(sizes.count),
-            notifyMultiplier: UInt32(VirtioPCILayout.notifyMultiplier)))
+            trailer: UInt32(VirtioPCILayout.notifyMultiplier)))
         try configuration.addCapability(id: vendor, body: VirtioPCILayout.capabilityBody(
             type: .isr, offset: VirtioPCILayout.isr, length: VirtioPCILayout.isrLength))
         if deviceConfigurationLength > 0 {
             try configuration.addCapability(id: vendor, body: VirtioPCILayout.capabilityBody(
                 type: .device, offset: VirtioPCILayout.deviceConfiguration, length: deviceConfigurationLength))
         }
+        configurationAccessCapability = try configuration.addCapability(
+            id: vendor, body: VirtioPCILayout.capabilityBody(type: .pciConfiguration, offset: 0, length: 0, trailer: 0),
+            writableMask: VirtioPCILayout.ConfigurationAccess.writableMask)
         ioQueue.setSpecific(key: Self.ioQueueKey, value: ObjectIdentifier(self))
     }
 
@@ -128,12 +135,41 @@ public final class VirtioPCIDevice: PCIDevice {
 
     // MARK: - PCI
 
+    public func readConfig(offset: Int, data: UnsafeMutableRawBufferPointer) {
+        let window = configurationAccessCapability + VirtioPCILayout.ConfigurationAccess.data
+        if offset < window + 4 && offset + data.count > window, let target = configurationAccessTarget() {
+            // Reading pci_cfg_data reads the BAR bytes the capability points at.
+            var bytes = [UInt8](repeating: 0, count: 4)
+            bytes.withUnsafeMutableBytes { readBAR(VirtioPCILayout.bar, offset: target.offset, data: UnsafeMutableRawBufferPointer(rebasing: $0[0..<target.length])) }
+            bytes.withUnsafeBytes { configuration.write(offset: window, data: $0) }
+        }
+        configuration.read(offset: offset, data: data)
+    }
+
     public func writeConfig(offset: Int, data: UnsafeRawBufferPointer) {
         configuration.write(offset: offset, data: data)
         let control = msixCapability + 2
         if offset <= control + 1 && offset + data.count > control {
             msix.setMessageControl(configuration.readUInt16(at: control))
         }
+        let window = configurationAccessCapability + VirtioPCILayout.ConfigurationAccess.data
+        if offset < window + 4 && offset + data.count > window, let target = configurationAccessTarget() {
+            let value = configuration.readUInt32(at: window)
+            withUnsafeBytes(of: value.littleEndian) { writeBAR(VirtioPCILayout.bar, offset: target.offset, data: UnsafeRawBufferPointer(rebasing: $0[0..<target.length])) }
+        }
+    }
+
+    /// Where the PCI configuration access window points, if the driver set it up sanely:
+    /// our BAR, a 1/2/4-byte length, the offset aligned to it and inside the BAR.
+    private func configurationAccessTarget() -> (offset: UInt64, length: Int)? {
+        let capability = configurationAccessCapability
+        let bar = configuration.readUInt16(at: capability + VirtioPCILayout.ConfigurationAccess.bar) & 0xFF
+        let offset = UInt64(configuration.readUInt32(at: capability + VirtioPCILayout.ConfigurationAccess.offset))
+        let length = configuration.readUInt32(at: capability + VirtioPCILayout.ConfigurationAccess.length)
+        guard bar == VirtioPCILayout.bar, [1, 2, 4].contains(length), offset % UInt64(length) == 0,
+            offset + UInt64(length) <= VirtioPCILayout.barSize
+        else { return nil }
+        return (offset, Int(length))
     }
 
     public func readBAR(_ index: Int, offset: UInt64, data: UnsafeMutableRawBufferPointer) {
@@ -160,13 +196,16 @@ public final class VirtioPCIDevice: PCIDevice {
         let count = UInt64(data.count)
         if let relative = Self.relative(offset, count, VirtioPCILayout.commonConfiguration, VirtioCommonConfiguration.length) {
             let value = data.littleEndianValue
-            let effect = registers.withLock { $0.write(offset: relative, width: data.count, value: value, limits: limits) }
+            // The activation snapshot and epoch are taken with the DRIVER_OK write itself, so
+            // a reset racing in from another vCPU can only cancel it, never mix with it.
+            let (effect, snapshot, epoch) = registers.withLock { registers in
+                let effect = registers.write(offset: relative, width: data.count, value: value, limits: limits)
+                return (effect, registers, resetEpoch.load(ordering: .sequentiallyConsistent))
+            }
             switch effect {
             case .none: break
             case .reset: reset()
-            case .activate:
-                let snapshot = registers.withLock { $0 }
-                ioQueue.async { self.activate(snapshot) }
+            case .activate: ioQueue.async { self.activate(snapshot, epoch: epoch) }
             }
         } else if let relative = Self.relative(offset, count, VirtioPCILayout.notify, VirtioPCILayout.notifyMultiplier * UInt64(queueCount)) {
             notifyQueue(Int(relative / VirtioPCILayout.notifyMultiplier))
@@ -188,6 +227,8 @@ public final class VirtioPCIDevice: PCIDevice {
     /// Status 0: wait for in-flight work so no DMA happens after the driver sees 0, then
     /// clear queues, device state and registers.
     private func reset() {
+        // First cancel activations still queued, then wait out in-flight work.
+        resetEpoch.add(1, ordering: .sequentiallyConsistent)
         onIOQueue {
             io.withLock { io in
                 io.queues = Array(repeating: nil, count: queueCount)
@@ -198,7 +239,8 @@ public final class VirtioPCIDevice: PCIDevice {
         registers.withLock { $0.reset(queueMaxSizes: queueMaxSizes) }
     }
 
-    private func activate(_ registersAtDriverOK: VirtioCommonConfiguration) {
+    private func activate(_ registersAtDriverOK: VirtioCommonConfiguration, epoch: UInt64) {
+        guard resetEpoch.load(ordering: .sequentiallyConsistent) == epoch else { return }
         let eventIndex = registersAtDriverOK.driverFeatures & VirtioFeature.ringEventIndex != 0
         var failures: [String] = []
         io.withLock { io in
@@ -249,13 +291,40 @@ public final class VirtioPCIDevice: PCIDevice {
 
     /// Reports a broken ring or request and tells the driver the device needs a reset.
     private func fail(_ message: String) {
-        errorHandler("\(device.name): \(message)")
+        report(message)
         let vector = registers.withLock { registers -> UInt16 in
             registers.status |= VirtioDeviceStatus.deviceNeedsReset
             registers.isr |= VirtioISR.configuration
             return registers.configVector
         }
         if vector != MSIXTable.noVector { msix.signal(vector: vector) }
+    }
+
+    /// A guest that loops reset → bad queue → DRIVER_OK must not flood the VMM's log.
+    private struct ReportLimiter {
+        static let perSecond = 10
+        var windowStart = ContinuousClock.now
+        var reported = 0
+        var suppressed = 0
+    }
+
+    private func report(_ message: String) {
+        let (emit, suppressedBefore) = reportLimiter.withLock { limiter -> (Bool, Int) in
+            var note = 0
+            let now = ContinuousClock.now
+            if now - limiter.windowStart >= .seconds(1) {
+                note = limiter.suppressed
+                limiter = ReportLimiter(windowStart: now)
+            }
+            guard limiter.reported < ReportLimiter.perSecond else {
+                limiter.suppressed += 1
+                return (false, note)
+            }
+            limiter.reported += 1
+            return (true, note)
+        }
+        if suppressedBefore > 0 { errorHandler("\(device.name): \(suppressedBefore) more errors were not reported") }
+        if emit { errorHandler("\(device.name): \(message)") }
     }
 
     private func onIOQueue<T>(_ work: () throws -> T) rethrows -> T {
@@ -289,6 +358,7 @@ public final class VirtioPCIDevice: PCIDevice {
         }
         let driverOK = state.common.status & VirtioDeviceStatus.driverOK != 0
         let eventIndex = state.common.driverFeatures & VirtioFeature.ringEventIndex != 0
+        resetEpoch.add(1, ordering: .sequentiallyConsistent)
         try onIOQueue {
             try io.withLock { io in
                 var queues: [Virtqueue?] = Array(repeating: nil, count: queueCount)

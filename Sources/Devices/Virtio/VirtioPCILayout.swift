@@ -25,16 +25,29 @@ public enum VirtioPCILayout {
         case notify = 2
         case isr = 3
         case device = 4
+        /// A window in configuration space onto the BAR (virtio 1.x §4.1.4.9).
+        case pciConfiguration = 5
+    }
+
+    /// Offsets inside the PCI configuration access capability (from the capability start).
+    enum ConfigurationAccess {
+        static let bar = 4
+        static let offset = 8
+        static let length = 12
+        static let data = 16
+        /// Writable: bar, offset, length and the data window.
+        static let writableMask: [UInt8] = [0, 0, 0xFF, 0, 0, 0] + Array(repeating: 0xFF, count: 12)
     }
 
     /// The body (after ID and next pointer) of a virtio vendor capability.
-    static func capabilityBody(type: CapabilityType, offset: UInt64, length: UInt64, notifyMultiplier: UInt32? = nil) -> [UInt8] {
-        let capabilityLength: UInt8 = notifyMultiplier == nil ? 16 : 20
+    /// `trailer` is the extra dword of the notify (multiplier) and PCI-config (data) capabilities.
+    static func capabilityBody(type: CapabilityType, offset: UInt64, length: UInt64, trailer: UInt32? = nil) -> [UInt8] {
+        let capabilityLength: UInt8 = trailer == nil ? 16 : 20
         var body: [UInt8] = [capabilityLength, type.rawValue, UInt8(bar), 0, 0, 0]
         func append32(_ value: UInt32) { for shift in stride(from: 0, to: 32, by: 8) { body.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) } }
         append32(UInt32(truncatingIfNeeded: offset))
         append32(UInt32(truncatingIfNeeded: length))
-        if let notifyMultiplier { append32(notifyMultiplier) }
+        if let trailer { append32(trailer) }
         return body
     }
 }

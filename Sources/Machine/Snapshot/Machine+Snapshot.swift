@@ -19,6 +19,7 @@ extension Machine {
         guard control.isQuiescent else {
             throw MachineError.invalidState("the VM must be paused before a snapshot is taken")
         }
+        pci.quiesce()
         let snapshot = try captureState()
         let payload: Data
         do {
@@ -45,6 +46,10 @@ extension Machine {
             let vcpuStates = try vcpus.map { vcpu throws(KVMError) in
                 try VCPUSnapshot.capture(vcpu, msrIndices: msrIndices, xsaveSize: xsaveSize)
             }
+            if let saved = vcpuStates.first?.msrs.map(\.index) {
+                let skipped = msrIndices.filter { !saved.contains($0) }.map { "0x" + String($0, radix: 16) }
+                logger.debug("snapshot MSRs", metadata: ["saved": "\(saved.count)", "unreadable": "\(skipped)"])
+            }
             let vmState = MachineSnapshot.VMState(
                 picMaster: RawBytes.encode(try vm.irqchip(UInt32(KVM_IRQCHIP_PIC_MASTER))),
                 picSlave: RawBytes.encode(try vm.irqchip(UInt32(KVM_IRQCHIP_PIC_SLAVE))),
@@ -57,8 +62,9 @@ extension Machine {
                 memoryRegions: memory.regions.map { .init(base: $0.guestBase, size: $0.size) },
                 vcpus: vcpuStates,
                 vm: vmState,
-                devices: .init(serial: serial.saveState(), i8042: keyboardController.saveState()),
-                disks: [])
+                devices: .init(
+                    serial: serial.saveState(), i8042: keyboardController.saveState(), pciConfigIO: pci.configIO.saveState(), pciRoot: pci.root.saveState(),
+                    virtio: pci.disks.map { $0.transport.saveState() }, blocks: pci.disks.map { $0.block.saveState() }))
         } catch {
             throw MachineError.snapshot("capturing state: \(error)")
         }
@@ -75,13 +81,17 @@ extension Machine {
     ) throws(MachineError) -> Machine {
         let snapshot = try readSnapshot(statePath)
         let memory = try mapMemoryFile(memoryPath, for: snapshot)
-        let machine = try Machine(memory: memory, vcpuCount: snapshot.vcpus.count, startPaused: true, serialOutput: serialOutput, logger: logger)
+        // Disks are reopened from the paths in the snapshot; the user keeps them unchanged.
+        let disks = snapshot.devices.blocks.map { DiskConfiguration(path: $0.path, readOnly: $0.readOnly, id: $0.id) }
+        let machine = try Machine(
+            memory: memory, vcpuCount: snapshot.vcpus.count, disks: disks, startPaused: true, serialOutput: serialOutput, logger: logger)
         try machine.restoreVMState(snapshot.vm)
         for (vcpu, state) in zip(machine.vcpus, snapshot.vcpus) {
             try state.restore(into: vcpu)
         }
         machine.serial.restoreState(snapshot.devices.serial)
         machine.keyboardController.restoreState(snapshot.devices.i8042)
+        try machine.restorePCIState(snapshot.devices)
         return machine
     }
 
@@ -105,6 +115,9 @@ extension Machine {
             snapshot.vcpus.enumerated().allSatisfy({ $0.offset == $0.element.id })
         else {
             throw MachineError.snapshot("\(path): invalid vCPU list")
+        }
+        guard snapshot.devices.virtio.count == snapshot.devices.blocks.count else {
+            throw MachineError.snapshot("\(path): device list is inconsistent")
         }
         guard MachineConfiguration.memoryRangeMiB.contains(snapshot.memoryMiB),
             snapshot.memoryRegions == X86Layout.ramLayout(size: UInt64(snapshot.memoryMiB) << 20).map({ .init(base: $0.base, size: $0.size) })
@@ -132,6 +145,21 @@ extension Machine {
         } catch {
             throw MachineError.snapshot("mapping \(path): \(error)")
         }
+    }
+
+    private func restorePCIState(_ devices: MachineSnapshot.DeviceStates) throws(MachineError) {
+        do {
+            try pci.configIO.restoreState(devices.pciConfigIO)
+            for (disk, state) in zip(pci.disks, devices.virtio) {
+                try disk.transport.restoreState(state)
+            }
+            try pci.root.restoreState(devices.pciRoot)
+        } catch {
+            throw MachineError.snapshot("restoring PCI devices: \(error)")
+        }
+        try pci.connectNotifiers()
+        // Notifications stay held back until the VM resumes.
+        pci.quiesce()
     }
 
     private func restoreVMState(_ state: MachineSnapshot.VMState) throws(MachineError) {

@@ -21,6 +21,10 @@ struct MachineSnapshot: Codable {
     struct DeviceStates: Codable {
         var serial: Serial16550.State
         var i8042: I8042Controller.State
+        var pciConfigIO: PCIConfigIO.State
+        var pciRoot: PCIRoot.State
+        var virtio: [VirtioPCIDevice.State]
+        var blocks: [VirtioBlock.State]
     }
 
     var swiftletVersion: String
@@ -29,7 +33,6 @@ struct MachineSnapshot: Codable {
     var vcpus: [VCPUSnapshot]
     var vm: VMState
     var devices: DeviceStates
-    var disks: [DiskConfiguration]
 
     var memoryBytes: UInt64 { memoryRegions.reduce(0) { $0 + $1.size } }
 }

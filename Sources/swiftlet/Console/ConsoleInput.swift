@@ -12,10 +12,14 @@ final class ConsoleInput: Sendable {
     private let serial: Serial16550
     private let onQuit: @Sendable () -> Void
     private let interactive: Bool
+    private let isPaused: @Sendable () -> Bool
 
-    init(serial: Serial16550, interactive: Bool, onQuit: @escaping @Sendable () -> Void) {
+    /// - Parameter isPaused: while true, input is held back so that a paused VM receives no
+    ///   interrupts; it is delivered after resume.
+    init(serial: Serial16550, interactive: Bool, isPaused: @escaping @Sendable () -> Bool, onQuit: @escaping @Sendable () -> Void) {
         self.serial = serial
         self.interactive = interactive
+        self.isPaused = isPaused
         self.onQuit = onQuit
     }
 
@@ -50,6 +54,10 @@ final class ConsoleInput: Sendable {
                 pending = ArraySlice(filtered)
             }
             while !pending.isEmpty {
+                if isPaused() {
+                    usleep(10_000)
+                    continue
+                }
                 let taken = serial.enqueueInput(pending)
                 pending = pending.dropFirst(taken)
                 if !pending.isEmpty { usleep(2000) }

@@ -101,9 +101,9 @@ static int report_evil(const char *name, enum vblk_outcome outcome) {
     return rejected;
 }
 
-static void evil_header(void) {
+static void evil_header(u32 type) {
     volatile struct virtio_blk_request_header *header = (volatile struct virtio_blk_request_header *)VBLK_REQUEST_HEADER;
-    header->type = VIRTIO_BLK_T_IN;
+    header->type = type;
     header->reserved = 0;
     header->sector = 0;
     *(volatile u8 *)VBLK_REQUEST_STATUS = 0xFF;
@@ -120,7 +120,7 @@ static void set_desc(u16 index, u64 addr, u32 len, u16 flags, u16 next) {
 /* header -> data(addr, len) -> status, a read request with a bad data buffer. */
 static enum vblk_outcome submit_bad_data(u64 addr, u32 len) {
     u32 used_length;
-    evil_header();
+    evil_header(VIRTIO_BLK_T_IN);
     set_desc(0, VBLK_REQUEST_HEADER, 16, VIRTQ_DESC_F_NEXT, 1);
     set_desc(1, addr, len, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
     set_desc(2, VBLK_REQUEST_STATUS, 1, VIRTQ_DESC_F_WRITE, 0);
@@ -128,12 +128,16 @@ static enum vblk_outcome submit_bad_data(u64 addr, u32 len) {
     return vblk_wait(&blk, EVIL_TIMEOUT_MS, &used_length);
 }
 
+/*
+ * header -> data -> header -> ... : a write whose two device-readable descriptors point at each
+ * other. Every descriptor is well-formed and in the right order, so only a bound on the chain
+ * length (or loop detection) stops a device from walking it forever.
+ */
 static enum vblk_outcome submit_loop(void) {
     u32 used_length;
-    evil_header();
-    /* header -> status -> header -> ... : both descriptors say NEXT, so the chain never ends */
+    evil_header(VIRTIO_BLK_T_OUT);
     set_desc(0, VBLK_REQUEST_HEADER, 16, VIRTQ_DESC_F_NEXT, 1);
-    set_desc(1, VBLK_REQUEST_STATUS, 1, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 0);
+    set_desc(1, VBLK_BUFFER_OUT, 512, VIRTQ_DESC_F_NEXT, 0);
     vblk_publish(&blk, 0);
     return vblk_wait(&blk, EVIL_TIMEOUT_MS, &used_length);
 }

@@ -45,3 +45,10 @@ void scenario_count(void) {
         delay_ms(100);
     }
 }
+
+/* Idles in HLT with interrupts off, so the vCPU stays inside KVM_RUN and never exits on its
+ * own: only the VMM's kick can bring it out (pause, snapshot, stop). */
+void scenario_idle(void) {
+    print("swiftlet-testguest: idle\n");
+    for (;;) __asm__ volatile("cli; hlt");
+}

@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+
+/// The tiny guest's virtio-pci block driver against Swiftlet's virtio-blk, on /dev/kvm.
+@Suite(.serialized) struct DiskTests {
+    static func makeDisk(_ name: String, megabytes: Int = 8) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-disk-\(getpid())-\(name).img")
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.truncate(atOffset: UInt64(megabytes) << 20)
+        try handle.close()
+        return url
+    }
+
+    @Test func guestWritesAPatternThatLandsInTheBackingFile() throws {
+        let disk = try Self.makeDisk("blk")
+        defer { try? FileManager.default.removeItem(at: disk) }
+        let result = try SwiftletProcess.run(["run", "--kernel", try TestGuest.path(), "--cmdline", "test=blk", "--disk", "\(disk.path),id=swiftlet-test"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.lines.contains("blk: ok"), "\(result.stdout)")
+        #expect(result.lines.contains("blk: id swiftlet-test"))
+        let bytes = try [UInt8](Data(contentsOf: disk))
+        let pattern = bytes[(2048 * 512)..<(2048 * 512 + 4096)]
+        #expect(pattern.enumerated().allSatisfy { $0.element == UInt8(truncatingIfNeeded: $0.offset * 7 + 0x5A) })
+        #expect(bytes[0..<(2048 * 512)].allSatisfy { $0 == 0 }, "nothing else was written")
+    }
+
+    @Test func hostileDescriptorChainsAreRejectedAndTheVMMSurvives() throws {
+        let disk = try Self.makeDisk("evil")
+        defer { try? FileManager.default.removeItem(at: disk) }
+        let result = try SwiftletProcess.run(["run", "--kernel", try TestGuest.path(), "--cmdline", "test=blk-evil", "--disk", disk.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(!result.exitedBySignal)
+        for attack in ["loop", "outside-ram", "wrapped-length"] {
+            #expect(result.lines.contains { $0.hasPrefix("blk-evil: \(attack) rejected") }, "\(result.stdout)")
+        }
+        #expect(result.lines.contains("blk-evil: ok"), "the device works again after a reset")
+        let reports = result.stderr.split(separator: "\n").filter { $0.contains("rejected descriptor chain") }
+        #expect(reports.count >= 3, "each attack is reported: \(result.stderr)")
+        #expect(try Data(contentsOf: disk).allSatisfy { $0 == 0 }, "no attack wrote to the disk")
+    }
+
+    @Test func readOnlyDiskRefusesTheGuestsWrite() throws {
+        let disk = try Self.makeDisk("ro")
+        defer { try? FileManager.default.removeItem(at: disk) }
+        let result = try SwiftletProcess.run(["run", "--kernel", try TestGuest.path(), "--cmdline", "test=blk", "--disk", "\(disk.path),ro"])
+        #expect(result.status == 0)
+        #expect(result.lines.contains { $0.hasPrefix("blk: FAIL") }, "\(result.stdout)")
+        #expect(try Data(contentsOf: disk).allSatisfy { $0 == 0 })
+    }
+
+    @Test func badDiskPathsFailBeforeTheGuestStarts() throws {
+        let guest = try TestGuest.path()
+        for (argument, message) in [
+            ("/nonexistent/disk.img", "does not exist"),
+            (NSTemporaryDirectory(), "directory"),
+            // A running executable cannot be opened for writing (ETXTBSY), even by root.
+            (SwiftletProcess.executable.path, "read-write"),
+            ("disk.img,bogus", "--disk"),
+        ] {
+            let result = try SwiftletProcess.run(["run", "--kernel", guest, "--cmdline", "test=hello", "--disk", argument])
+            #expect(result.status != 0, "\(argument)")
+            #expect(!result.exitedBySignal)
+            #expect(result.stdout.isEmpty, "the guest never ran for \(argument)")
+            #expect(result.stderr.localizedCaseInsensitiveContains(message), "\(argument): \(result.stderr)")
+        }
+    }
+
+    @Test func diskSurvivesSnapshotAndRestore() throws {
+        let disk = try Self.makeDisk("snap")
+        defer { try? FileManager.default.removeItem(at: disk) }
+        // The count guest does not touch the disk; the check is that the device's state
+        // round-trips and the restored VM reopens the same image.
+        let vm = try RunningSwiftlet(["--kernel", try TestGuest.path(), "--cmdline", "test=count", "--disk", disk.path])
+        try waitUntil(timeout: 20, "the guest to count") { vm.counts.count >= 2 }
+        #expect(try vm.curl("PATCH", "/vm", #"{"state": "Paused"}"#).status == 204)
+        let state = vm.file("d.state"), memory = vm.file("d.mem")
+        #expect(try vm.curl("PUT", "/snapshot/create", #"{"snapshot_path": "\#(state)", "mem_file_path": "\#(memory)"}"#).status == 204)
+        _ = vm.stop()
+        let restored = try RunningSwiftlet(["--restore", state, "--mem", memory], name: "disk-restored")
+        try waitUntil(timeout: 20, "the restored guest to count") { !restored.counts.isEmpty }
+        try FileManager.default.removeItem(at: disk)
+        let missing = try RunningSwiftlet([], name: "disk-missing")
+        let load = try missing.curl("PUT", "/snapshot/load", #"{"snapshot_path": "\#(state)", "mem_file_path": "\#(memory)"}"#)
+        #expect(load.status == 400)
+        #expect(load.body.contains("does not exist"), "\(load.body)")
+    }
+}
