@@ -16,6 +16,8 @@ import sys
 import tempfile
 import time
 
+# Keep the source tree clean: no __pycache__ next to the helper modules.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from children import BenchError, Child, stop_all  # noqa: E402
