@@ -8,6 +8,8 @@ public enum KVMError: Error, Equatable, Sendable, CustomStringConvertible {
     case deviceMissing(path: String)
     /// The user may not open `/dev/kvm`.
     case permissionDenied(path: String)
+    /// The path opened, but it does not answer KVM's ioctls.
+    case notKVM(path: String, errno: Int32)
     /// The kernel speaks another KVM API than the stable version 12.
     case unsupportedAPIVersion(Int32)
     /// A capability this VMM relies on is absent.
@@ -21,6 +23,8 @@ public enum KVMError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path) does not exist: load the kvm module (kvm_intel or kvm_amd) or run on a host with hardware virtualization"
         case .permissionDenied(let path):
             return "permission denied opening \(path): run as root or add your user to the group that owns it (often 'kvm')"
+        case .notKVM(let path, let errno):
+            return "\(path) is not a KVM device (KVM_GET_API_VERSION: \(String(cString: strerror(errno))))"
         case .unsupportedAPIVersion(let version):
             return "KVM API version \(version) is not supported (expected 12)"
         case .missingCapability(let name):

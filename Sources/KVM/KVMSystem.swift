@@ -22,6 +22,11 @@ public final class KVMSystem: Sendable {
         self.fd = fd
         self.path = path
         let version = ioctl(fd, CKVM_GET_API_VERSION)
+        if version < 0 {
+            let error = errno
+            close(fd)
+            throw KVMError.notKVM(path: path, errno: error)
+        }
         guard version == KVM_API_VERSION else {
             close(fd)
             throw KVMError.unsupportedAPIVersion(version)

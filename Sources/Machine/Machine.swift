@@ -23,6 +23,12 @@ public final class Machine: Sendable {
     let logger: Logger
     private let runners: [VCPURunner]
 
+    /// The KVM device; `SWIFTLET_KVM_DEVICE` overrides it (tests use it to check the errors
+    /// for a missing or wrong device).
+    static var kvmDevicePath: String {
+        ProcessInfo.processInfo.environment["SWIFTLET_KVM_DEVICE"] ?? "/dev/kvm"
+    }
+
     /// Port I/O and IRQ assignments of the legacy devices.
     enum LegacyPorts {
         static let com1: UInt64 = 0x3F8, com1IRQ: UInt32 = 4
@@ -91,7 +97,7 @@ public final class Machine: Sendable {
     ) throws(MachineError) {
         let kvm: KVMSystem, vm: VirtualMachine
         do {
-            kvm = try KVMSystem()
+            kvm = try KVMSystem(path: Self.kvmDevicePath)
             vm = try kvm.createVM()
             try vm.setTSSAddress(X86Layout.tssAddress)
             for (slot, region) in memory.regions.enumerated() {

@@ -50,6 +50,20 @@ import Testing
         try Self.expectCleanFailure(["run", "--kernel", try TestGuest.path(), "--memory", "0"], mentions: "memory")
     }
 
+    @Test func missingKVMDeviceIsExplained() throws {
+        let result = try SwiftletProcess.run(
+            ["run", "--kernel", try TestGuest.path()], timeout: 30, environment: ["SWIFTLET_KVM_DEVICE": "/nonexistent/kvm"])
+        #expect(result.status != 0 && !result.exitedBySignal)
+        #expect(result.stderr.contains("/nonexistent/kvm does not exist: load the kvm module"), "\(result.stderr)")
+    }
+
+    @Test func aDeviceThatIsNotKVMIsExplained() throws {
+        let result = try SwiftletProcess.run(
+            ["run", "--kernel", try TestGuest.path()], timeout: 30, environment: ["SWIFTLET_KVM_DEVICE": "/dev/null"])
+        #expect(result.status != 0 && !result.exitedBySignal)
+        #expect(result.stderr.contains("/dev/null is not a KVM device"), "\(result.stderr)")
+    }
+
     @Test func missingRequiredKernelOption() throws {
         try Self.expectCleanFailure(["run"], mentions: "--kernel")
     }

@@ -27,10 +27,11 @@ struct SwiftletProcess {
 
     /// Launches swiftlet with `arguments`; `input` goes to its stdin (then EOF). The process is
     /// killed after `timeout` seconds.
-    static func run(_ arguments: [String], input: Data = Data(), timeout: TimeInterval = 60) throws -> Result {
+    static func run(_ arguments: [String], input: Data = Data(), timeout: TimeInterval = 60, environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let stdinPipe = Pipe(), stdoutPipe = Pipe(), stderrPipe = Pipe()
         process.standardInput = stdinPipe
         process.standardOutput = stdoutPipe

@@ -1,0 +1,193 @@
+# Helpers for testbed scenarios (POSIX sh: runs under busybox ash inside L1 and under bash or
+# dash on a host with real VMX/SVM). runner.sh sources this, then every scenarios/*.sh.
+#
+# A scenario is a function scenario_<name with '-' as '_'> run in a subshell of its own in a
+# fresh directory ($SCENARIO_DIR). It ends with success by returning 0, or calls
+# `fail REASON`. `note TEXT` adds a detail (a timing, say) to its result line.
+#
+# Settings (environment):
+#   SWIFTLET                   the swiftlet binary (default: swiftlet on PATH)
+#   TESTBED_IMAGES             folder with bzImage, initramfs.cpio.gz, disk.ext4
+#   TESTBED_WORK               scratch folder for console logs (default /tmp/testbed)
+#   TESTBED_L2_KERNEL          kernel to boot instead of $TESTBED_IMAGES/bzImage
+#   TESTBED_L2_INITRAMFS       initramfs to use instead of $TESTBED_IMAGES/initramfs.cpio.gz
+#   TESTBED_L2_CMDLINE_EXTRA   words appended to every guest kernel command line
+#   TESTBED_L2_MEMORY          guest memory in MiB (default 256)
+#   TESTBED_SCENARIO_TIMEOUT   seconds one Swiftlet run may take (default 180)
+
+SWIFTLET=${SWIFTLET:-swiftlet}
+TESTBED_IMAGES=${TESTBED_IMAGES:-/testbed/images}
+TESTBED_WORK=${TESTBED_WORK:-/tmp/testbed}
+TESTBED_L2_MEMORY=${TESTBED_L2_MEMORY:-256}
+TESTBED_SCENARIO_TIMEOUT=${TESTBED_SCENARIO_TIMEOUT:-180}
+
+# Without ACPI tables the guest cannot power off, so guests end with `reboot -f`; reboot=k
+# makes that an i8042 reset, which Swiftlet treats as the end of the run. panic=-1 turns a panic
+# into an immediate reboot, so a broken guest ends its run at once instead of at the timeout.
+# pci=conf1: with no ACPI tables Linux finds the PCI bus only this way. No acpi=off: Debian's
+# kernel lacks CONFIG_X86_MPPARSE and would then switch its local APIC (and MSI-X) off.
+GUEST_BASE_CMDLINE="console=ttyS0 earlyprintk=serial reboot=k panic=-1 pci=conf1 i8042.nopnp i8042.noaux i8042.nomux i8042.dumbkbd"
+
+now() { cut -d' ' -f1 /proc/uptime; }
+seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+note() { printf '%s\n' "$*" >>"$SCENARIO_DIR/notes"; }
+fail() {
+    printf '%s\n' "$*" >"$SCENARIO_DIR/reason"
+    exit 1
+}
+
+guest_kernel() { printf '%s\n' "${TESTBED_L2_KERNEL:-$TESTBED_IMAGES/bzImage}"; }
+guest_initramfs() { printf '%s\n' "${TESTBED_L2_INITRAMFS:-$TESTBED_IMAGES/initramfs.cpio.gz}"; }
+guest_disk() { printf '%s\n' "$TESTBED_IMAGES/disk.ext4"; }
+guest_cmdline() { # GUEST_SCENARIO (the swiftlet.test= of guest/linux/init)
+    printf '%s swiftlet.test=%s %s\n' "$GUEST_BASE_CMDLINE" "$1" "${TESTBED_L2_CMDLINE_EXTRA:-}"
+}
+
+# The serial console goes to $CONSOLE, Swiftlet's own messages to $SWIFTLET_ERR.
+CONSOLE_NAME=console.log
+ERR_NAME=swiftlet.err
+
+# Runs Swiftlet to the end with the default guest and GUEST_SCENARIO, under the scenario
+# timeout. Extra arguments go to `swiftlet run`. Sets SWIFTLET_RC, SWIFTLET_SECONDS, TIMED_OUT.
+run_swiftlet() { # GUEST_SCENARIO [swiftlet run arguments...]
+    guest_scenario=$1
+    shift
+    CONSOLE="$SCENARIO_DIR/$CONSOLE_NAME"
+    SWIFTLET_ERR="$SCENARIO_DIR/$ERR_NAME"
+    started=$(now)
+    timeout "$TESTBED_SCENARIO_TIMEOUT" "$SWIFTLET" run --kernel "$(guest_kernel)" \
+        --initrd "$(guest_initramfs)" --memory "$TESTBED_L2_MEMORY" \
+        --cmdline "$(guest_cmdline "$guest_scenario")" "$@" \
+        </dev/null >"$CONSOLE" 2>"$SWIFTLET_ERR"
+    SWIFTLET_RC=$?
+    finish_timing "$started"
+}
+
+# Starts Swiftlet in the background with its stdin on a FIFO, so the scenario can type into the
+# guest's console with `type_line`. Sets SWIFTLET_PID; end with `wait_swiftlet`.
+start_swiftlet() { # GUEST_SCENARIO [swiftlet run arguments...]
+    guest_scenario=$1
+    shift
+    CONSOLE="$SCENARIO_DIR/$CONSOLE_NAME"
+    SWIFTLET_ERR="$SCENARIO_DIR/$ERR_NAME"
+    rm -f "$SCENARIO_DIR/stdin"
+    mkfifo "$SCENARIO_DIR/stdin" || fail "mkfifo failed"
+    : >"$CONSOLE"
+    started=$(now)
+    timeout "$TESTBED_SCENARIO_TIMEOUT" "$SWIFTLET" run --kernel "$(guest_kernel)" \
+        --initrd "$(guest_initramfs)" --memory "$TESTBED_L2_MEMORY" \
+        --cmdline "$(guest_cmdline "$guest_scenario")" "$@" \
+        <"$SCENARIO_DIR/stdin" >"$CONSOLE" 2>"$SWIFTLET_ERR" &
+    SWIFTLET_PID=$!
+    # Held open for the whole run: Swiftlet sees end-of-file only when the scenario is done.
+    exec 3>"$SCENARIO_DIR/stdin"
+}
+
+type_line() { printf '%s\n' "$*" >&3; }
+
+wait_swiftlet() {
+    exec 3>&-
+    wait "$SWIFTLET_PID"
+    SWIFTLET_RC=$?
+    finish_timing "$started"
+}
+
+finish_timing() { # START
+    SWIFTLET_SECONDS=$(seconds_between "$1" "$(now)")
+    TIMED_OUT=0
+    # busybox and coreutils `timeout` report a timeout with different codes; the clock does not.
+    awk -v s="$SWIFTLET_SECONDS" -v t="$TESTBED_SCENARIO_TIMEOUT" 'BEGIN { exit !(s + 0.5 >= t) }' && TIMED_OUT=1
+    note "swiftlet ran ${SWIFTLET_SECONDS} s"
+}
+
+# Waits until the console holds a line matching the extended regexp PATTERN (carriage returns
+# ignored). Gives up when Swiftlet exits or after SECONDS. Returns 0 when it appeared.
+wait_for_console() { # PATTERN SECONDS
+    deadline=$(awk -v n="$(now)" -v s="$2" 'BEGIN { print n + s }')
+    while :; do
+        tr -d '\r' <"$CONSOLE" | grep -Eq -- "$1" && return 0
+        [ -n "${SWIFTLET_PID:-}" ] && ! kill -0 "$SWIFTLET_PID" 2>/dev/null && {
+            tr -d '\r' <"$CONSOLE" | grep -Eq -- "$1"
+            return
+        }
+        awk -v n="$(now)" -v d="$deadline" 'BEGIN { exit !(n >= d) }' && return 1
+        sleep 0.1
+    done
+}
+
+console_has() { tr -d '\r' <"$CONSOLE" | grep -Eq -- "$1"; }
+
+# The most telling reason a run went wrong, from what Swiftlet and the guest printed.
+diagnose() {
+    panic=$(tr -d '\r' <"$CONSOLE" | grep -m1 -E 'Kernel panic|BUG:|Oops' | sed 's/^\[ *[0-9.]*\] //')
+    # Swiftlet's own error line if it wrote one (a usage hint may follow it), else its last line.
+    err=$(grep -i -m1 -E 'error|fatal' "$SWIFTLET_ERR" 2>/dev/null)
+    [ -n "$err" ] || err=$(grep -v '^[[:space:]]*$' "$SWIFTLET_ERR" 2>/dev/null | tail -n1)
+    if [ "$TIMED_OUT" = 1 ]; then
+        printf 'timed out after %s s' "$TESTBED_SCENARIO_TIMEOUT"
+        [ -n "$panic" ] && printf '; guest: %s' "$panic"
+        [ -n "$err" ] && printf '; swiftlet: %s' "$err"
+        last=$(tr -d '\r' <"$CONSOLE" | grep -v '^[[:space:]]*$' | tail -n1)
+        [ -n "$last" ] && printf '; last console line: %s' "$last"
+    elif [ -n "$panic" ]; then
+        printf 'guest %s' "$panic"
+    elif [ "$SWIFTLET_RC" != 0 ]; then
+        printf 'swiftlet exited %s' "$SWIFTLET_RC"
+        [ -n "$err" ] && printf ': %s' "$err"
+    elif [ ! -s "$CONSOLE" ]; then
+        printf 'no console output from the guest'
+    else
+        printf 'last console line: %s' "$(tr -d '\r' <"$CONSOLE" | grep -v '^[[:space:]]*$' | tail -n1)"
+    fi
+    echo
+}
+
+# Fails with the diagnosis unless MARKER (a SWIFTLET-GUEST: line) appeared on the console.
+expect_marker() { # TEXT
+    console_has "^SWIFTLET-GUEST: $1" || fail "no '$1' marker: $(diagnose)"
+}
+
+# Fails unless Swiftlet ended by itself with status 0 (the guest rebooted).
+expect_clean_exit() {
+    [ "$TIMED_OUT" = 0 ] && [ "$SWIFTLET_RC" = 0 ] || fail "$(diagnose)"
+}
+
+# Records the guest's uptime when its init started (printed by guest/linux/init).
+note_init_time() {
+    t=$(tr -d '\r' <"$CONSOLE" | sed -n 's/^SWIFTLET-GUEST: init reached, uptime \([0-9.]*\) s.*/\1/p' | head -n1)
+    [ -n "$t" ] && note "init at ${t} s guest uptime"
+}
+
+# Waits for the guest shell's prompt, or stops Swiftlet and fails.
+shell_prompt_or_fail() {
+    wait_for_console '^SWIFTLET-GUEST: shell ready' "$TESTBED_SCENARIO_TIMEOUT" && wait_for_console 'swiftlet-guest# ' 30 ||
+        stop_and_fail "no shell prompt: $(diagnose)"
+}
+
+# Ends a background Swiftlet (started by start_swiftlet or by hand) with SIGNAL and reaps it.
+# coreutils' `timeout` runs Swiftlet as its child, busybox's execs it in place; either way the
+# signal must reach Swiftlet itself (a SIGKILLed `timeout` would leave Swiftlet running).
+kill_swiftlet() { # SIGNAL
+    child=$(awk -v parent="$SWIFTLET_PID" '$4 == parent && $2 == "(swiftlet)" { print $1 }' /proc/[0-9]*/stat 2>/dev/null | head -n1)
+    kill "-$1" "${child:-$SWIFTLET_PID}" 2>/dev/null
+    exec 3>&- 2>/dev/null
+    wait "$SWIFTLET_PID" 2>/dev/null
+    SWIFTLET_RC=$?
+}
+
+# Stops a background Swiftlet, then fails with REASON.
+stop_and_fail() { # REASON
+    kill_swiftlet TERM
+    fail "$1"
+}
+
+# The numbers of the complete `count N` lines in FILE. A pause may land mid-line, so a last
+# line without its newline is not a line yet.
+complete_counts() { # FILE
+    partial=0
+    [ -n "$(tail -c1 "$1")" ] && partial=1
+    tr -d '\r' <"$1" | awk -v partial="$partial" '
+        { line[NR] = $0 }
+        END { for (i = 1; i <= NR - partial; i++) if (line[i] ~ /^count [0-9]+$/) print substr(line[i], 7) }'
+}

@@ -1,0 +1,71 @@
+#!/bin/sh
+# Runs testbed scenarios with Swiftlet and prints one result line each:
+#   TESTBED <scenario>: ok (<details>)
+#   TESTBED <scenario>: FAIL <reason> (<details>)
+# then `TESTBED summary: N ok, M failed`. Exits 1 if any scenario failed.
+# Runs inside the nested testbed's L1 (started by its init) and directly on a host with real
+# VMX/SVM (started by scripts/testbed.sh). Settings: see lib.sh.
+#
+#   runner.sh SCENARIO...       run scenarios (names: files in scenarios/)
+#   runner.sh --list            list the scenarios
+#   runner.sh --interactive     boot the default guest's shell on this terminal
+
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+for file in "$here"/scenarios/*.sh; do
+    . "$file"
+done
+
+scenario_function() { printf 'scenario_%s\n' "$1" | tr '-' '_'; }
+
+case ${1:-} in
+--list)
+    for file in "$here"/scenarios/*.sh; do basename "$file" .sh; done
+    exit 0
+    ;;
+--interactive)
+    exec "$SWIFTLET" run --kernel "$(guest_kernel)" --initrd "$(guest_initramfs)" \
+        --memory "$TESTBED_L2_MEMORY" --cmdline "$(guest_cmdline shell)"
+    ;;
+"" | -*)
+    echo "usage: runner.sh SCENARIO... | --list | --interactive" >&2
+    exit 2
+    ;;
+esac
+
+passed=0
+failed=0
+for name in "$@"; do
+    SCENARIO_DIR="$TESTBED_WORK/$name"
+    rm -rf "$SCENARIO_DIR"
+    mkdir -p "$SCENARIO_DIR"
+    function=$(scenario_function "$name")
+    started=$(now)
+    if ! command -v "$function" >/dev/null 2>&1; then
+        echo "no such scenario" >"$SCENARIO_DIR/reason"
+        false
+    else
+        (cd "$SCENARIO_DIR" && "$function")
+    fi
+    rc=$?
+    details="$(seconds_between "$started" "$(now)") s"
+    if [ -f "$SCENARIO_DIR/notes" ]; then
+        while read -r line; do details="$details; $line"; done <"$SCENARIO_DIR/notes"
+    fi
+    if [ $rc = 0 ]; then
+        echo "TESTBED $name: ok ($details)"
+        passed=$((passed + 1))
+    else
+        reason=$(cat "$SCENARIO_DIR/reason" 2>/dev/null)
+        echo "TESTBED $name: FAIL ${reason:-scenario exited $rc without a reason} ($details)"
+        failed=$((failed + 1))
+        # The evidence, marked so the host can show it without the rest of L1's console.
+        for log in "$SCENARIO_DIR/swiftlet.err" "$SCENARIO_DIR/console.log"; do
+            [ -s "$log" ] || continue
+            echo "TESTBED-LOG $name $(basename "$log") (last 30 lines):"
+            tr -d '\r' <"$log" | tail -n 30 | sed 's/^/TESTBED-LOG | /'
+        done
+    fi
+done
+echo "TESTBED summary: $passed ok, $failed failed"
+[ $failed = 0 ]

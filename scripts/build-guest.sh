@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Builds the default Linux guest from Debian packages into the cache (outside git):
+#   bzImage            Debian's cloud kernel (linux-image-6.1.0-*-cloud-amd64-unsigned)
+#   initramfs.cpio.gz  busybox-static + the virtio modules + guest/linux/init
+#   disk.ext4          a small ext4 image made without root (mke2fs -d) from guest/linux/disk/
+#   kvm-modules/       irqbypass, kvm, kvm-amd of the same kernel (for the nested testbed's L1)
+#   kernel-version     the exact package, version and kernel release used
+# Nothing is rebuilt when the inputs (these scripts, guest/linux, busybox, the kernel package)
+# are unchanged. Usage: scripts/build-guest.sh [--force] [--quiet]
+#   SWIFTLET_CACHE           cache folder (default ~/.cache/swiftlet)
+#   SWIFTLET_KERNEL_PACKAGE  pin a kernel package instead of the newest one apt lists
+set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
+
+FORCE=0
+QUIET=0
+for arg in "$@"; do
+    case $arg in
+    --force) FORCE=1 ;;
+    --quiet) QUIET=1 ;;
+    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) die "unknown argument: $arg" ;;
+    esac
+done
+
+require_tools apt-cache apt-get dpkg-deb cpio gzip mke2fs sha256sum
+BUSYBOX=$(static_busybox)
+
+# Virtio modules in dependency order (virtio needs virtio_ring); the cloud kernel has them as
+# modules, not built in.
+VIRTIO_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk"
+KVM_MODULES="irqbypass kvm kvm-amd"
+
+# The newest 6.1 cloud kernel apt knows, so a fresh CI machine and a developer agree after
+# `apt-get update`; sort -V keeps the choice deterministic for a given package list.
+choose_kernel_package() {
+    if [ -n "${SWIFTLET_KERNEL_PACKAGE:-}" ]; then
+        printf '%s\n' "$SWIFTLET_KERNEL_PACKAGE"
+        return
+    fi
+    apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-cloud-amd64-unsigned$' 2>/dev/null |
+        cut -d' ' -f1 | sort -V | tail -n1
+}
+
+# When apt knows no kernel (no network, no apt-get update) the kernel already unpacked in the
+# cache still builds a guest; say so instead of failing.
+newest_cached_kernel() {
+    local dir
+    dir=$(find "$SWIFTLET_CACHE/kernel" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | sort -V | tail -n1)
+    [ -n "$dir" ] && [ -f "$dir/.unpacked" ] && printf '%s\n' "$dir"
+}
+
+fetch_kernel() {
+    local package version deb_dir deb
+    package=$(choose_kernel_package)
+    if [ -z "$package" ]; then
+        KERNEL_DIR=$(newest_cached_kernel) ||
+            die "apt lists no linux-image-6.1.0-*-cloud-amd64-unsigned and the cache has none (run apt-get update)"
+        log "apt lists no cloud kernel; using the cached $(basename "$KERNEL_DIR")"
+        return
+    fi
+    version=$(apt-cache show --no-all-versions "$package" 2>/dev/null | sed -n 's/^Version: //p' | head -n1)
+    [ -n "$version" ] || die "apt-cache knows no version of $package"
+    KERNEL_DIR="$SWIFTLET_CACHE/kernel/${package}_${version}"
+    [ -f "$KERNEL_DIR/.unpacked" ] && return
+
+    deb_dir="$SWIFTLET_CACHE/debs"
+    mkdir -p "$deb_dir"
+    deb=$(find "$deb_dir" -maxdepth 1 -name "${package}_*.deb" | while read -r f; do
+        [ "$(dpkg-deb -f "$f" Version)" = "$version" ] && printf '%s\n' "$f"; done | head -n1)
+    if [ -z "$deb" ]; then
+        log "downloading $package=$version"
+        (cd "$deb_dir" && apt-get download -q "$package=$version" >&2) || die "apt-get download $package=$version failed"
+        deb=$(find "$deb_dir" -maxdepth 1 -name "${package}_*.deb" | while read -r f; do
+            [ "$(dpkg-deb -f "$f" Version)" = "$version" ] && printf '%s\n' "$f"; done | head -n1)
+        [ -n "$deb" ] || die "apt-get download left no .deb for $package=$version"
+    fi
+    rm -rf "$KERNEL_DIR"
+    mkdir -p "$KERNEL_DIR"
+    dpkg-deb -x "$deb" "$KERNEL_DIR"
+    printf 'package=%s\nversion=%s\n' "$package" "$version" >"$KERNEL_DIR/.package"
+    touch "$KERNEL_DIR/.unpacked"
+}
+
+find_module() { # NAME → path of NAME.ko in the unpacked kernel
+    local path
+    path=$(find "$MODULE_ROOT/kernel" -name "$1.ko" | head -n1)
+    [ -n "$path" ] || die "kernel module $1.ko not found under $MODULE_ROOT"
+    printf '%s\n' "$path"
+}
+
+inputs_digest() {
+    {
+        printf 'kernel %s\n' "$(basename "$KERNEL_DIR")"
+        printf 'busybox %s\n' "$(sha256sum <"$BUSYBOX" | cut -d' ' -f1)"
+        printf 'mke2fs %s\n' "$(mke2fs -V 2>&1 | head -n1)"
+        (cd "$REPO_ROOT" && find scripts/build-guest.sh scripts/lib/common.sh guest/linux/init guest/linux/disk \
+            -type f | LC_ALL=C sort | xargs sha256sum)
+    } | sha256sum | cut -d' ' -f1
+}
+
+build_initramfs() { # STAGE OUTPUT
+    local stage=$1 out=$2 module
+    mkdir -p "$stage/bin" "$stage/dev" "$stage/proc" "$stage/sys" "$stage/tmp" "$stage/root" "$stage/lib/modules"
+    cp "$BUSYBOX" "$stage/bin/busybox"
+    ln -s busybox "$stage/bin/sh"
+    cp "$REPO_ROOT/guest/linux/init" "$stage/init"
+    chmod 755 "$stage/init"
+    for module in $VIRTIO_MODULES; do
+        cp "$(find_module "$module")" "$stage/lib/modules/"
+    done
+    {
+        (cd "$stage" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R +0:+0 --reproducible)
+        cpio_char_device dev/console 5 1
+    } | gzip -9 -n >"$out"
+}
+
+build_disk() { # STAGE OUTPUT
+    local stage=$1 out=$2
+    mkdir -p "$stage"
+    cp -r "$REPO_ROOT/guest/linux/disk/." "$stage/"
+    # Fixed UUID, hash seed and time so the same inputs give the same image bytes.
+    E2FSPROGS_FAKE_TIME=1700000000 mke2fs -q -F -t ext4 -d "$stage" -L swiftlet \
+        -U 5f1e7a1e-0000-4000-8000-5317f1e70001 \
+        -E root_owner=0:0,hash_seed=5f1e7a1e-0000-4000-8000-5317f1e70002 \
+        "$out" 32M >/dev/null
+}
+
+fetch_kernel
+MODULE_ROOT=$(find "$KERNEL_DIR/lib/modules" -mindepth 1 -maxdepth 1 -type d | head -n1)
+[ -n "$MODULE_ROOT" ] || die "no lib/modules in $KERNEL_DIR"
+RELEASE=$(basename "$MODULE_ROOT")
+DIGEST=$(inputs_digest)
+
+if [ $FORCE = 0 ] && [ -f "$GUEST_OUT/inputs.sha256" ] && [ "$(cat "$GUEST_OUT/inputs.sha256")" = "$DIGEST" ]; then
+    [ $QUIET = 1 ] || log "guest images up to date in $GUEST_OUT"
+else
+    start=$(now)
+    tmp="$GUEST_OUT.new"
+    rm -rf "$tmp"
+    mkdir -p "$tmp/kvm-modules"
+    cp "$KERNEL_DIR/boot/vmlinuz-$RELEASE" "$tmp/bzImage"
+    for module in $KVM_MODULES; do
+        cp "$(find_module "$module")" "$tmp/kvm-modules/"
+    done
+    build_initramfs "$tmp/stage-initramfs" "$tmp/initramfs.cpio.gz"
+    build_disk "$tmp/stage-disk" "$tmp/disk.ext4"
+    rm -rf "$tmp/stage-initramfs" "$tmp/stage-disk"
+    # shellcheck disable=SC1091
+    source "$KERNEL_DIR/.package"
+    printf '%s %s (kernel %s)\n' "$package" "$version" "$RELEASE" >"$tmp/kernel-version"
+    printf '%s\n' "$DIGEST" >"$tmp/inputs.sha256"
+    rm -rf "$GUEST_OUT"
+    mv "$tmp" "$GUEST_OUT"
+    log "guest images built in $(elapsed_since "$start") s in $GUEST_OUT"
+fi
+
+[ $QUIET = 1 ] || {
+    log "kernel: $(cat "$GUEST_OUT/kernel-version")"
+    log "  $GUEST_OUT/bzImage"
+    log "  $GUEST_OUT/initramfs.cpio.gz"
+    log "  $GUEST_OUT/disk.ext4"
+}

@@ -1,0 +1,40 @@
+#!/bin/sh
+# A stand-in for `swiftlet run` built on QEMU, for checking the testbed itself: the guest images,
+# the scenarios and the runner, with a VMM known to boot Linux. It takes the subset of Swiftlet's
+# options the scenarios use and behaves the same way at the edges (serial console on stdin and
+# stdout, exit 0 when the guest reboots, non-zero with a message on errors).
+#   SWIFTLET=scripts/lib/qemu-as-swiftlet.sh scripts/testbed.sh --direct linux-boot
+# QEMU_ACCEL picks the accelerator (default: kvm when /dev/kvm runs Linux, else tcg).
+set -eu
+
+[ "${1:-}" = run ] || { echo "usage: $0 run --kernel PATH [--initrd PATH] [--cmdline S] [--memory MIB] [--cpus N] [--disk PATH[,ro]]" >&2; exit 2; }
+shift
+kernel= initrd= cmdline= memory=128 cpus=1 disk=
+while [ $# -gt 0 ]; do
+    case $1 in
+    --kernel) kernel=$2 ;;
+    --initrd) initrd=$2 ;;
+    --cmdline) cmdline=$2 ;;
+    --memory) memory=$2 ;;
+    --cpus) cpus=$2 ;;
+    --disk) disk=$2 ;;
+    *) echo "qemu-as-swiftlet: unsupported option $1" >&2; exit 2 ;;
+    esac
+    shift 2
+done
+[ -f "$kernel" ] || { echo "error: cannot open kernel $kernel" >&2; exit 1; }
+
+if [ -z "${QEMU_ACCEL:-}" ]; then
+    QEMU_ACCEL=tcg
+    [ -w /dev/kvm ] && [ ! -e /sys/module/kvm_pvm ] && grep -qw -e vmx -e svm /proc/cpuinfo && QEMU_ACCEL=kvm
+fi
+set -- -accel "$QEMU_ACCEL" -M pc -m "$memory" -smp "$cpus" -display none -monitor none \
+    -serial stdio -no-reboot -nodefaults -kernel "$kernel" -append "$cmdline"
+[ -n "$initrd" ] && set -- "$@" -initrd "$initrd"
+if [ -n "$disk" ]; then
+    case $disk in
+    *,ro*) set -- "$@" -drive "file=${disk%%,*},format=raw,if=virtio,readonly=on" ;;
+    *) set -- "$@" -drive "file=${disk%%,*},format=raw,if=virtio" ;;
+    esac
+fi
+exec qemu-system-x86_64 "$@"

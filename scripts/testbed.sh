@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# Proves that Swiftlet boots real Linux, on any machine with QEMU.
+#   scripts/testbed.sh [--nested | --direct] [--verbose] [--timeout SECONDS] [--vmm swiftlet|qemu]
+#                      [SCENARIO...]
+#   scripts/testbed.sh --interactive      the guest's shell on this terminal (see run-linux.sh)
+#   scripts/testbed.sh --list
+# Without scenarios it runs them all (guest/linux/testbed/scenarios/). Prints one line per
+# scenario, `TESTBED <scenario>: ok (...)` or `TESTBED <scenario>: FAIL <reason> (...)`, and exits
+# non-zero if any scenario fails, L1 does not boot, a result is missing or the run times out.
+#
+# Where the scenarios run: directly on this host when its /dev/kvm is real VMX/SVM; otherwise
+# (PVM's /dev/kvm cannot run an unmodified kernel) inside L1, Debian's kernel under
+# `qemu-system-x86_64 -accel tcg -cpu EPYC,+svm,+npt`, whose kvm-amd offers a real /dev/kvm.
+# --nested / --direct force the choice. --vmm qemu runs the same scenarios with QEMU standing in
+# for Swiftlet, to check the testbed itself. Environment:
+#   SWIFTLET_BIN   use this swiftlet binary instead of building one (release, static stdlib)
+#   TESTBED_L2_KERNEL, TESTBED_L2_INITRAMFS, TESTBED_L2_CMDLINE_EXTRA, TESTBED_L2_MEMORY,
+#   TESTBED_SCENARIO_TIMEOUT   passed to the scenario runner (paths as seen where it runs)
+#   TESTBED_L1_MEMORY          L1's memory in MiB (default 2048)
+#   TESTBED_L1_QEMU_EXTRA      more QEMU options for L1 (debugging)
+#   TESTBED_L1_CMDLINE_EXTRA   more words for L1's kernel command line
+#   TESTBED_L1_RETRIES         fresh L1s for scenarios a frozen L1 left without result (default 2)
+set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
+
+RUNNER_DIR="$REPO_ROOT/guest/linux/testbed"
+TESTBED_OUT="$SWIFTLET_CACHE/testbed"
+MODE=auto
+VERBOSE=0
+INTERACTIVE=0
+TIMEOUT=
+VMM=swiftlet
+SCENARIOS=()
+while [ $# -gt 0 ]; do
+    case $1 in
+    --nested) MODE=nested ;;
+    --direct) MODE=direct ;;
+    --verbose | -v) VERBOSE=1 ;;
+    --interactive) INTERACTIVE=1 ;;
+    --timeout) TIMEOUT=$2; shift ;;
+    --vmm) VMM=$2; shift ;;
+    --list) sh "$RUNNER_DIR/runner.sh" --list; exit 0 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
+    -*) die "unknown option $1" ;;
+    *) SCENARIOS+=("$1") ;;
+    esac
+    shift
+done
+if [ ${#SCENARIOS[@]} -eq 0 ] && [ $INTERACTIVE = 0 ]; then
+    mapfile -t SCENARIOS < <(sh "$RUNNER_DIR/runner.sh" --list)
+fi
+for name in "${SCENARIOS[@]}"; do
+    [ -f "$RUNNER_DIR/scenarios/$name.sh" ] || die "unknown scenario '$name' (scripts/testbed.sh --list)"
+done
+if [ $MODE = auto ]; then
+    if host_kvm_runs_linux; then MODE=direct; else MODE=nested; fi
+fi
+# One Swiftlet run may take TESTBED_SCENARIO_TIMEOUT; L1 needs time to boot around them.
+SCENARIO_TIMEOUT=${TESTBED_SCENARIO_TIMEOUT:-180}
+TIMEOUT=${TIMEOUT:-$((120 + SCENARIO_TIMEOUT * ${#SCENARIOS[@]}))}
+
+RUN_START=$(now)
+"$REPO_ROOT/scripts/build-guest.sh" --quiet
+load_guest_paths
+log "guest kernel: $GUEST_KERNEL_VERSION"
+if [ "$VMM" = qemu ]; then
+    # Checks the testbed itself (images, runner, nesting) with a VMM known to boot Linux.
+    SWIFTLET_BIN="$REPO_ROOT/scripts/lib/qemu-as-swiftlet.sh"
+    log "VMM: QEMU standing in for Swiftlet (scripts/lib/qemu-as-swiftlet.sh)"
+elif [ "$VMM" != swiftlet ]; then
+    die "--vmm takes swiftlet or qemu"
+elif [ -n "${SWIFTLET_BIN:-}" ]; then
+    [ -x "$SWIFTLET_BIN" ] || die "SWIFTLET_BIN=$SWIFTLET_BIN is not executable"
+    SWIFTLET_BIN=$(realpath "$SWIFTLET_BIN")
+else
+    build_swiftlet_release
+fi
+mkdir -p "$TESTBED_OUT"
+
+# The settings the runner reads, as a file L1's init sources (only the ones set here).
+runner_settings() {
+    local var
+    for var in TESTBED_L2_KERNEL TESTBED_L2_INITRAMFS TESTBED_L2_CMDLINE_EXTRA TESTBED_L2_MEMORY TESTBED_SCENARIO_TIMEOUT; do
+        [ -n "${!var:-}" ] && printf 'export %s=%q\n' "$var" "${!var}"
+    done
+    true
+}
+
+copy_libraries() { # STAGE BINARY: every shared library BINARY loads, where the loader expects it
+    local lib
+    for lib in $(ldd "$2" 2>/dev/null | grep -o '/[^ ]*' | sort -u); do
+        mkdir -p "$1$(dirname "$lib")"
+        cp -L "$lib" "$1$lib"
+    done
+}
+
+# L1's initramfs: busybox, the kvm modules, Swiftlet with the glibc libraries it links, the runner
+# and the guest images. Uncompressed: the emulator would spend longer inflating it than copying.
+build_l1_initramfs() { # OUTPUT
+    local stage="$TESTBED_OUT/l1-stage" lib
+    rm -rf "$stage"
+    mkdir -p "$stage"/{bin,dev,proc,sys,tmp,lib/modules,usr/bin,testbed/images}
+    cp "$(static_busybox)" "$stage/bin/busybox"
+    ln -s busybox "$stage/bin/sh"
+    install -m 755 "$RUNNER_DIR/l1-init" "$stage/init"
+    cp "$GUEST_KVM_MODULES"/*.ko "$stage/lib/modules/"
+    cp -r "$RUNNER_DIR/runner.sh" "$RUNNER_DIR/lib.sh" "$RUNNER_DIR/scenarios" "$stage/testbed/"
+    cp "$GUEST_KERNEL" "$GUEST_INITRAMFS" "$GUEST_DISK" "$stage/testbed/images/"
+    runner_settings >"$stage/testbed/testbed.env"
+    cp "$SWIFTLET_BIN" "$stage/usr/bin/swiftlet"
+    # linux-disk reads what the guest wrote straight from the image, without mounting it.
+    debugfs=$(command -v debugfs || echo /usr/sbin/debugfs)
+    cp "$debugfs" "$stage/usr/bin/debugfs"
+    copy_libraries "$stage" "$debugfs"
+    # Every shared library the binary loads, at the path the dynamic loader expects it.
+    copy_libraries "$stage" "$SWIFTLET_BIN"
+    if [ "$VMM" = qemu ]; then
+        # The reference VMM: QEMU with its libraries and the firmware its pc machine loads.
+        cp "$(command -v qemu-system-x86_64)" "$stage/usr/bin/"
+        copy_libraries "$stage" "$(command -v qemu-system-x86_64)"
+        mkdir -p "$stage/usr/share/qemu" "$stage/usr/share/seabios"
+        cp -L /usr/share/qemu/*.bin "$stage/usr/share/qemu/"
+        cp -L /usr/share/seabios/bios-256k.bin "$stage/usr/share/seabios/"
+    fi
+    {
+        (cd "$stage" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R +0:+0)
+        cpio_char_device dev/console 5 1
+    } >"$1"
+    rm -rf "$stage"
+}
+
+# Sets L1_QEMU to the command that boots L1 with the extra kernel command line words given.
+l1_qemu_command() {
+    # EPYC minus the features TCG cannot emulate anyway (QEMU would warn about each one).
+    local cpu=EPYC,+svm,+npt,-rdseed,-sha-ni,-fxsr-opt,-misalignsse,-3dnowprefetch,-osvw,-topoext,-nrip-save,-xsavec
+    L1_QEMU=(qemu-system-x86_64 -accel tcg -cpu "$cpu" -m "${TESTBED_L1_MEMORY:-2048}" -smp 1
+        -nodefaults -display none -no-reboot
+        -kernel "$GUEST_KERNEL" -initrd "$TESTBED_OUT/l1.cpio"
+        -append "console=ttyS0 reboot=k panic=-1 $* ${TESTBED_L1_CMDLINE_EXTRA:-}")
+    # For debugging L1 itself, e.g. TESTBED_L1_QEMU_EXTRA="-monitor unix:/tmp/l1.mon,server,nowait".
+    # shellcheck disable=SC2206
+    [ -z "${TESTBED_L1_QEMU_EXTRA:-}" ] || L1_QEMU+=($TESTBED_L1_QEMU_EXTRA)
+}
+
+if [ $INTERACTIVE = 1 ]; then
+    if [ $MODE = direct ]; then
+        log "the host's /dev/kvm runs Linux: booting the guest directly with Swiftlet"
+        export SWIFTLET="$SWIFTLET_BIN" TESTBED_IMAGES="$GUEST_OUT"
+        exec sh "$RUNNER_DIR/runner.sh" --interactive
+    fi
+    require_tools qemu-system-x86_64 cpio
+    build_l1_initramfs "$TESTBED_OUT/l1.cpio"
+    log "starting L1 (QEMU's emulator with SVM); the guest's shell follows (Ctrl-A x ends QEMU)"
+    l1_qemu_command quiet loglevel=3 testbed.interactive=1
+    "${L1_QEMU[@]}" -serial mon:stdio
+    exit
+fi
+
+# Kills L1 when QEMU stops using CPU time: a frozen L1 prints nothing more and would only end
+# at the timeout. (Seen now and then with QEMU 7.2: L1's vCPU halted, interrupts enabled, its
+# timer interrupt pending in the local APIC, and never woken.) Leaves a note in FROZEN_MARK.
+FROZEN_MARK="$TESTBED_OUT/l1.frozen"
+watch_l1() { # PIDFILE
+    local pid= ticks prev= still=0
+    for _ in $(seq 100); do
+        pid=$(cat "$1" 2>/dev/null) && [ -n "$pid" ] && break
+        sleep 0.2
+    done
+    [ -n "$pid" ] || return 0
+    while [ -e "/proc/$pid" ]; do
+        sleep 5
+        ticks=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null) || break
+        # A live L1 uses far more than 2 ticks (20 ms) in 5 s; a frozen one uses none.
+        if [ -n "$prev" ] && [ $((ticks - prev)) -le 2 ]; then still=$((still + 5)); else still=0; fi
+        prev=$ticks
+        if [ $still -ge "${TESTBED_L1_FROZEN_AFTER:-30}" ]; then
+            echo "L1 froze: QEMU used no CPU time for $still s" >"$FROZEN_MARK"
+            kill "$pid" 2>/dev/null
+            break
+        fi
+    done
+}
+
+# Runs L1 once with SCENARIO..., console to the log file given. Sets STATUS.
+run_l1() { # LOG SCENARIO...
+    local log=$1 list watcher
+    shift
+    list=$(IFS=,; echo "$*")
+    local loglevel="quiet loglevel=3"
+    [ $VERBOSE = 1 ] && loglevel=""
+    rm -f "$FROZEN_MARK" "$TESTBED_OUT/l1.pid"
+    # shellcheck disable=SC2086
+    l1_qemu_command $loglevel "testbed.scenarios=$list"
+    watch_l1 "$TESTBED_OUT/l1.pid" &
+    watcher=$!
+    timeout "$TIMEOUT" "${L1_QEMU[@]}" -serial stdio -pidfile "$TESTBED_OUT/l1.pid" </dev/null 2>&1 |
+        sed -u 's/\r$//' | tee "$log" |
+        if [ $VERBOSE = 1 ]; then cat; else grep --line-buffered -E '^TESTBED|Kernel panic|qemu'; fi
+    STATUS=${PIPESTATUS[0]}
+    kill "$watcher" 2>/dev/null
+    wait "$watcher" 2>/dev/null
+}
+
+scenario_result() { # LOG NAME → ok, FAIL or nothing
+    sed -n "s/^TESTBED $2: \(ok\|FAIL\).*/\1/p" "$1" | tail -n1
+}
+
+LOG="$TESTBED_OUT/console.log"
+log "running ${SCENARIOS[*]} ($MODE, timeout ${TIMEOUT} s); full console log: $LOG"
+FAILED=0
+set +e
+if [ $MODE = direct ]; then
+    export SWIFTLET="$SWIFTLET_BIN" TESTBED_IMAGES="$GUEST_OUT" TESTBED_WORK="$TESTBED_OUT/work"
+    timeout "$TIMEOUT" sh "$RUNNER_DIR/runner.sh" "${SCENARIOS[@]}" </dev/null 2>&1 | tee "$LOG"
+    STATUS=${PIPESTATUS[0]}
+    LOGS=("$LOG")
+else
+    require_tools qemu-system-x86_64 cpio
+    build_l1_initramfs "$TESTBED_OUT/l1.cpio"
+    # A frozen L1 is the emulator's fault, not Swiftlet's: the scenarios it left without a result
+    # run again in a fresh L1, at most TESTBED_L1_RETRIES times, and the output says so.
+    LOGS=()
+    pending=("${SCENARIOS[@]}")
+    attempt=1
+    while :; do
+        log_file=$LOG
+        [ $attempt -gt 1 ] && log_file="$TESTBED_OUT/console.$attempt.log"
+        LOGS+=("$log_file")
+        run_l1 "$log_file" "${pending[@]}"
+        [ -f "$FROZEN_MARK" ] || break
+        log "$(cat "$FROZEN_MARK") (attempt $attempt); its console is in $log_file"
+        FROZE=1
+        missing=()
+        for name in "${pending[@]}"; do
+            [ -n "$(scenario_result "$log_file" "$name")" ] || missing+=("$name")
+        done
+        [ ${#missing[@]} -gt 0 ] && [ $attempt -le "${TESTBED_L1_RETRIES:-2}" ] || break
+        attempt=$((attempt + 1))
+        pending=("${missing[@]}")
+        log "running ${pending[*]} again in a fresh L1 (attempt $attempt)"
+    done
+fi
+set -e
+
+# The verdict: every scenario needs its own ok line; anything else is a failure with a reason.
+if [ "$STATUS" = 124 ]; then
+    log "FAIL: the run exceeded its timeout of $TIMEOUT s"
+    FAILED=1
+fi
+if [ $MODE = nested ] && ! grep -q '^TESTBED-L1: init reached' "${LOGS[@]}"; then
+    log "FAIL: L1 did not boot (QEMU status $STATUS); the end of its console (${LOGS[-1]}):"
+    tail -n 20 "${LOGS[-1]}" | sed 's/^/  | /' >&2
+    FAILED=1
+fi
+for name in "${SCENARIOS[@]}"; do
+    result=
+    for log_file in "${LOGS[@]}"; do
+        r=$(scenario_result "$log_file" "$name")
+        [ -n "$r" ] && result=$r
+    done
+    case $result in
+    ok) ;;
+    FAIL) FAILED=1 ;;
+    *) FAILED=1; log "FAIL: no result for $name$([ -n "${FROZE:-}" ] && echo ' (L1 froze)')" ;;
+    esac
+done
+if [ $MODE = nested ]; then
+    l1_init=$(sed -n 's/^TESTBED-L1: init reached, uptime \([0-9.]*\) s.*/\1/p' "$LOG" | head -n1)
+    kvm_ready=$(sed -n 's/^TESTBED-L1: kvm ready at \([0-9.]*\) s.*/\1/p' "$LOG" | head -n1)
+    log "L1: init at ${l1_init:-?} s, kvm ready at ${kvm_ready:-?} s (L1 uptime)"
+fi
+log "total $(elapsed_since "$RUN_START") s; $([ $FAILED = 0 ] && echo 'all scenarios ok' || echo FAILED)"
+exit $FAILED
