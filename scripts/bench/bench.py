@@ -1,0 +1,514 @@
+#!/usr/bin/env python3
+"""Swiftlet against QEMU on this host's /dev/kvm: start-up, memory overhead, pause/resume,
+snapshot/restore and launch density. Called by scripts/bench.sh, which builds the inputs.
+
+Prints a Markdown table (medians with min–max and the Swiftlet/QEMU ratio) and writes the same
+figures as JSON. Exits non-zero if any measurement failed.
+"""
+
+import argparse
+import atexit
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+# Keep the source tree clean: no __pycache__ next to the helper modules.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from children import BenchError, Child, stop_all  # noqa: E402
+from control import QMP, SwiftletAPI, wait_for_socket  # noqa: E402
+import report  # noqa: E402
+import smaps  # noqa: E402
+
+QEMU = "qemu-system-x86_64"
+SOCKET_TIMEOUT = 15.0
+LINE_TIMEOUT = 15.0
+MIB = 1 << 20
+
+
+class TimeLimitExceeded(BenchError):
+    """Raised from SIGALRM when the whole benchmark overruns --time-limit."""
+
+
+def _time_limit_reached(_signal, _frame):
+    raise TimeLimitExceeded("the benchmark overran its time limit; later rows were not run")
+
+
+def is_count(text):
+    return text.startswith("count ")
+
+
+def count_value(text):
+    try:
+        return int(text.split()[1])
+    except (IndexError, ValueError):
+        return -1
+
+
+def disk_usage(*paths):
+    """Bytes allocated on disk (holes in sparse files do not count)."""
+    try:
+        return sum(os.stat(path).st_blocks * 512 for path in paths)
+    except OSError as error:
+        raise BenchError("snapshot file missing: %s" % error)
+
+
+class Bench:
+    def __init__(self, options, workdir):
+        self.o = options
+        self.dir = workdir
+        self.runs = 1 if options.quick else options.runs
+        self.serial = 0
+
+    def path(self, name):
+        self.serial += 1
+        return os.path.join(self.dir, "%s-%d" % (name, self.serial))
+
+    # ---- process launchers -------------------------------------------------------------
+
+    def swiftlet(self, *args, name="swiftlet"):
+        return Child([self.o.swiftlet, "run", *args], name, self.dir)
+
+    def swiftlet_guest(self, test, memory, sock):
+        return self.swiftlet("--kernel", self.o.test_guest, "--cmdline", "test=" + test,
+                             "--memory", str(memory), "--api-sock", sock)
+
+    def qemu_guest_argv(self, mode, memory, extra=()):
+        """QEMU microvm running the multiboot bench guest (the counterpart of Swiftlet's test guest)."""
+        return [QEMU, "-M", "microvm", "-enable-kvm", "-m", str(memory), "-nographic", "-nodefaults",
+                "-no-reboot", "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+                "-kernel", self.o.qemu_guest, "-append", "mode=" + mode, *extra]
+
+    def qemu_guest(self, mode, memory, qmp_sock, extra=()):
+        return Child(self.qemu_guest_argv(mode, memory, ["-qmp", "unix:%s,server,nowait" % qmp_sock, *extra]),
+                     "qemu", self.dir)
+
+    # ---- row 1: start-up ---------------------------------------------------------------
+
+    def startup_once(self, argv, sock, name):
+        child = Child(argv, name, self.dir, capture_stdout=False)
+        try:
+            ready = wait_for_socket(sock, child, SOCKET_TIMEOUT)
+            return (ready - child.started) * 1000
+        finally:
+            child.stop()
+            if os.path.exists(sock):
+                os.unlink(sock)
+
+    def row_startup(self, machine):
+        row = report.Row("startup." + machine, "Start-up to control socket (QEMU -M %s)" % machine, "ms", "lower",
+                         "exec until the API socket (Swiftlet) / QMP socket (QEMU, -S) accepts a connection")
+        for _ in range(self.runs):
+            sock = self.path("api.sock")
+            row.swiftlet.append(self.startup_once([self.o.swiftlet, "run", "--api-sock", sock], sock, "swiftlet"))
+            sock = self.path("qmp.sock")
+            argv = [QEMU, "-M", machine, "-enable-kvm", "-m", "128", "-S", "-nographic", "-nodefaults",
+                    "-qmp", "unix:%s,server,nowait" % sock]
+            row.qemu.append(self.startup_once(argv, sock, "qemu"))
+        return row
+
+    # ---- row 2: memory overhead --------------------------------------------------------
+
+    def rows_memory(self):
+        memory = 256
+        how = ("/proc/PID/smaps of a paused 256 MiB guest that ran until its first console line, all "
+               "mappings but the anonymous guest-RAM mapping")
+        rss = report.Row("memory.vmm_rss", "VMM RSS excluding guest RAM, paused 256 MiB guest", "MiB", "lower",
+                         how + ": sum of Rss")
+        anon = report.Row("memory.vmm_anonymous", "… of which anonymous (not shared file pages)", "MiB", "lower",
+                          how + ": sum of Anonymous; what each extra VM really costs, since binary and "
+                          "library pages are shared between VMM processes")
+        for _ in range(self.runs):
+            sock = self.path("api.sock")
+            vm = self.swiftlet_guest("count", memory, sock)
+            try:
+                vm.wait_line(is_count, LINE_TIMEOUT)
+                api = SwiftletAPI(sock)
+                api.expect("PATCH", "/vm", {"state": "Paused"})
+                total, anonymous, _ = smaps.split_guest_ram(vm.pid, memory * MIB)
+                rss.swiftlet.append(total / MIB)
+                anon.swiftlet.append(anonymous / MIB)
+                api.close()
+            finally:
+                vm.stop()
+            sock = self.path("qmp.sock")
+            vm = self.qemu_guest("count", memory, sock)
+            try:
+                vm.wait_line(is_count, LINE_TIMEOUT)
+                qmp = QMP(sock)
+                qmp.execute("stop")
+                total, anonymous, _ = smaps.split_guest_ram(vm.pid, memory * MIB)
+                rss.qemu.append(total / MIB)
+                anon.qemu.append(anonymous / MIB)
+                qmp.close()
+            finally:
+                vm.stop()
+        return [rss, anon]
+
+    # ---- row 3: pause + resume ---------------------------------------------------------
+
+    def check_paused(self, vm, scenario, pause, resume):
+        """Once per VMM: the guest makes no progress while paused, and does again after resume."""
+        pause()
+        time.sleep(0.05)  # a line already in flight may still arrive
+        before = vm.line_count()
+        if scenario == "echo":
+            vm.send("paused\n")
+        time.sleep(0.35)
+        if vm.line_count() != before:
+            raise BenchError("%s's guest made progress while paused" % vm.name)
+        resume()
+        expected = is_count if scenario == "count" else (lambda text: text == "echo: paused")
+        vm.wait_line(expected, 5.0, after=before)
+
+    def row_pause_resume(self, scenario):
+        samples = max(3, self.runs * 4)
+        if scenario == "count":
+            title = "Pause + resume round trip, guest in its PIT delay loop (count)"
+            what = "the count guest, which between lines polls the PIT (handled inside KVM) for 100 ms"
+        else:
+            title = "Pause + resume round trip, guest polling the UART (echo)"
+            what = "the echo guest, which polls the UART's line status and so exits to the VMM constantly"
+        row = report.Row("pause_resume." + scenario, title, "ms", "lower",
+                         "PATCH /vm Paused then Resumed (Swiftlet) vs QMP stop then cont (QEMU), one open "
+                         "connection, %d round trips each, 20 ms apart; guest: %s" % (samples, what))
+        ready = self.SCENARIOS[scenario]["ready"]
+        sock = self.path("api.sock")
+        vm = Child([self.o.swiftlet, "run", "--kernel", self.o.test_guest, "--cmdline", "test=" + scenario,
+                    "--api-sock", sock], "swiftlet", self.dir, stdin_pipe=True)
+        try:
+            vm.wait_line(ready, LINE_TIMEOUT)
+            api = SwiftletAPI(sock)
+            self.check_paused(vm, scenario, lambda: api.expect("PATCH", "/vm", {"state": "Paused"}),
+                              lambda: api.expect("PATCH", "/vm", {"state": "Resumed"}))
+            for _ in range(samples):
+                time.sleep(0.02)
+                start = time.perf_counter()
+                api.expect("PATCH", "/vm", {"state": "Paused"})
+                api.expect("PATCH", "/vm", {"state": "Resumed"})
+                row.swiftlet.append((time.perf_counter() - start) * 1000)
+            api.close()
+        finally:
+            vm.stop()
+        sock = self.path("qmp.sock")
+        vm = Child(self.qemu_guest_argv(scenario, 128, ["-qmp", "unix:%s,server,nowait" % sock]), "qemu", self.dir,
+                   stdin_pipe=True)
+        try:
+            vm.wait_line(ready, LINE_TIMEOUT)
+            qmp = QMP(sock)
+            self.check_paused(vm, scenario, lambda: qmp.execute("stop"), lambda: qmp.execute("cont"))
+            for _ in range(samples):
+                time.sleep(0.02)
+                start = time.perf_counter()
+                qmp.execute("stop")
+                qmp.execute("cont")
+                row.qemu.append((time.perf_counter() - start) * 1000)
+            qmp.close()
+        finally:
+            vm.stop()
+        return row
+
+    # ---- row 4: snapshot create / restore ----------------------------------------------
+
+    # The guest scenarios a snapshot is taken of. `count` answers "when does the restored guest
+    # print its next line" (as asked), but that includes whatever is left of the guest's 100 ms
+    # delay; `echo` answers "when does the restored guest respond", which has no such wait.
+    SCENARIOS = {
+        "count": {"ready": is_count},
+        "echo": {"ready": lambda text: text.endswith("echo ready")},
+    }
+
+    def after_restore(self, vm, scenario, last_count, start):
+        """Waits for the restored guest's first sign of life; returns its perf_counter time."""
+        if scenario == "count":
+            _, printed, text = vm.wait_line(is_count, LINE_TIMEOUT)
+            if count_value(text) <= last_count:
+                raise BenchError("restored %s guest printed %r, expected a count after %d" % (vm.name, text, last_count))
+            return printed
+        vm.send("ping\n")
+        _, printed, _ = vm.wait_line(lambda text: text == "echo: ping", LINE_TIMEOUT)
+        return printed
+
+    def swiftlet_snapshot_once(self, memory, scenario):
+        state, mem = self.path("vm.state"), self.path("vm.mem")
+        try:
+            sock = self.path("api.sock")
+            vm = self.swiftlet_guest(scenario, memory, sock)
+            try:
+                vm.wait_line(self.SCENARIOS[scenario]["ready"], LINE_TIMEOUT)
+                api = SwiftletAPI(sock, timeout=120)
+                api.expect("PATCH", "/vm", {"state": "Paused"})
+                last = count_value(vm.lines[-1][1])
+                start = time.perf_counter()
+                api.expect("PUT", "/snapshot/create", {"snapshot_path": state, "mem_file_path": mem})
+                create = time.perf_counter() - start
+                size = disk_usage(state, mem)
+                api.close()
+            finally:
+                vm.stop()
+            sock = self.path("api.sock")
+            vm = Child([self.o.swiftlet, "run", "--api-sock", sock], "swiftlet", self.dir, stdin_pipe=True)
+            try:
+                wait_for_socket(sock, vm, SOCKET_TIMEOUT)
+                api = SwiftletAPI(sock, timeout=120)
+                start = time.perf_counter()
+                api.expect("PUT", "/snapshot/load", {"snapshot_path": state, "resume_vm": True,
+                                                     "mem_backend": {"backend_type": "File", "backend_path": mem}})
+                load = time.perf_counter() - start
+                alive = self.after_restore(vm, scenario, last, start)
+                api.close()
+            finally:
+                vm.stop()
+            return create * 1000, load * 1000, (alive - start) * 1000, size
+        finally:
+            for leftover in (state, mem):
+                if os.path.exists(leftover):
+                    os.unlink(leftover)
+
+    def qemu_snapshot_once(self, memory, scenario):
+        image = self.path("qemu.migration")
+        try:
+            sock = self.path("qmp.sock")
+            vm = self.qemu_guest(scenario, memory, sock)
+            try:
+                vm.wait_line(self.SCENARIOS[scenario]["ready"], LINE_TIMEOUT)
+                qmp = QMP(sock, timeout=120)
+                # The default bandwidth cap (128 MiB/s) would throttle a file target; Swiftlet has none.
+                qmp.execute("migrate-set-parameters", {"max-bandwidth": 1 << 40})
+                qmp.execute("stop")
+                last = count_value(vm.lines[-1][1])
+                start = time.perf_counter()
+                qmp.execute("migrate", {"uri": "exec:cat > %s" % image})
+                create = qmp.wait_migration(120) - start
+                size = disk_usage(image)
+                qmp.close()
+            finally:
+                vm.stop()
+            sock = self.path("qmp.sock")
+            vm = Child(self.qemu_guest_argv(scenario, memory, ["-qmp", "unix:%s,server,nowait" % sock,
+                                                               "-incoming", "defer"]),
+                       "qemu", self.dir, stdin_pipe=True)
+            try:
+                wait_for_socket(sock, vm, SOCKET_TIMEOUT)
+                qmp = QMP(sock, timeout=120)
+                qmp.execute("migrate-set-parameters", {"max-bandwidth": 1 << 40})
+                start = time.perf_counter()
+                qmp.execute("migrate-incoming", {"uri": "exec:cat %s" % image})
+                qmp.wait_migration(120)
+                # The stream carries the source's run state (stopped), so the VM stays paused until
+                # `cont`: the counterpart of Swiftlet's resume_vm.
+                qmp.execute("cont")
+                load = time.perf_counter() - start
+                alive = self.after_restore(vm, scenario, last, start)
+                qmp.close()
+            finally:
+                vm.stop()
+            return create * 1000, load * 1000, (alive - start) * 1000, size
+        finally:
+            if os.path.exists(image):
+                os.unlink(image)
+
+    def rows_snapshot(self, memory):
+        label = "%d MiB" % memory if memory < 1024 else "%d GiB" % (memory // 1024)
+        create = report.Row("snapshot.create.%d" % memory, "Snapshot create, %s guest" % label, "ms", "lower",
+                            "Swiftlet PUT /snapshot/create on a paused VM vs QEMU stop, then migrate to "
+                            "exec:cat > FILE until query-migrate says completed")
+        load = report.Row("snapshot.load.%d" % memory, "Snapshot load (API, resumed), %s guest" % label, "ms", "lower",
+                          "fresh VMM: PUT /snapshot/load with resume_vm vs migrate-incoming exec:cat FILE on "
+                          "QEMU -incoming defer, until completed, then cont")
+        count = report.Row("snapshot.next_count.%d" % memory, "Snapshot load → next `count` line, %s guest" % label,
+                           "ms", "lower", "from sending the load request until the restored count guest prints "
+                           "its next line (includes the rest of the guest's 100 ms delay)")
+        echo = report.Row("snapshot.echo.%d" % memory, "Snapshot load → guest echoes input, %s guest" % label,
+                          "ms", "lower", "from sending the load request until the restored echo guest answers a "
+                          "line written to the console right after the load call returned")
+        size = report.Row("snapshot.disk.%d" % memory, "Snapshot files on disk, %s guest" % label, "MiB", "lower",
+                          "allocated blocks of the state and memory files (Swiftlet) / the migration stream (QEMU)")
+        for _ in range(self.runs):
+            for vmm, once in (("swiftlet", self.swiftlet_snapshot_once), ("qemu", self.qemu_snapshot_once)):
+                c, l, f, d = once(memory, "count")
+                getattr(create, vmm).append(c)
+                getattr(load, vmm).append(l)
+                getattr(count, vmm).append(f)
+                getattr(size, vmm).append(d / MIB)
+                _, _, e, _ = once(memory, "echo")
+                getattr(echo, vmm).append(e)
+        return [create, load, count, echo, size]
+
+    # ---- row 5: launch density ---------------------------------------------------------
+
+    def launch_many(self, make_argv, expected_line, total, parallel, accept_status):
+        """Keeps `parallel` VMs in flight until `total` have printed their line and exited; VMs/s."""
+        pending, running, done = total, [], 0
+        start = time.perf_counter()
+        deadline = time.monotonic() + 120
+        while done < total:
+            while pending and len(running) < parallel:
+                running.append(Child(make_argv(), "density", self.dir))
+                pending -= 1
+            for vm in list(running):
+                status = vm.proc.poll()
+                if status is None:
+                    continue
+                vm.wait_line(lambda text: expected_line in text, 5.0)  # raises if it never printed
+                vm.stop()
+                running.remove(vm)
+                if status not in accept_status:
+                    raise BenchError("a %s VM exited with status %d (%s)" % (vm.argv[0], status, vm.diagnostics()))
+                done += 1
+            if time.monotonic() > deadline:
+                for vm in running:
+                    vm.stop()
+                raise BenchError("launch density: only %d of %d VMs finished within 120 s" % (done, total))
+            time.sleep(0.0005)
+        return total / (time.perf_counter() - start)
+
+    def row_first_output(self):
+        row = report.Row("first_output", "Exec to first guest output, one 128 MiB VM (hello)", "ms", "lower",
+                         "exec of the VMM with the guest on its command line until the guest's line "
+                         "appears on the VMM's stdout")
+        for _ in range(self.runs):
+            for column, argv, line in (
+                    (row.swiftlet, [self.o.swiftlet, "run", "--kernel", self.o.test_guest, "--cmdline", "test=hello",
+                                    "--memory", "128"], "swiftlet-testguest: hello"),
+                    (row.qemu, self.qemu_guest_argv("hello", 128), "bench-guest: hello")):
+                vm = Child(argv, "first-output", self.dir)
+                try:
+                    _, printed, _ = vm.wait_line(lambda text: line in text, LINE_TIMEOUT)
+                    column.append((printed - vm.started) * 1000)
+                    vm.wait_exit(10)
+                finally:
+                    vm.stop()
+        return row
+
+    def row_density(self):
+        total = 8 if self.o.quick else 20
+        parallel = 2 * (os.cpu_count() or 1)
+        row = report.Row("density", "Launch density: VMs started to first output", "VMs/s", "higher",
+                         "%d VMs of 128 MiB, %d in flight at a time; each boots, prints one line, reboots and its "
+                         "VMM exits" % (total, parallel))
+        for _ in range(self.runs):
+            row.swiftlet.append(self.launch_many(
+                lambda: [self.o.swiftlet, "run", "--kernel", self.o.test_guest, "--cmdline", "test=hello",
+                         "--memory", "128"],
+                "swiftlet-testguest: hello", total, parallel, accept_status=(0,)))
+            # isa-debug-exit ends QEMU with status 1 on microvm (no i8042 there to reset through).
+            row.qemu.append(self.launch_many(
+                lambda: self.qemu_guest_argv("hello", 128), "bench-guest: hello", total, parallel,
+                accept_status=(0, 1)))
+        return row
+
+    # ---- driver ------------------------------------------------------------------------
+
+    def all_rows(self):
+        plan = [
+            lambda: [self.row_startup("microvm")],
+            lambda: [self.row_startup("pc")],
+            lambda: self.rows_memory(),
+            lambda: [self.row_pause_resume("count")],
+            lambda: [self.row_pause_resume("echo")],
+            lambda: self.rows_snapshot(128),
+            lambda: self.rows_snapshot(1024),
+            lambda: [self.row_first_output()],
+            lambda: [self.row_density()],
+        ]
+        names = ["startup microvm", "startup pc", "memory", "pause/resume count", "pause/resume echo", "snapshot 128 MiB",
+                 "snapshot 1 GiB", "first output", "density"]
+        rows = []
+        out_of_time = False
+        for name, step in zip(names, plan):
+            if out_of_time:
+                skipped = report.Row(name.replace(" ", "_"), name, "", "lower")
+                skipped.error = "not run: the time limit was reached"
+                rows.append(skipped)
+                continue
+            began = time.monotonic()
+            print("bench: %s ..." % name, file=sys.stderr, flush=True)
+            try:
+                rows.extend(step())
+            except BenchError as error:
+                out_of_time = isinstance(error, TimeLimitExceeded)
+                failed = report.Row(name.replace(" ", "_"), name, "", "lower")
+                failed.error = str(error)
+                rows.append(failed)
+                print("bench: %s FAILED: %s" % (name, error), file=sys.stderr, flush=True)
+            print("bench: %s took %.1f s" % (name, time.monotonic() - began), file=sys.stderr, flush=True)
+        return rows
+
+
+def machine_facts():
+    def first_line(argv):
+        try:
+            return subprocess.run(argv, capture_output=True, text=True, timeout=10).stdout.splitlines()[0].strip()
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return "unknown"
+
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    modules = sorted(m for m in os.listdir("/sys/module") if m.startswith("kvm")) if os.path.isdir("/sys/module") else []
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "kernel": platform.release(),
+        "kvm_modules": modules,
+        "qemu": first_line([QEMU, "--version"]),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--swiftlet", required=True)
+    parser.add_argument("--test-guest", required=True, help="Swiftlet's test guest ELF")
+    parser.add_argument("--qemu-guest", required=True, help="the multiboot bench guest for QEMU")
+    parser.add_argument("--quick", action="store_true", help="one run per figure")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--json", help="also write the figures here")
+    parser.add_argument("--time-limit", type=int,
+                        help="fail and skip the remaining rows after this many seconds (default 100 with --quick, else 1200)")
+    options = parser.parse_args()
+    if options.runs < 1:
+        parser.error("--runs must be at least 1")
+    time_limit = options.time_limit or (100 if options.quick else 1200)
+
+    atexit.register(stop_all)
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, lambda received, _frame: sys.exit(128 + received))
+
+    machine = machine_facts()
+    signal.signal(signal.SIGALRM, _time_limit_reached)
+    signal.alarm(time_limit)
+    with tempfile.TemporaryDirectory(prefix="swiftlet-bench-") as workdir:
+        bench = Bench(options, workdir)
+        try:
+            rows = bench.all_rows()
+        finally:
+            signal.alarm(0)
+            stop_all()
+    settings = {"quick": options.quick, "runs": bench.runs}
+    print("Swiftlet vs QEMU on /dev/kvm — %s; %s CPUs (%s); kernel %s; %s; %d run(s) per figure\n" % (
+        machine["date"], machine["nproc"], machine["cpu"], machine["kernel"], machine["qemu"], bench.runs))
+    print(report.markdown(rows))
+    if options.json:
+        report.write_json(options.json, machine, settings, rows)
+    failed = [row for row in rows if row.error]
+    if failed:
+        print("\nbench: %d measurement(s) failed" % len(failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
