@@ -29,8 +29,13 @@ extension Machine {
         }
         do {
             try SnapshotFile.atomicWrite(path: memoryPath) { fd in
+                var fileOffset = 0
                 for region in memory.regions {
-                    try SnapshotFile.writeAll(fd, UnsafeRawBufferPointer(start: region.hostPointer, count: Int(region.size)), path: memoryPath)
+                    try SparseMemoryWriter.write(region.hostPointer, count: Int(region.size), to: fd, at: fileOffset, path: memoryPath)
+                    fileOffset += Int(region.size)
+                }
+                guard ftruncate(fd, off_t(fileOffset)) == 0 else {
+                    throw SnapshotFileError(.io(operation: "ftruncate", errno: errno, message: String(cString: strerror(errno))), path: memoryPath)
                 }
             }
             try SnapshotFile.write(payload: [UInt8](payload), to: statePath)
