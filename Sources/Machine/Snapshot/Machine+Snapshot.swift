@@ -91,8 +91,9 @@ extension Machine {
         let machine = try Machine(
             memory: memory, vcpuCount: snapshot.vcpus.count, disks: disks, startPaused: true, serialOutput: serialOutput, logger: logger)
         try machine.restoreVMState(snapshot.vm)
+        let canScaleTSC = machine.kvm.checkExtension(KVM_CAP_TSC_CONTROL) > 0
         for (vcpu, state) in zip(machine.vcpus, snapshot.vcpus) {
-            try state.restore(into: vcpu)
+            try state.restore(into: vcpu, canScaleTSC: canScaleTSC)
         }
         machine.serial.restoreState(snapshot.devices.serial)
         machine.keyboardController.restoreState(snapshot.devices.i8042)
