@@ -133,7 +133,7 @@ build_l1_initramfs() { # OUTPUT
 l1_qemu_command() {
     # EPYC minus the features TCG cannot emulate anyway (QEMU would warn about each one).
     # idle=poll: L1 never halts. With halting idle, about one L1 in 15 froze during its first
-    # L2 run (halted, timer interrupt pending, never woken); with idle=poll none did in 30.
+    # L2 run (halted, timer interrupt pending, never woken); with idle=poll none did in 50.
     local cpu=EPYC,+svm,+npt,-rdseed,-sha-ni,-fxsr-opt,-misalignsse,-3dnowprefetch,-osvw,-topoext,-nrip-save,-xsavec
     L1_QEMU=(qemu-system-x86_64 -accel tcg -cpu "$cpu" -m "${TESTBED_L1_MEMORY:-2048}" -smp 1
         -nodefaults -display none -no-reboot
