@@ -98,7 +98,7 @@ copy_libraries() { # STAGE BINARY: every shared library BINARY loads, where the 
 # L1's initramfs: busybox, the kvm modules, Swiftlet with the glibc libraries it links, the runner
 # and the guest images. Uncompressed: the emulator would spend longer inflating it than copying.
 build_l1_initramfs() { # OUTPUT
-    local stage="$TESTBED_OUT/l1-stage" lib
+    local stage="$TESTBED_OUT/l1-stage" debugfs
     rm -rf "$stage"
     mkdir -p "$stage"/{bin,dev,proc,sys,tmp,lib/modules,usr/bin,testbed/images}
     cp "$(static_busybox)" "$stage/bin/busybox"
@@ -109,12 +109,11 @@ build_l1_initramfs() { # OUTPUT
     cp "$GUEST_KERNEL" "$GUEST_INITRAMFS" "$GUEST_DISK" "$stage/testbed/images/"
     runner_settings >"$stage/testbed/testbed.env"
     cp "$SWIFTLET_BIN" "$stage/usr/bin/swiftlet"
+    copy_libraries "$stage" "$SWIFTLET_BIN"
     # linux-disk reads what the guest wrote straight from the image, without mounting it.
     debugfs=$(command -v debugfs || echo /usr/sbin/debugfs)
     cp "$debugfs" "$stage/usr/bin/debugfs"
     copy_libraries "$stage" "$debugfs"
-    # Every shared library the binary loads, at the path the dynamic loader expects it.
-    copy_libraries "$stage" "$SWIFTLET_BIN"
     if [ "$VMM" = qemu ]; then
         # The reference VMM: QEMU with its libraries and the firmware its pc machine loads.
         cp "$(command -v qemu-system-x86_64)" "$stage/usr/bin/"
@@ -134,7 +133,7 @@ build_l1_initramfs() { # OUTPUT
 l1_qemu_command() {
     # EPYC minus the features TCG cannot emulate anyway (QEMU would warn about each one).
     # idle=poll: L1 never halts. With halting idle, about one L1 in 15 froze during its first
-    # L2 run (halted, timer interrupt pending, never woken); with idle=poll none did in 20.
+    # L2 run (halted, timer interrupt pending, never woken); with idle=poll none did in 50.
     local cpu=EPYC,+svm,+npt,-rdseed,-sha-ni,-fxsr-opt,-misalignsse,-3dnowprefetch,-osvw,-topoext,-nrip-save,-xsavec
     L1_QEMU=(qemu-system-x86_64 -accel tcg -cpu "$cpu" -m "${TESTBED_L1_MEMORY:-2048}" -smp 1
         -nodefaults -display none -no-reboot
