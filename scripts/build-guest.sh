@@ -126,6 +126,7 @@ build_disk() { # STAGE OUTPUT
         "$out" 32M >/dev/null
 }
 
+lock_cache guest
 fetch_kernel
 MODULE_ROOT=$(find "$KERNEL_DIR/lib/modules" -mindepth 1 -maxdepth 1 -type d | head -n1)
 [ -n "$MODULE_ROOT" ] || die "no lib/modules in $KERNEL_DIR"

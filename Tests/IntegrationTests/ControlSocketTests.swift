@@ -140,3 +140,29 @@ import Testing
         #expect(exit.status == 0, "\(exit.stderr)")
     }
 }
+
+/// `--config-file` takes Firecracker's JSON configuration and boots at once.
+@Suite struct ConfigFileTests {
+    @Test func firecrackerConfigFileBootsTheGuest() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-config-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("vm.json")
+        try Data(#"""
+            {
+              "boot-source": {"kernel_image_path": "\#(try TestGuest.path())", "boot_args": "test=hello"},
+              "drives": [],
+              "machine-config": {"vcpu_count": 1, "mem_size_mib": 64},
+              "network-interfaces": []
+            }
+            """#.utf8).write(to: config)
+        let result = try SwiftletProcess.run(["run", "--config-file", config.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "swiftlet-testguest: hello\n")
+
+        try Data(#"{"boot-source": {"kernel_image_path": 7}}"#.utf8).write(to: config)
+        let bad = try SwiftletProcess.run(["run", "--config-file", config.path])
+        #expect(bad.status != 0 && !bad.exitedBySignal)
+        #expect(bad.stderr.contains("kernel_image_path"), "\(bad.stderr)")
+    }
+}

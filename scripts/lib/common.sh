@@ -89,3 +89,14 @@ cpio_pad_entry() {
     printf '%s%s\0' "$1" "$2"
     head -c $(((4 - len % 4) % 4)) /dev/zero
 }
+
+# Serialises scripts that write the same part of the cache (two testbed runs would overwrite
+# each other's L1 staging, and run two emulators on a machine that has room for one).
+lock_cache() { # NAME
+    mkdir -p "$SWIFTLET_CACHE"
+    exec 9>"$SWIFTLET_CACHE/$1.lock"
+    if ! flock -n 9; then
+        log "waiting for another $1 run using $SWIFTLET_CACHE"
+        flock 9
+    fi
+}

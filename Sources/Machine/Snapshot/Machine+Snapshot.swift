@@ -29,8 +29,13 @@ extension Machine {
         }
         do {
             try SnapshotFile.atomicWrite(path: memoryPath) { fd in
+                var fileOffset = 0
                 for region in memory.regions {
-                    try SnapshotFile.writeAll(fd, UnsafeRawBufferPointer(start: region.hostPointer, count: Int(region.size)), path: memoryPath)
+                    try SparseMemoryWriter.write(region.hostPointer, count: Int(region.size), to: fd, at: fileOffset, path: memoryPath)
+                    fileOffset += Int(region.size)
+                }
+                guard ftruncate(fd, off_t(fileOffset)) == 0 else {
+                    throw SnapshotFileError(.io(operation: "ftruncate", errno: errno, message: String(cString: strerror(errno))), path: memoryPath)
                 }
             }
             try SnapshotFile.write(payload: [UInt8](payload), to: statePath)
@@ -86,8 +91,9 @@ extension Machine {
         let machine = try Machine(
             memory: memory, vcpuCount: snapshot.vcpus.count, disks: disks, startPaused: true, serialOutput: serialOutput, logger: logger)
         try machine.restoreVMState(snapshot.vm)
+        let canScaleTSC = machine.kvm.checkExtension(KVM_CAP_TSC_CONTROL) > 0
         for (vcpu, state) in zip(machine.vcpus, snapshot.vcpus) {
-            try state.restore(into: vcpu)
+            try state.restore(into: vcpu, canScaleTSC: canScaleTSC)
         }
         machine.serial.restoreState(snapshot.devices.serial)
         machine.keyboardController.restoreState(snapshot.devices.i8042)

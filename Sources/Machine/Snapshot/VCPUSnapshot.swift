@@ -60,9 +60,15 @@ struct VCPUSnapshot: Codable, Equatable {
     /// Restores in the order KVM requires: CPUID before anything that checks features, SREGS
     /// before the LAPIC (APIC base), the LAPIC before MSRs (TSC deadline), REGS before events,
     /// and the TSC before the TSC deadline.
-    func restore(into vcpu: VCPU) throws(MachineError) {
+    func restore(into vcpu: VCPU, canScaleTSC: Bool) throws(MachineError) {
         do {
             try vcpu.setCPUID(cpuid.map(kvm_cpuid_entry2.init))
+            // A guest calibrated its clocks against the TSC rate it booted with; keep that rate
+            // on a host whose TSC differs by more than NTP would absorb (250 ppm), if KVM can.
+            let hostKHz = try vcpu.tscKHz()
+            if canScaleTSC, tscKHz > 0, abs(Int64(hostKHz) - Int64(tscKHz)) * 1_000_000 > Int64(tscKHz) * 250 {
+                try vcpu.setTSCKHz(tscKHz)
+            }
             var mp = kvm_mp_state()
             mp.mp_state = mpState
             try vcpu.setMPState(mp)
