@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Benchmarks Swiftlet against QEMU (Debian's qemu-system-x86) on this host's /dev/kvm and prints a
 # Markdown table; see docs/benchmarks.md for what each row measures.
-# Usage: scripts/bench.sh [--quick] [--json PATH] [--runs N] [--time-limit SECONDS]
+# Usage: scripts/bench.sh [--quick] [--json PATH] [--runs N] [--linux] [--time-limit SECONDS]
 #   --quick     one run per figure (CI smoke run, well under two minutes)
 #   --json PATH also write the figures as JSON
+#   --linux     also boot Linux with both VMMs in the nested testbed (scripts/testbed.sh, minutes)
 #   --time-limit SECONDS  fail and skip the remaining rows after this long (default 100 / 1200)
 # Exits non-zero if a build or any measurement fails.
 set -euo pipefail

@@ -10,6 +10,7 @@ import argparse
 import atexit
 import os
 import platform
+import re
 import signal
 import subprocess
 import sys
@@ -29,6 +30,7 @@ QEMU = "qemu-system-x86_64"
 SOCKET_TIMEOUT = 15.0
 LINE_TIMEOUT = 15.0
 MIB = 1 << 20
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class TimeLimitExceeded(BenchError):
@@ -403,6 +405,45 @@ class Bench:
                 accept_status=(0, 1)))
         return row
 
+    # ---- optional: Linux in the nested testbed -----------------------------------------
+
+    def testbed_boot_once(self, vmm):
+        """One `scripts/testbed.sh linux-boot` run; returns (VMM wall seconds, guest uptime at init)."""
+        argv = [os.path.join(REPO_ROOT, "scripts", "testbed.sh"), "linux-boot"]
+        if vmm == "qemu":
+            argv[1:1] = ["--vmm", "qemu"]
+        else:
+            os.environ["SWIFTLET_BIN"] = os.path.abspath(self.o.swiftlet)
+        child = Child(argv, "testbed-" + vmm, self.dir)
+        try:
+            _, _, line = child.wait_line(lambda text: text.startswith("TESTBED linux-boot:"), 600)
+            if child.wait_exit(120) != 0 or ": ok " not in line:
+                raise BenchError("testbed run with %s failed: %s" % (vmm, line))
+        finally:
+            child.stop()
+            os.environ.pop("SWIFTLET_BIN", None)
+        ran = re.search(r"swiftlet ran ([0-9.]+) s", line)
+        init = re.search(r"init at ([0-9.]+) s guest uptime", line)
+        if not ran or not init:
+            raise BenchError("unexpected testbed result line: %s" % line)
+        return float(ran.group(1)), float(init.group(1))
+
+    def rows_linux(self):
+        where = ("inside the nested testbed (scripts/testbed.sh linux-boot: Debian's cloud kernel and "
+                 "busybox initramfs, 256 MiB, under L1's kvm-amd, itself under TCG); QEMU is "
+                 "scripts/lib/qemu-as-swiftlet.sh (-M pc, SeaBIOS). Emulator timings: compare ratios only")
+        wall = report.Row("linux.boot_wall", "Linux boot to reboot, VMM run time (nested testbed)", "s", "lower",
+                          "exec of the VMM until it exits after the guest's init rebooted; " + where)
+        init = report.Row("linux.init_uptime", "Linux guest uptime when init starts (nested testbed)", "s", "lower",
+                          "the guest kernel's own uptime when its init runs (excludes firmware); " + where)
+        for _ in range(self.runs):
+            for vmm, column_wall, column_init in (("swiftlet", wall.swiftlet, init.swiftlet),
+                                                  ("qemu", wall.qemu, init.qemu)):
+                seconds, uptime = self.testbed_boot_once(vmm)
+                column_wall.append(seconds)
+                column_init.append(uptime)
+        return [wall, init]
+
     # ---- driver ------------------------------------------------------------------------
 
     def all_rows(self):
@@ -419,6 +460,9 @@ class Bench:
         ]
         names = ["startup microvm", "startup pc", "memory", "pause/resume count", "pause/resume echo", "snapshot 128 MiB",
                  "snapshot 1 GiB", "first output", "density"]
+        if self.o.linux:
+            plan.append(self.rows_linux)
+            names.append("linux in the testbed")
         rows = []
         out_of_time = False
         for name, step in zip(names, plan):
@@ -476,12 +520,17 @@ def main():
     parser.add_argument("--quick", action="store_true", help="one run per figure")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", help="also write the figures here")
+    parser.add_argument("--linux", action="store_true",
+                        help="also boot Linux with both VMMs in the nested testbed (scripts/testbed.sh; minutes)")
     parser.add_argument("--time-limit", type=int,
-                        help="fail and skip the remaining rows after this many seconds (default 100 with --quick, else 1200)")
+                        help="fail and skip the remaining rows after this many seconds "
+                             "(default 100 with --quick, else 1200; 900 more with --linux)")
     options = parser.parse_args()
     if options.runs < 1:
         parser.error("--runs must be at least 1")
-    time_limit = options.time_limit or (100 if options.quick else 1200)
+    time_limit = options.time_limit or (100 if options.quick else 1200) + (900 if options.linux else 0)
+    if options.linux and not os.access(os.path.join(REPO_ROOT, "scripts", "testbed.sh"), os.X_OK):
+        parser.error("--linux needs scripts/testbed.sh")
 
     atexit.register(stop_all)
     for number in (signal.SIGTERM, signal.SIGHUP):
