@@ -20,7 +20,12 @@ public final class GuestMemory: @unchecked Sendable {
     /// Maps anonymous, zero-filled memory for each `(guestBase, size)` range.
     public convenience init(layout: [(base: UInt64, size: UInt64)]) throws {
         try self.init(layout: layout) { size in
-            mmap(nil, Int(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+            let pointer = mmap(nil, Int(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+            // Transparent huge pages: fewer TLB misses for the guest under KVM, and one fault per
+            // 2 MiB instead of 512 when the VMM scans RAM for a snapshot. Only advice: a host
+            // without THP simply ignores it.
+            if let pointer, pointer != MAP_FAILED { _ = madvise(pointer, Int(size), MADV_HUGEPAGE) }
+            return pointer
         }
     }
 
