@@ -45,25 +45,28 @@ final class BlockBackingFile: Sendable {
     /// Fills `buffer` from `offset`; false on error or a short file.
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) -> Bool {
         guard let base = buffer.baseAddress else { return true }
-        var done = 0
-        while done < buffer.count {
-            let count = pread(descriptor, base + done, buffer.count - done, off_t(offset + UInt64(done)))
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { return false }
-            done += count
+        return Self.transferAll(buffer.count) { done in
+            pread(descriptor, base + done, buffer.count - done, off_t(offset + UInt64(done)))
         }
-        return true
     }
 
     /// Writes all of `buffer` at `offset`; false on error.
     func write(_ buffer: UnsafeRawBufferPointer, at offset: UInt64) -> Bool {
         guard let base = buffer.baseAddress else { return true }
+        return Self.transferAll(buffer.count) { done in
+            pwrite(descriptor, base + done, buffer.count - done, off_t(offset + UInt64(done)))
+        }
+    }
+
+    /// Repeats a partial pread/pwrite (`step` gets the bytes done so far) until `count` bytes
+    /// moved; retries EINTR, fails on an error or on no progress (end of file).
+    private static func transferAll(_ count: Int, _ step: (Int) -> Int) -> Bool {
         var done = 0
-        while done < buffer.count {
-            let count = pwrite(descriptor, base + done, buffer.count - done, off_t(offset + UInt64(done)))
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { return false }
-            done += count
+        while done < count {
+            let moved = step(done)
+            if moved < 0 && errno == EINTR { continue }
+            guard moved > 0 else { return false }
+            done += moved
         }
         return true
     }
