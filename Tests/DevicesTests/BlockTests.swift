@@ -19,7 +19,28 @@ import GuestMemory
     @Test func capacityIgnoresAPartialLastSector() {
         #expect(block.capacity == 16)
         #expect(harness.read(VirtioPCILayout.deviceConfiguration, width: 8) == 16)
-        #expect(harness.read(VirtioPCILayout.deviceConfiguration + 8, width: 8) == 0)
+        // size_max (not offered) reads 0; seg_max lets Linux send many segments per request.
+        #expect(harness.read(VirtioPCILayout.deviceConfiguration + 8, width: 4) == 0)
+        #expect(harness.read(VirtioPCILayout.deviceConfiguration + 12, width: 4) == UInt64(VirtioBlock.segmentMax))
+        #expect(harness.read(VirtioPCILayout.deviceConfiguration + 16, width: 8) == 0)
+    }
+
+    @Test func oneRequestSpansScatteredSegments() throws {
+        // What Linux sends once SEG_MAX is offered: one request, data in separate pages.
+        let segments = [
+            DataBuffer(address: 0x40000, length: 512, writable: true),
+            DataBuffer(address: 0x48000, length: 1024, writable: true),
+            DataBuffer(address: 0x44000, length: 512, writable: true),
+        ]
+        let read = try harness.postRequest(type: BlockRequestType.read, sector: 2, data: segments)
+        try harness.kick()
+        #expect(try harness.statusByte(read) == BlockStatus.ok)
+        #expect(try harness.usedElement(0) == (0, 2049))
+        // The temporary disk holds sector number N in every byte of sector N.
+        #expect(try harness.memory.readBytes(at: 0x40000, count: 512).allSatisfy { $0 == 2 })
+        let middle = try harness.memory.readBytes(at: 0x48000, count: 1024)
+        #expect(middle[0..<512].allSatisfy { $0 == 3 } && middle[512...].allSatisfy { $0 == 4 })
+        #expect(try harness.memory.readBytes(at: 0x44000, count: 512).allSatisfy { $0 == 5 })
     }
 
     @Test func readThenWriteRoundTrip() throws {

@@ -80,7 +80,9 @@ final class ProbeDevice: VirtioDevice {
     }
 
     @Test func offersVersion1EventIdxAndFlush() throws {
-        #expect(harness.offeredFeatures() == VirtioFeature.version1 | VirtioFeature.ringEventIndex | VirtioBlock.featureFlush)
+        #expect(
+            harness.offeredFeatures()
+                == VirtioFeature.version1 | VirtioFeature.ringEventIndex | VirtioBlock.featureFlush | VirtioBlock.featureSegmentMax)
         let (readOnly, _) = try VirtioHarness.blockHarness(disk: disk, readOnly: true)
         #expect(readOnly.offeredFeatures() & VirtioBlock.featureReadOnly != 0)
     }

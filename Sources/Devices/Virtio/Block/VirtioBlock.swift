@@ -11,6 +11,12 @@ public final class VirtioBlock: VirtioDevice {
     public static let idLength = 20
     public static let featureReadOnly: UInt64 = 1 << 5
     public static let featureFlush: UInt64 = 1 << 9
+    /// VIRTIO_BLK_F_SEG_MAX: without it Linux sends one segment per request, so a 1 MiB
+    /// O_DIRECT read of scattered user pages becomes 256 requests of 4 KiB.
+    public static let featureSegmentMax: UInt64 = 1 << 2
+    /// Data buffers per request. Two requests of this size (plus header and status each) still
+    /// fit the ring together, since no indirect descriptors are offered.
+    public static let segmentMax: UInt32 = UInt32(queueSize) / 2 - 2
     public static let queueSize: UInt16 = 256
 
     enum Status: UInt8 {
@@ -36,7 +42,7 @@ public final class VirtioBlock: VirtioDevice {
 
     public let name = "virtio-blk"
     public let deviceType: UInt16 = 2
-    public var deviceFeatures: UInt64 { Self.featureFlush | (readOnly ? Self.featureReadOnly : 0) }
+    public var deviceFeatures: UInt64 { Self.featureFlush | Self.featureSegmentMax | (readOnly ? Self.featureReadOnly : 0) }
     public let queueMaxSizes: [UInt16] = [VirtioBlock.queueSize]
     /// struct virtio_blk_config with room to spare: drivers read fields by offset and
     /// Linux BUG()s on reads past the advertised length, so unused fields read as zero.
@@ -60,11 +66,17 @@ public final class VirtioBlock: VirtioDevice {
 
     // MARK: - VirtioDevice
 
+    /// struct virtio_blk_config: capacity (u64) at 0, size_max (u32, not offered) at 8,
+    /// seg_max (u32) at 12; every other field reads as zero.
     public func readConfig(offset: Int, data: UnsafeMutableRawBufferPointer) {
         let sectors = capacity
         for index in 0..<data.count {
             let position = offset + index
-            data[index] = position >= 0 && position < 8 ? UInt8(truncatingIfNeeded: sectors >> (8 * UInt64(position))) : 0
+            switch position {
+            case 0..<8: data[index] = UInt8(truncatingIfNeeded: sectors >> (8 * UInt64(position)))
+            case 12..<16: data[index] = UInt8(truncatingIfNeeded: Self.segmentMax >> (8 * UInt32(position - 12)))
+            default: data[index] = 0
+            }
         }
     }
 
