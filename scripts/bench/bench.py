@@ -443,6 +443,8 @@ class Bench:
                 raise BenchError("testbed %s with %s did not run: %s" % (name, vmm, details))
         if status != 0:
             raise BenchError("scripts/testbed.sh with %s exited %d" % (vmm, status))
+        for name in scenarios:
+            print("bench: testbed %s, %s: %s" % (vmm, name, results[name][1]), file=sys.stderr, flush=True)
         return {name: results[name][1] for name in scenarios}
 
     @staticmethod
