@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Swiftlet against QEMU on this host's /dev/kvm: start-up, memory overhead, pause/resume,
-snapshot/restore and launch density. Called by scripts/bench.sh, which builds the inputs.
+snapshot/restore and launch density; with --linux also Linux boot (against QEMU -M pc and -M microvm)
+and virtio-blk throughput in the nested testbed. Called by scripts/bench.sh, which builds the inputs.
 
 Prints a Markdown table (medians with min–max and the Swiftlet/QEMU ratio) and writes the same
 figures as JSON. Exits non-zero if any measurement failed.
