@@ -4,7 +4,7 @@
 # Usage: scripts/bench.sh [--quick] [--json PATH] [--runs N] [--linux] [--time-limit SECONDS]
 #   --quick     one run per figure (CI smoke run, well under two minutes)
 #   --json PATH also write the figures as JSON
-#   --linux     also boot Linux with both VMMs in the nested testbed (scripts/testbed.sh, minutes)
+#   --linux     also Linux boot and virtio-blk rows in the nested testbed (scripts/testbed.sh, ~10 min)
 #   --time-limit SECONDS  fail and skip the remaining rows after this long (default 100 / 1200)
 # Exits non-zero if a build or any measurement fails.
 set -euo pipefail

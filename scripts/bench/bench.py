@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Swiftlet against QEMU on this host's /dev/kvm: start-up, memory overhead, pause/resume,
-snapshot/restore and launch density. Called by scripts/bench.sh, which builds the inputs.
+snapshot/restore and launch density; with --linux also Linux boot (against QEMU -M pc and -M microvm)
+and virtio-blk throughput in the nested testbed. Called by scripts/bench.sh, which builds the inputs.
 
 Prints a Markdown table (medians with min–max and the Swiftlet/QEMU ratio) and writes the same
 figures as JSON. Exits non-zero if any measurement failed.
@@ -407,42 +408,103 @@ class Bench:
 
     # ---- optional: Linux in the nested testbed -----------------------------------------
 
-    def testbed_boot_once(self, vmm):
-        """One `scripts/testbed.sh linux-boot` run; returns (VMM wall seconds, guest uptime at init)."""
-        argv = [os.path.join(REPO_ROOT, "scripts", "testbed.sh"), "linux-boot"]
+    # Scenarios (guest/linux/testbed/scenarios/) run in one L1 per VMM and run. linux-boot comes
+    # first, in a fresh L1, as it did when it ran alone. bench-boot-microvm needs QEMU inside L1,
+    # which the testbed packs only with --vmm qemu.
+    TESTBED_SCENARIOS = {
+        "swiftlet": ["linux-boot", "bench-disk"],
+        "qemu": ["linux-boot", "bench-disk", "bench-boot-microvm"],
+    }
+
+    def testbed_run(self, vmm):
+        """One `scripts/testbed.sh` run; returns {scenario: its result details} for TESTBED_SCENARIOS."""
+        scenarios = self.TESTBED_SCENARIOS[vmm]
+        argv = [os.path.join(REPO_ROOT, "scripts", "testbed.sh"), *scenarios]
         if vmm == "qemu":
             argv[1:1] = ["--vmm", "qemu"]
         else:
             os.environ["SWIFTLET_BIN"] = os.path.abspath(self.o.swiftlet)
         child = Child(argv, "testbed-" + vmm, self.dir)
         try:
-            _, _, line = child.wait_line(lambda text: text.startswith("TESTBED linux-boot:"), 600)
-            if child.wait_exit(120) != 0 or ": ok " not in line:
-                raise BenchError("testbed run with %s failed: %s" % (vmm, line))
+            child.wait_line(lambda text: text.startswith("TESTBED summary:"), 900)
+            status = child.wait_exit(120)
         finally:
             child.stop()
             os.environ.pop("SWIFTLET_BIN", None)
-        ran = re.search(r"swiftlet ran ([0-9.]+) s", line)
-        init = re.search(r"init at ([0-9.]+) s guest uptime", line)
+        results = {}
+        for _, text in list(child.lines):
+            found = re.match(r"TESTBED ([a-z0-9-]+): (ok|FAIL) ?(.*)", text)
+            if found:
+                results[found.group(1)] = (found.group(2), found.group(3))
+        for name in scenarios:
+            outcome, details = results.get(name, ("missing", "no result line"))
+            if outcome != "ok":
+                raise BenchError("testbed %s with %s: %s %s" % (name, vmm, outcome, details))
+            if "not run:" in details:
+                raise BenchError("testbed %s with %s did not run: %s" % (name, vmm, details))
+        if status != 0:
+            raise BenchError("scripts/testbed.sh with %s exited %d" % (vmm, status))
+        for name in scenarios:
+            print("bench: testbed %s, %s: %s" % (vmm, name, results[name][1]), file=sys.stderr, flush=True)
+        return {name: results[name][1] for name in scenarios}
+
+    @staticmethod
+    def boot_figures(details):
+        """(VMM wall seconds, guest uptime at init) from a boot scenario's result details."""
+        ran = re.search(r"swiftlet ran ([0-9.]+) s", details)
+        init = re.search(r"init at ([0-9.]+) s guest uptime", details)
         if not ran or not init:
-            raise BenchError("unexpected testbed result line: %s" % line)
+            raise BenchError("unexpected testbed result: %s" % details)
         return float(ran.group(1)), float(init.group(1))
 
+    @staticmethod
+    def disk_rate(details, direction):
+        """MiB/s of bench-disk's write or read, from its note `write 256 MiB in 1.99 s (...)`."""
+        found = re.search(direction + r" ([0-9]+) MiB in ([0-9.]+) s", details)
+        if not found or float(found.group(2)) <= 0:
+            raise BenchError("no %s figure in the bench-disk result: %s" % (direction, details))
+        return int(found.group(1)) / float(found.group(2))
+
     def rows_linux(self):
-        where = ("inside the nested testbed (scripts/testbed.sh linux-boot: Debian's cloud kernel and "
-                 "busybox initramfs, 256 MiB, under L1's kvm-amd, itself under TCG); QEMU is "
-                 "scripts/lib/qemu-as-swiftlet.sh (-M pc, SeaBIOS). Emulator timings: compare ratios only")
-        wall = report.Row("linux.boot_wall", "Linux boot to reboot, VMM run time (nested testbed)", "s", "lower",
-                          "exec of the VMM until it exits after the guest's init rebooted; " + where)
-        init = report.Row("linux.init_uptime", "Linux guest uptime when init starts (nested testbed)", "s", "lower",
-                          "the guest kernel's own uptime when its init runs (excludes firmware); " + where)
+        where = ("inside the nested testbed (Debian's cloud kernel and busybox initramfs, 256 MiB, under "
+                 "L1's kvm-amd, L1 itself under QEMU's TCG emulator). Emulator timings: compare ratios only")
+        pc = "QEMU: scripts/lib/qemu-as-swiftlet.sh, -M pc with SeaBIOS"
+        microvm = "QEMU: -M microvm with qboot (testbed scenario bench-boot-microvm, guest also given reboot=t)"
+        boot_wall = "scripts/testbed.sh linux-boot: exec of the VMM until it exits after the guest's init rebooted; "
+        boot_init = "scripts/testbed.sh linux-boot: the guest kernel's own uptime when its init runs (excludes firmware); "
+        wall_pc = report.Row("linux.boot_wall", "Linux boot to reboot, VMM run time (nested testbed, QEMU -M pc)",
+                             "s", "lower", boot_wall + pc + "; " + where)
+        init_pc = report.Row("linux.init_uptime", "Linux guest uptime when init starts (nested testbed, QEMU -M pc)",
+                             "s", "lower", boot_init + pc + "; " + where)
+        wall_microvm = report.Row("linux.boot_wall.microvm",
+                                  "Linux boot to reboot, VMM run time (nested testbed, QEMU -M microvm)", "s", "lower",
+                                  boot_wall + microvm + "; Swiftlet's samples are the -M pc row's; " + where)
+        init_microvm = report.Row("linux.init_uptime.microvm",
+                                  "Linux guest uptime when init starts (nested testbed, QEMU -M microvm)", "s",
+                                  "lower", boot_init + microvm + "; Swiftlet's samples are the -M pc row's; " + where)
+        disk = ("scripts/testbed.sh bench-disk: busybox dd, 256 MiB in 1 MiB blocks, O_DIRECT, on /dev/vda backed "
+                "by a fresh sparse 300 MiB raw file in L1's tmpfs, timed with the guest's /proc/uptime; Swiftlet's "
+                "virtio-blk (PCI) against QEMU's virtio-blk-pci (-M pc, cache=writeback); " + where)
+        write = report.Row("linux.disk_write", "virtio-blk sequential write, 256 MiB O_DIRECT (nested testbed)",
+                           "MiB/s", "higher", "dd if=/dev/zero of=/dev/vda oflag=direct; " + disk)
+        read = report.Row("linux.disk_read", "virtio-blk sequential read, 256 MiB O_DIRECT (nested testbed)",
+                          "MiB/s", "higher", "dd if=/dev/vda of=/dev/null iflag=direct, after the write; " + disk)
         for _ in range(self.runs):
-            for vmm, column_wall, column_init in (("swiftlet", wall.swiftlet, init.swiftlet),
-                                                  ("qemu", wall.qemu, init.qemu)):
-                seconds, uptime = self.testbed_boot_once(vmm)
-                column_wall.append(seconds)
-                column_init.append(uptime)
-        return [wall, init]
+            for vmm in ("swiftlet", "qemu"):
+                results = self.testbed_run(vmm)
+                seconds, uptime = self.boot_figures(results["linux-boot"])
+                getattr(wall_pc, vmm).append(seconds)
+                getattr(init_pc, vmm).append(uptime)
+                getattr(write, vmm).append(self.disk_rate(results["bench-disk"], "write"))
+                getattr(read, vmm).append(self.disk_rate(results["bench-disk"], "read"))
+                if vmm == "swiftlet":
+                    wall_microvm.swiftlet.append(seconds)
+                    init_microvm.swiftlet.append(uptime)
+                else:
+                    seconds, uptime = self.boot_figures(results["bench-boot-microvm"])
+                    wall_microvm.qemu.append(seconds)
+                    init_microvm.qemu.append(uptime)
+        return [wall_pc, init_pc, wall_microvm, init_microvm, write, read]
 
     # ---- driver ------------------------------------------------------------------------
 
