@@ -3,7 +3,7 @@
 #   scripts/testbed.sh [--nested | --direct] [--verbose] [--timeout SECONDS] [--vmm swiftlet|qemu]
 #                      [SCENARIO...]
 #   scripts/testbed.sh --interactive      the guest's shell on this terminal (see run-linux.sh)
-#   scripts/testbed.sh --list
+#   scripts/testbed.sh --list        (the test scenarios; --list-all adds the bench-* ones)
 # Without scenarios it runs them all (guest/linux/testbed/scenarios/). Prints one line per
 # scenario, `TESTBED <scenario>: ok (...)` or `TESTBED <scenario>: FAIL <reason> (...)`, and exits
 # non-zero if any scenario fails, L1 does not boot, a result is missing or the run times out.
@@ -39,7 +39,7 @@ while [ $# -gt 0 ]; do
     --interactive) INTERACTIVE=1 ;;
     --timeout) TIMEOUT=$2; shift ;;
     --vmm) VMM=$2; shift ;;
-    --list) sh "$RUNNER_DIR/runner.sh" --list; exit 0 ;;
+    --list | --list-all) sh "$RUNNER_DIR/runner.sh" "$1"; exit 0 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     -*) die "unknown option $1" ;;
     *) SCENARIOS+=("$1") ;;

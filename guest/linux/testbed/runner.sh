@@ -7,7 +7,8 @@
 # VMX/SVM (started by scripts/testbed.sh). Settings: see lib.sh.
 #
 #   runner.sh SCENARIO...       run scenarios (names: files in scenarios/)
-#   runner.sh --list            list the scenarios
+#   runner.sh --list            list the test scenarios (the default set; bench-* are left out)
+#   runner.sh --list-all        list every scenario, benchmark ones included
 #   runner.sh --interactive     boot the default guest's shell on this terminal
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,8 +20,12 @@ done
 scenario_function() { printf 'scenario_%s\n' "$1" | tr '-' '_'; }
 
 case ${1:-} in
---list)
-    for file in "$here"/scenarios/*.sh; do basename "$file" .sh; done
+--list | --list-all)
+    # bench-* scenarios measure rather than test; scripts/bench.sh --linux runs them by name.
+    for file in "$here"/scenarios/*.sh; do
+        name=$(basename "$file" .sh)
+        case $1-$name in --list-bench-*) ;; *) echo "$name" ;; esac
+    done
     exit 0
     ;;
 --interactive)
