@@ -34,8 +34,7 @@ public final class CMOSClock: BusDevice {
         let value: UInt8 = state.withLock { state in
             offset == 1 ? register(state.index, state) : 0xFF
         }
-        data[0] = value
-        for index in data.indices.dropFirst() { data[index] = 0 }
+        data.storeLittleEndian(UInt64(value))
     }
 
     public func write(offset: UInt64, data: UnsafeRawBufferPointer) {

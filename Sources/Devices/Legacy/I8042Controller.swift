@@ -68,8 +68,7 @@ public final class I8042Controller: BusDevice {
                 return 0xFF
             }
         }
-        data[0] = value
-        for index in data.indices.dropFirst() { data[index] = 0 }
+        data.storeLittleEndian(UInt64(value))
     }
 
     public func write(offset: UInt64, data: UnsafeRawBufferPointer) {

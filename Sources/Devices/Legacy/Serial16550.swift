@@ -89,8 +89,7 @@ public final class Serial16550: BusDevice {
             updateInterrupt(state)
             return value
         }
-        data[0] = value
-        for index in data.indices.dropFirst() { data[index] = 0 }
+        data.storeLittleEndian(UInt64(value))
     }
 
     public func write(offset: UInt64, data: UnsafeRawBufferPointer) {
