@@ -3,6 +3,7 @@ import Dispatch
 import GuestMemory
 import KVM
 import Logging
+import Synchronization
 import X86Boot
 
 /// The VM's PCI side: bus 0 behind ports 0xCF8–0xCFF, and one virtio-blk device per disk with
@@ -16,7 +17,7 @@ final class PCIDevices: Sendable {
     let root: PCIRoot
     let configIO: PCIConfigIO
     let disks: [Disk]
-    private let notifiers = NSLockShimmed(Notifiers())
+    private let notifiers = Mutex(Notifiers())
     private let vm: VirtualMachine
     private let logger: Logger
 
@@ -107,15 +108,5 @@ final class PCIDevices: Sendable {
         for disk in disks {
             for queue in 0..<disk.transport.queueCount { disk.transport.notifyQueue(queue) }
         }
-    }
-}
-
-/// A value guarded by `NSLockShim`, for non-Sendable contents.
-final class NSLockShimmed<Value>: @unchecked Sendable {
-    private let lock = NSLockShim()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<T, E: Error>(_ body: (inout Value) throws(E) -> T) throws(E) -> T {
-        try lock.withLock { () throws(E) -> T in try body(&value) }
     }
 }

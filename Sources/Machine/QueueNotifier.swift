@@ -3,6 +3,7 @@ import Devices
 import Dispatch
 import KVM
 import Logging
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,13 +12,12 @@ import Glibc
 /// instead of exiting to the vCPU thread, and a Dispatch source hands the kick to the
 /// device's own queue. The vCPU never waits for disk I/O.
 final class QueueNotifier: @unchecked Sendable {
-    // `@unchecked`: `source` and `suspended` are only touched under `lock`.
+    // `@unchecked`: the Dispatch source is only suspended or resumed under `suspended`'s lock.
     private let vm: VirtualMachine
     private let eventFD: Int32
     private let address: UInt64
     private let source: any DispatchSourceRead
-    private let lock = NSLockShim()
-    private var suspended = false
+    private let suspended = Mutex(false)
 
     static let notifyWidth: UInt32 = 2
 
@@ -44,7 +44,7 @@ final class QueueNotifier: @unchecked Sendable {
     }
 
     deinit {
-        lock.withLock { if suspended { source.resume() } }
+        suspended.withLock { if $0 { source.resume() } }
         source.cancel()
         try? vm.unregisterIoeventfd(eventFD, mmioAddress: address, length: Self.notifyWidth)
         close(eventFD)
@@ -52,7 +52,7 @@ final class QueueNotifier: @unchecked Sendable {
 
     /// Holds back notifications while the VM is paused; they are served on `resumeDelivery`.
     func suspendDelivery() {
-        lock.withLock {
+        suspended.withLock { suspended in
             guard !suspended else { return }
             source.suspend()
             suspended = true
@@ -60,23 +60,10 @@ final class QueueNotifier: @unchecked Sendable {
     }
 
     func resumeDelivery() {
-        lock.withLock {
+        suspended.withLock { suspended in
             guard suspended else { return }
             source.resume()
             suspended = false
         }
-    }
-}
-
-/// A pthread mutex with a closure API, for classes that cannot use `Mutex` because the
-/// guarded state is a non-Sendable reference.
-final class NSLockShim: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-    func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return try body()
     }
 }
