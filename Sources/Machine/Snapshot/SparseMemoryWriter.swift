@@ -44,15 +44,9 @@ enum SparseMemoryWriter {
     }
 
     private static func writeRun(_ source: UnsafeRawPointer, length: Int, fd: Int32, offset: Int, path: String) throws(SnapshotFileError) {
-        var done = 0
-        while done < length {
-            let count = pwrite(fd, source + done, length - done, off_t(offset + done))
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw SnapshotFileError(.io(operation: "write", errno: errno, message: String(cString: strerror(errno))), path: path)
-            }
-            if count == 0 { throw SnapshotFileError(.io(operation: "write", errno: EIO, message: "no progress"), path: path) }
-            done += count
+        guard lseek(fd, off_t(offset), SEEK_SET) == off_t(offset) else {
+            throw SnapshotFileError(.io(operation: "lseek", errno: errno, message: String(cString: strerror(errno))), path: path)
         }
+        try SnapshotFile.writeAll(fd, UnsafeRawBufferPointer(start: source, count: length), path: path)
     }
 }
