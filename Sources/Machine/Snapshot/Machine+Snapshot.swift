@@ -19,7 +19,7 @@ extension Machine {
         guard control.isQuiescent else {
             throw MachineError.invalidState("the VM must be paused before a snapshot is taken")
         }
-        pci.quiesce()
+        // Pausing (or restoring) already quiesced the devices: no request is in flight.
         let snapshot = try captureState()
         let payload: Data
         do {
