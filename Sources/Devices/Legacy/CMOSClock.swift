@@ -49,23 +49,28 @@ public final class CMOSClock: BusDevice {
         }
     }
 
+    private static let utc: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(secondsFromGMT: 0) ?? calendar.timeZone
+        return calendar
+    }()
+
     private func register(_ index: Int, _ state: State) -> UInt8 {
-        let time = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: now())
-        let binary = state.ram[Register.statusB] & 0x04 != 0
-        func encode(_ value: Int?) -> UInt8 {
-            let value = UInt8(clamping: value ?? 0)
-            return binary ? value : (value / 10) << 4 | (value % 10)
-        }
+        let component: Calendar.Component
         switch index {
-        case Register.seconds: return encode(time.second)
-        case Register.minutes: return encode(time.minute)
-        case Register.hours: return encode(time.hour)
-        case Register.weekday: return encode(time.weekday)
-        case Register.dayOfMonth: return encode(time.day)
-        case Register.month: return encode(time.month)
-        case Register.year: return encode((time.year ?? 2000) % 100)
-        case Register.century: return encode((time.year ?? 2000) / 100)
-        default: return state.ram[index]
+        case Register.seconds: component = .second
+        case Register.minutes: component = .minute
+        case Register.hours: component = .hour
+        case Register.weekday: component = .weekday
+        case Register.dayOfMonth: component = .day
+        case Register.month: component = .month
+        case Register.year, Register.century: component = .year
+        default: return state.ram[index]  // status and CMOS RAM: no clock reading needed
         }
+        var value = Self.utc.component(component, from: now())
+        if index == Register.year { value %= 100 }
+        if index == Register.century { value /= 100 }
+        let binary = UInt8(clamping: value)
+        return state.ram[Register.statusB] & 0x04 != 0 ? binary : (binary / 10) << 4 | (binary % 10)
     }
 }
