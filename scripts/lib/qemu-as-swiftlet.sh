@@ -4,7 +4,8 @@
 # options the scenarios use and behaves the same way at the edges (serial console on stdin and
 # stdout, exit 0 when the guest reboots, non-zero with a message on errors).
 #   SWIFTLET=scripts/lib/qemu-as-swiftlet.sh scripts/testbed.sh --direct linux-boot
-# QEMU_ACCEL picks the accelerator (default: kvm when /dev/kvm runs Linux, else tcg).
+# QEMU_ACCEL picks the accelerator (default: kvm when /dev/kvm runs Linux, else tcg);
+# QEMU_MACHINE the machine type (default pc; the benchmark also uses microvm).
 set -eu
 
 [ "${1:-}" = run ] || { echo "usage: $0 run --kernel PATH [--initrd PATH] [--cmdline S] [--memory MIB] [--cpus N] [--disk PATH[,ro]]" >&2; exit 2; }
@@ -28,7 +29,7 @@ if [ -z "${QEMU_ACCEL:-}" ]; then
     QEMU_ACCEL=tcg
     [ -w /dev/kvm ] && [ ! -e /sys/module/kvm_pvm ] && grep -qw -e vmx -e svm /proc/cpuinfo && QEMU_ACCEL=kvm
 fi
-set -- -accel "$QEMU_ACCEL" -M pc -m "$memory" -smp "$cpus" -display none -monitor none \
+set -- -accel "$QEMU_ACCEL" -M "${QEMU_MACHINE:-pc}" -m "$memory" -smp "$cpus" -display none -monitor none \
     -serial stdio -no-reboot -nodefaults -kernel "$kernel" -append "$cmdline"
 [ -n "$initrd" ] && set -- "$@" -initrd "$initrd"
 if [ -n "$disk" ]; then
