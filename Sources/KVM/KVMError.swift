@@ -43,13 +43,6 @@ func checkedIoctl(_ fd: Int32, _ request: UInt, _ argument: UnsafeMutableRawPoin
     return result
 }
 
-@discardableResult
-func checkedIoctl(_ fd: Int32, _ request: UInt, value: Int32, _ name: @autoclosure () -> String) throws(KVMError) -> Int32 {
-    let result = ioctl(fd, request, value)
-    if result < 0 { throw KVMError.systemCall(operation: name(), errno: errno) }
-    return result
-}
-
 /// Calls an ioctl that fills or reads a C struct of type `T`.
 func ioctlStruct<T>(_ fd: Int32, _ request: UInt, _ value: inout T, _ name: @autoclosure () -> String) throws(KVMError) {
     let result = withUnsafeMutablePointer(to: &value) { ioctl(fd, request, UnsafeMutableRawPointer($0)) }
