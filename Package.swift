@@ -14,22 +14,27 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
         .target(name: "CKVM"),
-        .target(name: "KVM", dependencies: ["CKVM"]),
-        .target(name: "GuestMemory"),
-        .target(name: "X86Boot", dependencies: ["GuestMemory"]),
-        .target(name: "Devices", dependencies: ["GuestMemory"]),
+        // The shared vocabulary: addresses and ranges, the little-endian codec, system-call
+        // errors, host files and limits. Everything else builds on it.
+        .target(name: "SwiftletCore", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
+        .target(name: "KVM", dependencies: ["CKVM", "SwiftletCore"]),
+        .target(name: "GuestMemory", dependencies: ["SwiftletCore"]),
+        .target(name: "X86Boot", dependencies: ["SwiftletCore", "GuestMemory"]),
+        .target(name: "Devices", dependencies: ["SwiftletCore", "GuestMemory"]),
         .target(
             name: "Machine",
             dependencies: [
-                "CKVM", "KVM", "GuestMemory", "X86Boot", "Devices",
+                "CKVM", "SwiftletCore", "KVM", "GuestMemory", "X86Boot", "Devices",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(
             name: "ControlAPI",
             dependencies: [
+                "SwiftletCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -38,17 +43,18 @@ let package = Package(
         .executableTarget(
             name: "swiftlet",
             dependencies: [
-                "Machine", "ControlAPI", "X86Boot", "Devices",
+                "SwiftletCore", "Machine", "ControlAPI", "X86Boot", "Devices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory"]),
-        .testTarget(name: "DevicesTests", dependencies: ["Devices", "GuestMemory"]),
+        .testTarget(name: "SwiftletCoreTests", dependencies: ["SwiftletCore"]),
+        .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory", "SwiftletCore"]),
+        .testTarget(name: "DevicesTests", dependencies: ["Devices", "GuestMemory", "SwiftletCore"]),
         // Runs the built executable against /dev/kvm; depending on it makes `swift test` build it.
         .testTarget(name: "IntegrationTests", dependencies: ["swiftlet"]),
-        .testTarget(name: "X86BootTests", dependencies: ["X86Boot", "GuestMemory"]),
+        .testTarget(name: "X86BootTests", dependencies: ["X86Boot", "GuestMemory", "SwiftletCore"]),
         .testTarget(name: "ControlAPITests", dependencies: ["ControlAPI"]),
-        .testTarget(name: "MachineTests", dependencies: ["Machine", "KVM", "Devices", "GuestMemory"]),
+        .testTarget(name: "MachineTests", dependencies: ["Machine", "KVM", "Devices", "GuestMemory", "SwiftletCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

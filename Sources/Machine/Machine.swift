@@ -101,7 +101,7 @@ public final class Machine: Sendable {
             vm = try kvm.createVM()
             try vm.setTSSAddress(X86Layout.tssAddress)
             for (slot, region) in memory.regions.enumerated() {
-                try vm.setUserMemoryRegion(slot: UInt32(slot), guestAddress: region.guestBase, size: region.size, hostAddress: region.hostAddress)
+                try vm.setUserMemoryRegion(slot: UInt32(slot), guestAddress: region.range.start, size: region.range.length, hostAddress: region.hostAddress)
             }
             try vm.createIRQChip()
             try vm.createPIT2()

@@ -1,4 +1,4 @@
-import GuestMemory
+import SwiftletCore
 
 /// One entry of the BIOS e820 memory map handed to Linux in the zero page.
 public struct E820Entry: Sendable, Equatable {
@@ -19,15 +19,15 @@ public struct E820Entry: Sendable, Equatable {
 
     /// The map for the given RAM regions: RAM everywhere except [0x9FC00, 1 MiB), which is
     /// reported reserved as on a PC (EBDA and ROM area), so Linux keeps its hands off it.
-    public static func map(for regions: [MemoryRegion]) -> [E820Entry] {
+    public static func map(for regions: [AddressRange]) -> [E820Entry] {
         let reservedStart = X86Layout.ebdaStart
         let reservedEnd = X86Layout.highMemoryStart
         var entries: [E820Entry] = []
         var reservedEmitted = false
-        for region in regions.sorted(by: { $0.guestBase < $1.guestBase }) {
-            let start = region.guestBase
-            let end = region.guestBase &+ region.size
-            guard end > start else { continue }
+        for region in regions.sorted(by: { $0.start < $1.start }) {
+            // A region that reaches the top of the address space is not RAM Linux could use.
+            guard let end = region.end, end > region.start else { continue }
+            let start = region.start
             if start < reservedStart {
                 entries.append(E820Entry(address: start, size: min(end, reservedStart) - start, type: ram))
             }

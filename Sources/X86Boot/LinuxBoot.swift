@@ -24,7 +24,7 @@ public enum LinuxBoot {
         try memory.fill(0, at: X86Layout.zeroPageAddress, count: ZeroPage.size)
         try writeSetupHeader(of: image, to: memory)
         try ZeroPage.writeLoaderFields(
-            ZeroPageContents(initrd: initrdRange, e820: E820Entry.map(for: memory.regions)),
+            ZeroPageContents(initrd: initrdRange, e820: E820Entry.map(for: memory.layout)),
             to: memory)
         try BootGDT.write(to: memory)
         try BootPageTables.write(to: memory)

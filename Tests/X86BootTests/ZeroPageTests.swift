@@ -1,4 +1,5 @@
 import GuestMemory
+import SwiftletCore
 import Testing
 @testable import X86Boot
 
@@ -59,8 +60,8 @@ import Testing
 
     @Test func e820MapIsAPureFunctionOfTheRegions() {
         let regions = [
-            MemoryRegion(guestBase: 0x1_0000_0000, size: 0x1000_0000, hostAddress: 0),
-            MemoryRegion(guestBase: 0, size: 0x8_0000, hostAddress: 0),
+            AddressRange(start: 0x1_0000_0000, length: 0x1000_0000)!,
+            AddressRange(start: 0, length: 0x8_0000)!,
         ]
         // A region ending below the EBDA and an unsorted list still give a sorted map.
         #expect(E820Entry.map(for: regions) == [
@@ -71,7 +72,7 @@ import Testing
     }
 
     @Test func e820MapHasAtMost128Entries() {
-        let regions = (0..<200).map { MemoryRegion(guestBase: 0x1_0000_0000 + UInt64($0) * 0x2000, size: 0x1000, hostAddress: 0) }
+        let regions = (0..<200).map { AddressRange(start: 0x1_0000_0000 + UInt64($0) * 0x2000, length: 0x1000)! }
         let map = E820Entry.map(for: regions)
         #expect(map.count == 128)
         #expect(map.first == E820Entry(address: 0x9_FC00, size: 0x6_0400, type: 2))

@@ -154,10 +154,10 @@ public final class Virtqueue {
     // MARK: - Memory access
 
     private func read<T: FixedWidthInteger>(_ type: T.Type, at address: UInt64) throws(VirtqueueError) -> T {
-        do { return try memory.read(type, at: address) } catch let error as GuestMemoryError { throw .memory(error) } catch { throw .memory(.outOfBounds(address: address, length: UInt64(MemoryLayout<T>.size))) }
+        do { return try memory.read(type, at: address) } catch { throw .memory(error) }
     }
 
     private func write<T: FixedWidthInteger>(_ value: T, at address: UInt64) throws(VirtqueueError) {
-        do { try memory.write(value, at: address) } catch let error as GuestMemoryError { throw .memory(error) } catch { throw .memory(.outOfBounds(address: address, length: UInt64(MemoryLayout<T>.size))) }
+        do { try memory.write(value, at: address) } catch { throw .memory(error) }
     }
 }

@@ -64,7 +64,7 @@ extension Machine {
             return MachineSnapshot(
                 swiftletVersion: Self.snapshotSoftwareVersion,
                 memoryMiB: Int(memory.totalSize >> 20),
-                memoryRegions: memory.regions.map { .init(base: $0.guestBase, size: $0.size) },
+                memoryRegions: memory.regions.map { .init(base: $0.range.start, size: $0.range.length) },
                 vcpus: vcpuStates,
                 vm: vmState,
                 devices: .init(
