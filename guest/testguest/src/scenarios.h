@@ -1,4 +1,5 @@
-/* The workloads selected by test=NAME on the kernel command line. Each ends in reboot(). */
+/* The workloads selected by test=NAME on the kernel command line. Each ends in reboot() or runs
+   forever. */
 #ifndef TESTGUEST_SCENARIOS_H
 #define TESTGUEST_SCENARIOS_H
 
