@@ -21,6 +21,7 @@ __attribute__((noreturn)) void testguest_main(const u8 *boot_params) {
     if (str_equal(name, "echo")) scenario_echo();
     if (str_equal(name, "count")) scenario_count();
     if (str_equal(name, "idle")) scenario_idle();
+    if (str_equal(name, "iostorm")) scenario_iostorm();
     if (str_equal(name, "blk")) scenario_blk();
     if (str_equal(name, "blk-evil")) scenario_blk_evil();
     print("swiftlet-testguest: unknown test\n");

@@ -7,6 +7,7 @@ __attribute__((noreturn)) void scenario_hello(void);
 __attribute__((noreturn)) void scenario_echo(void);
 __attribute__((noreturn)) void scenario_count(void);
 __attribute__((noreturn)) void scenario_idle(void);
+__attribute__((noreturn)) void scenario_iostorm(void);
 __attribute__((noreturn)) void scenario_blk(void);
 __attribute__((noreturn)) void scenario_blk_evil(void);
 
