@@ -1,5 +1,5 @@
-/* The workloads selected by test=NAME on the kernel command line. Each ends in reboot() or runs
-   forever. */
+/* The workloads selected by test=NAME on the kernel command line. Each ends in reboot(), runs
+   forever, or (triple-fault) shuts the CPU down. */
 #ifndef TESTGUEST_SCENARIOS_H
 #define TESTGUEST_SCENARIOS_H
 
@@ -10,5 +10,6 @@ __attribute__((noreturn)) void scenario_idle(void);
 __attribute__((noreturn)) void scenario_iostorm(void);
 __attribute__((noreturn)) void scenario_blk(void);
 __attribute__((noreturn)) void scenario_blk_evil(void);
+__attribute__((noreturn)) void scenario_triple_fault(void);
 
 #endif
