@@ -1,4 +1,5 @@
 #include "cmdline.h"
+#include "mem.h"
 
 /* Returns the start of the value if word (length bytes, not NUL-terminated) is "KEY=...". */
 static const char *match_key(const char *word, usize length, const char *key) {
@@ -27,4 +28,11 @@ int cmdline_value(const char *cmdline, const char *key, char *value, usize max) 
         return 1;
     }
     return 0;
+}
+
+u32 cmdline_u32(const char *cmdline, const char *key, u32 fallback) {
+    char text[11]; /* 4294967295 */
+    u32 value;
+    if (!cmdline_value(cmdline, key, text, sizeof text - 1) || !parse_u32(text, &value)) return fallback;
+    return value;
 }

@@ -10,4 +10,7 @@
    NULL. */
 int cmdline_value(const char *cmdline, const char *key, char *value, usize max);
 
+/* The decimal value of KEY=N, or fallback if the word is missing or not a 32-bit number. */
+u32 cmdline_u32(const char *cmdline, const char *key, u32 fallback);
+
 #endif

@@ -28,3 +28,16 @@ int str_equal(const char *a, const char *b) {
     }
     return *a == *b;
 }
+
+int parse_u32(const char *text, u32 *value) {
+    u32 result = 0;
+    if (!*text) return 0;
+    for (; *text; text++) {
+        if (*text < '0' || *text > '9') return 0;
+        u32 digit = (u32)(*text - '0');
+        if (result > (0xFFFFFFFFu - digit) / 10) return 0;
+        result = result * 10 + digit;
+    }
+    *value = result;
+    return 1;
+}

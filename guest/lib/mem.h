@@ -11,4 +11,7 @@ int memcmp(const void *a, const void *b, usize count);
 
 int str_equal(const char *a, const char *b);
 
+/* Parses a non-empty string of decimal digits that fits in 32 bits; returns 0 otherwise. */
+int parse_u32(const char *text, u32 *value);
+
 #endif

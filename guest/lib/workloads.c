@@ -1,5 +1,7 @@
 #include "workloads.h"
+#include "cmdline.h"
 #include "mem.h"
+#include "portio.h"
 #include "timer.h"
 #include "uart.h"
 
@@ -36,4 +38,12 @@ void count_lines(void) {
         serial_putc('\n');
         delay_ms(100);
     }
+}
+
+void exits_run(const char *cmdline) {
+    u32 count = cmdline_u32(cmdline, "exits", EXITS_DEFAULT_COUNT);
+    for (u32 i = 0; i < count; i++) outb(EXITS_PORT, (u8)i);
+    print("exits done ");
+    print_dec(count);
+    serial_putc('\n');
 }

@@ -24,6 +24,7 @@ __attribute__((noreturn)) void testguest_main(const u8 *boot_params) {
     if (str_equal(name, "iostorm")) scenario_iostorm();
     if (str_equal(name, "blk")) scenario_blk();
     if (str_equal(name, "blk-evil")) scenario_blk_evil();
+    if (str_equal(name, "exits")) scenario_exits(cmdline);
     if (str_equal(name, "triple-fault")) scenario_triple_fault();
     print("swiftlet-testguest: unknown test\n");
     reboot();

@@ -10,6 +10,7 @@ __attribute__((noreturn)) void scenario_idle(void);
 __attribute__((noreturn)) void scenario_iostorm(void);
 __attribute__((noreturn)) void scenario_blk(void);
 __attribute__((noreturn)) void scenario_blk_evil(void);
+__attribute__((noreturn)) void scenario_exits(const char *cmdline);
 __attribute__((noreturn)) void scenario_triple_fault(void);
 
 #endif

@@ -1,7 +1,13 @@
-/* Scenarios about VM exits: triple-fault. */
+/* Scenarios about VM exits: exits (a burst of port writes to time) and triple-fault. */
 #include "reset.h"
 #include "scenarios.h"
 #include "uart.h"
+#include "workloads.h"
+
+void scenario_exits(const char *cmdline) {
+    exits_run(cmdline);
+    reboot();
+}
 
 /* With an IDT limit of 0 no vector can be delivered: the #UD from ud2 raises #GP, that raises
  * #DF, and that shuts the CPU down (KVM_EXIT_SHUTDOWN). */

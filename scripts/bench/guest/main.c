@@ -1,7 +1,8 @@
-/* The QEMU counterpart of Swiftlet's test guest scenarios `hello`, `count` and `echo`, built
-   from the same library (guest/lib: 16550 at 0x3F8 polled through LSR, PIT channel 2 polled for
-   delays, the echo and count loops), so the two VMMs run comparable guests. The mode is
-   mode=count or mode=echo on the multiboot command line; anything else means hello. */
+/* The QEMU counterpart of Swiftlet's test guest scenarios `hello`, `count`, `echo` and `exits`,
+   built from the same library (guest/lib: 16550 at 0x3F8 polled through LSR, PIT channel 2
+   polled for delays, the echo and exits loops), so the two VMMs run comparable guests. The mode
+   is mode=count, mode=echo or mode=exits (with exits=N) on the multiboot command line; anything
+   else means hello. */
 #include "cmdline.h"
 #include "mem.h"
 #include "portio.h"
@@ -36,6 +37,10 @@ __attribute__((noreturn)) void benchguest_main(u32 magic, const u32 *info) {
     if (str_equal(mode, "count")) {
         timer_init();
         count_lines();
+    }
+    if (str_equal(mode, "exits")) {
+        exits_run(cmdline);
+        finish();
     }
     print("bench-guest: hello\n");
     finish();
