@@ -31,11 +31,15 @@ test_guest=$(scripts/build-test-guest.sh | tail -1)
 # QEMU cannot load Swiftlet's 64-bit test guest, so it gets a 32-bit multiboot twin of it.
 echo "bench: building the QEMU bench guest" >&2
 qemu_guest="$work/benchguest.elf"
+# It shares guest/lib with the test guest; -fno-tree-loop-distribute-patterns keeps gcc from
+# turning the library's memset loop into a call to memset, and the other flags match the test
+# guest's (scripts/build-test-guest.sh) because QEMU runs it on the same /dev/kvm.
 gcc -m32 -std=gnu11 -O2 -Wall -Wextra -Werror -ffreestanding -nostdlib -mgeneral-regs-only \
     -fno-pic -fno-pie -fno-stack-protector -fno-asynchronous-unwind-tables -fcf-protection=none \
+    -falign-jumps=1 -falign-loops=1 -falign-labels=1 -fno-tree-loop-distribute-patterns -fno-jump-tables \
     -static -no-pie -Wl,-m,elf_i386 -Wl,--build-id=none -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments \
-    -T scripts/bench/guest/linker.ld -o "$qemu_guest" \
-    scripts/bench/guest/entry.S scripts/bench/guest/main.c \
+    -I guest/lib -T scripts/bench/guest/linker.ld -o "$qemu_guest" \
+    scripts/bench/guest/entry.S scripts/bench/guest/main.c guest/lib/*.c \
     || die "building the QEMU bench guest failed (gcc needs -m32 support: cc1 only, no multilib libraries)"
 
 python3 scripts/bench/bench.py --swiftlet "$swiftlet" --test-guest "$test_guest" --qemu-guest "$qemu_guest" "$@"

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Builds Swiftlet's freestanding test guest (guest/testguest) into guest/testguest/build/ and
+# Builds Swiftlet's freestanding test guest (guest/testguest, plus the C library in guest/lib that
+# it shares with the QEMU bench guest) into guest/testguest/build/ and
 # prints the absolute path of the ELF image as the last line of stdout. Rebuilds only when a
 # source, the linker script or this script is newer than the image. Every other message goes to
 # stderr, so `$(scripts/build-test-guest.sh | tail -1)` is the image path.
@@ -11,6 +12,7 @@ set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 guest="$root/guest/testguest"
+lib="$root/guest/lib"
 build="$guest/build"
 image="$build/testguest.elf"
 CC=${CC:-gcc}
@@ -28,7 +30,7 @@ mkdir -p "$build"
 
 needs_build=1
 if [ -f "$image" ]; then
-    newer=$(find "$guest/src" "$guest/linker.ld" "$0" -newer "$image" 2>/dev/null | head -1)
+    newer=$(find "$guest/src" "$lib" "$guest/linker.ld" "$0" -newer "$image" 2>/dev/null | head -1)
     [ -z "$newer" ] && needs_build=0
 fi
 
@@ -47,7 +49,7 @@ if [ "$needs_build" = 1 ]; then
     tmp="$build/testguest.elf.tmp"
     # shellcheck disable=SC2086
     "$CC" $cflags -static -no-pie -Wl,--build-id=none -Wl,-z,noexecstack -Wl,-z,max-page-size=4096 \
-        -T "$guest/linker.ld" -o "$tmp" "$guest"/src/entry.S "$guest"/src/*.c -lgcc \
+        -I "$lib" -T "$guest/linker.ld" -o "$tmp" "$guest"/src/entry.S "$guest"/src/*.c "$lib"/*.c -lgcc \
         || die "compiling the test guest failed"
 
     header=$(readelf -h "$tmp")

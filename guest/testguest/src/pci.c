@@ -1,5 +1,5 @@
 #include "pci.h"
-#include "io.h"
+#include "portio.h"
 
 enum {
     PCI_CONFIG_ADDRESS = 0xCF8,

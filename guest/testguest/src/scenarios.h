@@ -1,4 +1,5 @@
-/* The workloads selected by test=NAME on the kernel command line. Each ends in reboot(). */
+/* The workloads selected by test=NAME on the kernel command line. Each ends in reboot(), runs
+   forever, or (triple-fault) shuts the CPU down. */
 #ifndef TESTGUEST_SCENARIOS_H
 #define TESTGUEST_SCENARIOS_H
 
@@ -6,7 +7,10 @@ __attribute__((noreturn)) void scenario_hello(void);
 __attribute__((noreturn)) void scenario_echo(void);
 __attribute__((noreturn)) void scenario_count(void);
 __attribute__((noreturn)) void scenario_idle(void);
+__attribute__((noreturn)) void scenario_iostorm(void);
 __attribute__((noreturn)) void scenario_blk(void);
 __attribute__((noreturn)) void scenario_blk_evil(void);
+__attribute__((noreturn)) void scenario_exits(const char *cmdline);
+__attribute__((noreturn)) void scenario_triple_fault(void);
 
 #endif

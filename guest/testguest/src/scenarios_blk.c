@@ -1,6 +1,8 @@
 /* Scenarios that drive the virtio-blk device: blk (a correct workload) and blk-evil. */
-#include "lib.h"
+#include "mem.h"
+#include "reset.h"
 #include "scenarios.h"
+#include "uart.h"
 #include "virtio_blk.h"
 
 enum {

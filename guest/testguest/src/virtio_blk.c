@@ -1,6 +1,6 @@
 #include "virtio_blk.h"
-#include "io.h"
-#include "lib.h"
+#include "mem.h"
+#include "mmio.h"
 #include "timer.h"
 
 enum {

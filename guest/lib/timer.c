@@ -1,5 +1,5 @@
 #include "timer.h"
-#include "io.h"
+#include "portio.h"
 
 enum {
     PIT_CHANNEL2 = 0x42,

@@ -7,8 +7,8 @@
  * Time is measured in 10 ms one-shot chunks, each polled with a status read-back (two port
  * accesses per poll, no dependence on port 0x61, which KVM serves only with SPEAKER_DUMMY).
  */
-#ifndef TESTGUEST_TIMER_H
-#define TESTGUEST_TIMER_H
+#ifndef GUESTLIB_TIMER_H
+#define GUESTLIB_TIMER_H
 
 #include "types.h"
 

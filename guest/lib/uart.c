@@ -1,34 +1,5 @@
-#include "lib.h"
-#include "io.h"
-
-void *memset(void *dst, int value, usize count) {
-    u8 *d = dst;
-    while (count--) *d++ = (u8)value;
-    return dst;
-}
-
-void *memcpy(void *dst, const void *src, usize count) {
-    u8 *d = dst;
-    const u8 *s = src;
-    while (count--) *d++ = *s++;
-    return dst;
-}
-
-int memcmp(const void *a, const void *b, usize count) {
-    const u8 *x = a, *y = b;
-    for (; count; count--, x++, y++) {
-        if (*x != *y) return *x < *y ? -1 : 1;
-    }
-    return 0;
-}
-
-int str_equal(const char *a, const char *b) {
-    while (*a && *a == *b) {
-        a++;
-        b++;
-    }
-    return *a == *b;
-}
+#include "uart.h"
+#include "portio.h"
 
 enum {
     UART_BASE = 0x3F8,
@@ -60,7 +31,7 @@ void print(const char *text) {
     while (*text) serial_putc(*text++);
 }
 
-void print_dec(u64 value) {
+void print_dec(usize value) {
     char digits[21];
     int n = 0;
     do {
@@ -68,9 +39,4 @@ void print_dec(u64 value) {
         value /= 10;
     } while (value);
     while (n) serial_putc(digits[--n]);
-}
-
-void reboot(void) {
-    outb(0x64, 0xFE);
-    for (;;) __asm__ volatile("cli; hlt");
 }

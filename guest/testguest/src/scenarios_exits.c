@@ -1,0 +1,22 @@
+/* Scenarios about VM exits: exits (a burst of port writes to time) and triple-fault. */
+#include "reset.h"
+#include "scenarios.h"
+#include "uart.h"
+#include "workloads.h"
+
+void scenario_exits(const char *cmdline) {
+    exits_run(cmdline);
+    reboot();
+}
+
+/* With an IDT limit of 0 no vector can be delivered: the #UD from ud2 raises #GP, that raises
+ * #DF, and that shuts the CPU down (KVM_EXIT_SHUTDOWN). */
+void scenario_triple_fault(void) {
+    static const struct __attribute__((packed)) {
+        u16 limit;
+        u64 base;
+    } empty_idt = {0, 0};
+    print("swiftlet-testguest: triple-fault: loading an empty IDT, then ud2\n");
+    __asm__ volatile("lidt %0\n\tud2" : : "m"(empty_idt));
+    halt_forever(); /* not reached */
+}
