@@ -46,10 +46,11 @@ enum FADT {
         static let noVGA: UInt16 = 1 << 2
     }
 
-    /// The SCI's interrupt. A hardware-reduced platform raises no SCI, but Linux still
-    /// programs the IOAPIC pin FADT.SCI_INT names unless a MADT override describes it; 9 with
-    /// the MADT's level/active-high override is the PC's convention and keeps IRQ 0 untouched
-    /// (SCI_INT 0 would make Linux reprogram the timer's pin as level-triggered, active-low).
+    /// The SCI's interrupt. A hardware-reduced platform raises no SCI, but Linux still takes
+    /// the MADT override whose source IRQ equals SCI_INT for the SCI's and configures it as
+    /// one (level-triggered, active low unless the override says otherwise). Left at 0, that
+    /// would capture the IRQ 0 override; 9 with its own level/active-high override is the
+    /// PC's convention (and QEMU's).
     static let sciInterrupt: UInt16 = 9
 
     static let hypervisorVendorIdentity = "SWIFTLET"
