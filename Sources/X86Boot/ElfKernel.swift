@@ -1,3 +1,5 @@
+import SwiftletCore
+
 /// Parses an ELF64 x86_64 executable (an uncompressed vmlinux, or a freestanding test guest).
 ///
 /// Only program headers matter: each PT_LOAD is placed at its physical address, which is
@@ -77,7 +79,7 @@ enum ElfKernel {
                 KernelImage.Segment(
                     index: header.index,
                     fileBytes: image.slice(offset: header.fileOffset, length: header.fileSize) ?? [],
-                    guestAddress: header.physicalAddress,
+                    guestAddress: GuestAddress(header.physicalAddress),
                     memorySize: header.memorySize)
             },
             entry: try physicalEntry(entry, segments: segments),
@@ -128,12 +130,13 @@ enum ElfKernel {
             self.memorySize = memorySize
         }
 
+        /// A segment whose range would wrap past 2^64 contains nothing (it cannot be loaded).
         func containsPhysical(_ address: UInt64) -> Bool {
-            address >= physicalAddress && address - physicalAddress < memorySize
+            AddressRange(start: physicalAddress, length: memorySize)?.contains(address) ?? false
         }
 
         func containsVirtual(_ address: UInt64) -> Bool {
-            address >= virtualAddress && address - virtualAddress < memorySize
+            AddressRange(start: virtualAddress, length: memorySize)?.contains(address) ?? false
         }
     }
 }
