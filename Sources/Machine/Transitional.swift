@@ -10,6 +10,7 @@ public typealias MachineConfiguration = BootConfiguration
 
 extension BootConfiguration {
     public static let memoryRangeMiB = MachineLimits.memoryMiB
+    public static let vcpuRange = MachineLimits.vcpuCount
 }
 
 extension Machine {

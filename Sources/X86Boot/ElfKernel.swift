@@ -130,13 +130,14 @@ enum ElfKernel {
             self.memorySize = memorySize
         }
 
-        /// A segment whose range would wrap past 2^64 contains nothing (it cannot be loaded).
-        func containsPhysical(_ address: UInt64) -> Bool {
-            AddressRange(start: physicalAddress, length: memorySize)?.contains(address) ?? false
-        }
+        func containsPhysical(_ address: UInt64) -> Bool { covered(from: physicalAddress).contains(address) }
 
-        func containsVirtual(_ address: UInt64) -> Bool {
-            AddressRange(start: virtualAddress, length: memorySize)?.contains(address) ?? false
+        func containsVirtual(_ address: UInt64) -> Bool { covered(from: virtualAddress).contains(address) }
+
+        /// The segment's addresses from `base`, cut at the top of the address space: a segment
+        /// that would wrap is refused later, when it is placed in RAM, with its own error.
+        private func covered(from base: UInt64) -> AddressRange {
+            AddressRange(start: base, length: memorySize) ?? AddressRange(start: base, length: 0 &- base)!
         }
     }
 }

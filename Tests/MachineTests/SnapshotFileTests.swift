@@ -120,8 +120,8 @@ struct SnapshotFileTests {
         do {
             _ = try SnapshotFile.read(path: directory.path + "/missing")
         } catch {
-            guard case .io(_, let code, _) = error.kind else { Issue.record("\(error.kind)"); return }
-            #expect(code == ENOENT)
+            guard case .unreadable(let cause) = error.kind else { Issue.record("\(error.kind)"); return }
+            #expect(cause.reason == .notFound)
             #expect(error.description.contains(directory.path + "/missing"))
         }
         let truncatedPath = directory.path + "/truncated"
