@@ -30,6 +30,7 @@ let package = Package(
             dependencies: [
                 "CKVM", "SwiftletCore", "KVM", "GuestMemory", "X86Boot", "Devices",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]),
         .target(
             name: "ControlAPI",
@@ -54,7 +55,9 @@ let package = Package(
         .testTarget(name: "IntegrationTests", dependencies: ["swiftlet"]),
         .testTarget(name: "X86BootTests", dependencies: ["X86Boot", "GuestMemory", "SwiftletCore"]),
         .testTarget(name: "ControlAPITests", dependencies: ["ControlAPI"]),
-        .testTarget(name: "MachineTests", dependencies: ["Machine", "KVM", "Devices", "GuestMemory", "SwiftletCore"]),
+        .testTarget(name: "MachineTests", dependencies: ["Machine", "KVM", "CKVM", "Devices", "GuestMemory", "SwiftletCore"]),
+        // Runs the KVM wrappers against /dev/kvm (skipped where there is none).
+        .testTarget(name: "KVMTests", dependencies: ["KVM", "CKVM", "SwiftletCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,5 @@
+import SwiftletCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,13 +26,13 @@ public enum KVMError: Error, Equatable, Sendable, CustomStringConvertible {
         case .permissionDenied(let path):
             return "permission denied opening \(path): run as root or add your user to the group that owns it (often 'kvm')"
         case .notKVM(let path, let errno):
-            return "\(path) is not a KVM device (KVM_GET_API_VERSION: \(String(cString: strerror(errno))))"
+            return "\(path) is not a KVM device (KVM_GET_API_VERSION: \(SystemError.message(errno)))"
         case .unsupportedAPIVersion(let version):
             return "KVM API version \(version) is not supported (expected 12)"
         case .missingCapability(let name):
             return "the host's KVM lacks a required capability: \(name)"
         case .systemCall(let operation, let errno):
-            return "\(operation) failed: \(String(cString: strerror(errno))) (errno \(errno))"
+            return "\(operation) failed: \(SystemError.message(errno)) (errno \(errno))"
         }
     }
 }

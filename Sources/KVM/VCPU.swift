@@ -48,17 +48,20 @@ public final class VCPU: @unchecked Sendable {
         runningThread.withLock { $0 = pthread_self() }
     }
 
-    /// One `KVM_RUN`. Returns false when the run was interrupted (a kick or a signal) before or
-    /// during guest execution; the caller checks why and calls again.
-    public func runOnce() throws(KVMError) -> Bool {
-        if ioctl(fd, CKVM_RUN) == 0 { return true }
+    /// One `KVM_RUN`. EINTR is not retried here: it is how a kick reports itself, and the
+    /// caller must look at why it was kicked before running again.
+    public func runOnce() throws(KVMError) -> RunOutcome {
+        if ioctl(fd, CKVM_RUN) == 0 { return .exited }
         let error = errno
         if error == EINTR || error == EAGAIN {
             run.pointee.immediate_exit = 0
-            return false
+            return .interrupted
         }
         throw KVMError.systemCall(operation: "KVM_RUN on vCPU \(id)", errno: error)
     }
+
+    /// The exit `kvm_run` describes after `runOnce()` returned `.exited`.
+    public var exit: VCPUExit { VCPUExit(run: UnsafeMutableRawPointer(run), mappingSize: mmapSize) }
 
     /// Makes the vCPU thread leave `KVM_RUN` promptly: `immediate_exit` covers the window
     /// before the thread enters the kernel, the signal covers a thread already inside.

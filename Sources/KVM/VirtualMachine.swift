@@ -1,4 +1,6 @@
 import CKVM
+import SwiftletCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,15 +20,17 @@ public final class VirtualMachine: Sendable {
 
     // MARK: - Set-up
 
-    public func setTSSAddress(_ address: UInt64) throws(KVMError) {
-        let result = ioctl(fd, CKVM_SET_TSS_ADDR, Int32(bitPattern: UInt32(truncatingIfNeeded: address)))
+    /// Where KVM keeps the three-page TSS it needs to emulate real mode (below 4 GiB).
+    public func setTSSAddress(_ address: GuestAddress) throws(KVMError) {
+        let result = ioctl(fd, CKVM_SET_TSS_ADDR, Int32(bitPattern: UInt32(truncatingIfNeeded: address.rawValue)))
         if result < 0 { throw KVMError.systemCall(operation: "KVM_SET_TSS_ADDR", errno: errno) }
     }
 
-    /// Maps `size` bytes of host memory at `hostAddress` into the guest at `guestAddress`.
-    public func setUserMemoryRegion(slot: UInt32, guestAddress: UInt64, size: UInt64, hostAddress: UInt, flags: UInt32 = 0) throws(KVMError) {
+    /// Maps `guestRange.length` bytes of host memory at `hostAddress` into the guest at
+    /// `guestRange.start`.
+    public func setUserMemoryRegion(slot: UInt32, guestRange: AddressRange, hostAddress: UInt, flags: UInt32 = 0) throws(KVMError) {
         var region = kvm_userspace_memory_region(
-            slot: slot, flags: flags, guest_phys_addr: guestAddress, memory_size: size, userspace_addr: UInt64(hostAddress))
+            slot: slot, flags: flags, guest_phys_addr: guestRange.start, memory_size: guestRange.length, userspace_addr: UInt64(hostAddress))
         try ioctlStruct(fd, CKVM_SET_USER_MEMORY_REGION, &region, "KVM_SET_USER_MEMORY_REGION(slot \(slot))")
     }
 

@@ -1,9 +1,9 @@
 import CKVM
 import Devices
-import Foundation
 import GuestMemory
 import KVM
 import Logging
+import SwiftletCore
 import X86Boot
 
 /// A running (or paused, or stopped) VM: KVM objects, guest memory, devices and vCPU
@@ -23,48 +23,46 @@ public final class Machine: Sendable {
     let logger: Logger
     private let runners: [VCPURunner]
 
-    /// The KVM device; `SWIFTLET_KVM_DEVICE` overrides it (tests use it to check the errors
-    /// for a missing or wrong device).
-    static var kvmDevicePath: String {
-        ProcessInfo.processInfo.environment["SWIFTLET_KVM_DEVICE"] ?? "/dev/kvm"
-    }
-
-    /// Port I/O and IRQ assignments of the legacy devices.
-    enum LegacyPorts {
-        static let com1: UInt64 = 0x3F8, com1IRQ: UInt32 = 4
-        static let i8042: UInt64 = 0x60, i8042IRQ: UInt32 = 1
-        static let cmos: UInt64 = 0x70
-    }
+    /// The KVM device a VM is built on unless the caller names another.
+    public static let defaultKVMDevicePath = "/dev/kvm"
+    /// A kernel or initrd larger than this is a wrong path, not a boot file.
+    static let maxBootFileBytes: UInt64 = 1 << 30
 
     /// Builds a VM and loads the kernel, initrd and command line into it. The vCPUs do not
     /// run until `start()`.
     ///
-    /// - Parameter serialOutput: receives the guest's console bytes, on a vCPU thread.
+    /// - Parameters:
+    ///   - kvmDevicePath: the KVM device to open (tests name a missing or wrong one).
+    ///   - serialOutput: receives the guest's console bytes, on a vCPU thread.
     public static func boot(
-        _ configuration: MachineConfiguration,
+        _ configuration: BootConfiguration,
+        kvmDevicePath: String = defaultKVMDevicePath,
         serialOutput: @escaping @Sendable ([UInt8]) -> Void,
         logger: Logger
     ) throws(MachineError) -> Machine {
         try validate(configuration)
-        let kernel = try HostFile.readAll(configuration.kernelPath, what: "kernel")
-        let initrd = try configuration.initrdPath.map { path throws(MachineError) in try HostFile.readAll(path, what: "initrd") }
+        let kernel = try readBootFile(configuration.kernelPath, what: "kernel")
+        let initrd = try configuration.initrdPath.map { path throws(MachineError) in try readBootFile(path, what: "initrd") }
         let memorySize = UInt64(configuration.memoryMiB) << 20
         let memory: GuestMemory
-        do {
-            memory = try GuestMemory(layout: X86Layout.ramLayout(size: memorySize))
+        do throws(GuestMemoryError) {
+            // The limit check above keeps the size far from the top of the address space.
+            guard let layout = X86Layout.ramLayout(size: memorySize) else { throw GuestMemoryError.invalidLayout("\(memorySize) bytes of RAM") }
+            memory = try GuestMemory(layout: layout)
         } catch {
-            throw MachineError.invalidConfiguration("\(error)")
+            throw .memory(error)
         }
 
         let boot: LinuxBootResult
         do {
             boot = try LinuxBoot.prepare(memory: memory, kernel: kernel, initrd: initrd, commandLine: configuration.commandLine)
         } catch {
-            throw MachineError.kernel(path: configuration.kernelPath, reason: "\(error)")
+            throw .kernel(path: configuration.kernelPath, error)
         }
 
         let machine = try Machine(
-            memory: memory, vcpuCount: configuration.vcpuCount, disks: configuration.disks, startPaused: false, serialOutput: serialOutput, logger: logger)
+            memory: memory, vcpuCount: configuration.vcpuCount, disks: configuration.disks, startPaused: false, kvmDevicePath: kvmDevicePath,
+            serialOutput: serialOutput, logger: logger)
         try machine.pci.connectNotifiers()
         do {
             let cpuid = try machine.kvm.supportedCPUID()
@@ -78,30 +76,38 @@ public final class Machine: Sendable {
         return machine
     }
 
-    static func validate(_ configuration: MachineConfiguration) throws(MachineError) {
-        guard MachineConfiguration.memoryRangeMiB.contains(configuration.memoryMiB) else {
-            throw MachineError.invalidConfiguration(
-                "memory must be between \(MachineConfiguration.memoryRangeMiB.lowerBound) and \(MachineConfiguration.memoryRangeMiB.upperBound) MiB")
+    static func validate(_ configuration: BootConfiguration) throws(MachineError) {
+        do {
+            try MachineLimits.checkMemory(configuration.memoryMiB)
+            try MachineLimits.checkVCPUCount(configuration.vcpuCount)
+        } catch {
+            throw .limit(error)
         }
-        guard MachineConfiguration.vcpuRange.contains(configuration.vcpuCount) else {
-            throw MachineError.invalidConfiguration(
-                "vCPU count must be between \(MachineConfiguration.vcpuRange.lowerBound) and \(MachineConfiguration.vcpuRange.upperBound)")
+    }
+
+    /// A kernel or initrd: a regular file (never a FIFO or a device, which could block or
+    /// never end) of at most `maxBootFileBytes`.
+    static func readBootFile(_ path: String, what: String) throws(MachineError) -> [UInt8] {
+        do {
+            return try HostFile.readAll(path, what: what, limit: maxBootFileBytes)
+        } catch {
+            throw .hostFile(error)
         }
     }
 
     /// Creates the KVM VM around `memory` with the in-kernel interrupt controllers, the PIT,
     /// the vCPUs and the legacy devices. Shared by boot and snapshot restore.
     init(
-        memory: GuestMemory, vcpuCount: Int, disks: [DiskConfiguration], startPaused: Bool,
+        memory: GuestMemory, vcpuCount: Int, disks: [DiskConfiguration], startPaused: Bool, kvmDevicePath: String,
         serialOutput: @escaping @Sendable ([UInt8]) -> Void, logger: Logger
     ) throws(MachineError) {
         let kvm: KVMSystem, vm: VirtualMachine
         do {
-            kvm = try KVMSystem(path: Self.kvmDevicePath)
+            kvm = try KVMSystem(path: kvmDevicePath)
             vm = try kvm.createVM()
             try vm.setTSSAddress(X86Layout.tssAddress)
             for (slot, region) in memory.regions.enumerated() {
-                try vm.setUserMemoryRegion(slot: UInt32(slot), guestAddress: region.range.start, size: region.range.length, hostAddress: region.hostAddress)
+                try vm.setUserMemoryRegion(slot: UInt32(slot), guestRange: region.range, hostAddress: region.hostAddress)
             }
             try vm.createIRQChip()
             try vm.createPIT2()
@@ -119,16 +125,16 @@ public final class Machine: Sendable {
         let portBus = Bus(), mmioBus = Bus()
         self.portBus = portBus
         self.mmioBus = mmioBus
-        serial = Serial16550(interrupt: KVMInterruptLine(vm: vm, gsi: LegacyPorts.com1IRQ, logger: logger), output: serialOutput)
-        keyboardController = I8042Controller(interrupt: KVMInterruptLine(vm: vm, gsi: LegacyPorts.i8042IRQ, logger: logger)) {
+        serial = Serial16550(interrupt: KVMInterruptLine(vm: vm, gsi: LegacyDeviceLayout.com1IRQ, logger: logger), output: serialOutput)
+        keyboardController = I8042Controller(interrupt: KVMInterruptLine(vm: vm, gsi: LegacyDeviceLayout.i8042IRQ, logger: logger)) {
             control.stop(.guestReset("i8042 reset"))
         }
         do {
-            try portBus.insert(serial, base: LegacyPorts.com1, length: 8)
-            try portBus.insert(keyboardController, base: LegacyPorts.i8042, length: 5)
-            try portBus.insert(CMOSClock(), base: LegacyPorts.cmos, length: 2)
+            try portBus.insert(serial, base: LegacyDeviceLayout.com1, length: 8)
+            try portBus.insert(keyboardController, base: LegacyDeviceLayout.i8042, length: 5)
+            try portBus.insert(CMOSClock(), base: LegacyDeviceLayout.cmos, length: 2)
         } catch {
-            throw MachineError.invalidConfiguration("device layout: \(error)")
+            throw .device(error)
         }
         pci = try PCIDevices(vm: vm, memory: memory, portBus: portBus, mmioBus: mmioBus, disks: disks, logger: logger)
         runners = vcpus.map { [logger] in VCPURunner(vcpu: $0, portBus: portBus, mmioBus: mmioBus, control: control, logger: logger) }
@@ -164,6 +170,13 @@ public final class Machine: Sendable {
     /// Blocks until the VM has stopped and every vCPU thread has ended.
     public func waitForStop() -> StopReason {
         control.waitForStop()
+    }
+
+    /// Offers host input to the guest's serial console. Returns how many leading bytes the
+    /// UART took: none while its receive FIFO is full (or in loopback); offer the rest again
+    /// once the guest has read some.
+    public func sendConsoleInput<Bytes: Collection>(_ bytes: Bytes) -> Int where Bytes.Element == UInt8 {
+        serial.enqueueInput(bytes)
     }
 
     /// Presses Ctrl+Alt+Del on the guest's keyboard (set-1 scancodes, as the i8042 translates).

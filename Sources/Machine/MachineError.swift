@@ -1,22 +1,35 @@
+import GuestMemory
 import KVM
+import SwiftletCore
+import X86Boot
 
-/// Why a VM could not be built, started or snapshotted.
+/// Why a VM could not be built, started or snapshotted. Each case keeps its cause's typed
+/// error; `description` is what the user reads.
 public enum MachineError: Error, CustomStringConvertible, Sendable {
-    case invalidConfiguration(String)
-    case fileUnreadable(path: String, reason: String)
-    case kernel(path: String, reason: String)
+    /// A size or count outside `MachineLimits`.
+    case limit(MachineLimits.Violation)
+    /// The kernel or initrd file cannot be read.
+    case hostFile(HostFileError)
+    /// The kernel image (or the initrd or command line that go with it) cannot be booted.
+    case kernel(path: String, KernelImageError)
+    case memory(GuestMemoryError)
     case kvm(KVMError)
+    /// A device could not be built or attached (a disk that cannot be opened, a bus clash).
+    case device(any Error)
+    /// The request does not fit the VM's lifecycle state (pausing a stopped VM).
     case invalidState(String)
-    case snapshot(String)
+    case snapshot(SnapshotError)
 
     public var description: String {
         switch self {
-        case .invalidConfiguration(let why): return "invalid configuration: \(why)"
-        case .fileUnreadable(let path, let reason): return "cannot read \(path): \(reason)"
-        case .kernel(let path, let reason): return "cannot boot kernel \(path): \(reason)"
+        case .limit(let violation): return "invalid configuration: \(violation)"
+        case .hostFile(let error): return error.description
+        case .kernel(let path, let error): return "cannot boot kernel \(path): \(error)"
+        case .memory(let error): return error.description
         case .kvm(let error): return error.description
+        case .device(let error): return "invalid configuration: \(error)"
         case .invalidState(let why): return why
-        case .snapshot(let why): return "snapshot: \(why)"
+        case .snapshot(let error): return "snapshot: \(error)"
         }
     }
 }

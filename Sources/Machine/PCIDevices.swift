@@ -29,7 +29,7 @@ final class PCIDevices: Sendable {
     init(vm: VirtualMachine, memory: GuestMemory, portBus: Bus, mmioBus: Bus, disks: [DiskConfiguration], logger: Logger) throws(MachineError) {
         self.vm = vm
         self.logger = logger
-        root = PCIRoot(mmioBus: mmioBus, mmioWindow: X86Layout.pciMMIOStart..<X86Layout.pciMMIOEnd)
+        root = PCIRoot(mmioBus: mmioBus, mmioWindow: X86Layout.pciMMIOWindow.start..<(X86Layout.pciMMIOWindow.start + X86Layout.pciMMIOWindow.length))
         configIO = PCIConfigIO(root: root)
         let msi = KVMMSISender(vm: vm, logger: logger)
         var attached: [Disk] = []
@@ -42,14 +42,14 @@ final class PCIDevices: Sendable {
                 try root.attach(transport)
                 attached.append(Disk(block: block, transport: transport))
             } catch {
-                throw MachineError.invalidConfiguration("\(error)")
+                throw MachineError.device(error)
             }
         }
         self.disks = attached
         do {
             try portBus.insert(configIO, base: PCIConfigIO.portBase, length: PCIConfigIO.portCount)
         } catch {
-            throw MachineError.invalidConfiguration("PCI ports: \(error)")
+            throw MachineError.device(error)
         }
     }
 
@@ -83,7 +83,7 @@ final class PCIDevices: Sendable {
             } catch let error as KVMError {
                 throw MachineError.kvm(error)
             } catch {
-                throw MachineError.invalidConfiguration("\(error)")
+                throw MachineError.device(error)
             }
         }
     }

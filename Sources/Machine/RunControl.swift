@@ -54,9 +54,16 @@ final class RunControl: @unchecked Sendable {
 
     // MARK: - vCPU side
 
-    /// Called by a vCPU thread before each `KVM_RUN`. Parks while paused; returns false when
-    /// the VM is stopping and the thread should end.
-    func checkpoint() -> Bool {
+    /// What a vCPU thread does after its checkpoint.
+    enum Checkpoint: Equatable {
+        /// Enter the guest again.
+        case proceed
+        /// The VM is stopping: end the thread.
+        case stop
+    }
+
+    /// Called by a vCPU thread before each `KVM_RUN`. Parks while paused.
+    func checkpoint() -> Checkpoint {
         condition.withLock {
             if state == .paused {
                 parkedCount += 1
@@ -64,7 +71,7 @@ final class RunControl: @unchecked Sendable {
                 while state == .paused { condition.wait() }
                 parkedCount -= 1
             }
-            return state != .stopped
+            return state == .stopped ? .stop : .proceed
         }
     }
 

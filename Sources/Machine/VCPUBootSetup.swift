@@ -1,5 +1,6 @@
 import CKVM
 import KVM
+import SwiftletCore
 import X86Boot
 
 /// Puts a vCPU into the state the 64-bit boot protocol promises the kernel.
@@ -52,11 +53,12 @@ enum VCPUBootSetup {
         var lapic = try vcpu.lapic()
         let lvtLINT0 = 0x350, lvtLINT1 = 0x360
         let extINT: UInt32 = 0x7 << 8, nmi: UInt32 = 0x4 << 8
+        let deliveryModeMask: UInt32 = 0x700
         withUnsafeMutableBytes(of: &lapic.regs) { registers in
-            let lint0 = registers.load(fromByteOffset: lvtLINT0, as: UInt32.self)
-            registers.storeBytes(of: (lint0 & ~0x700) | extINT, toByteOffset: lvtLINT0, as: UInt32.self)
-            let lint1 = registers.load(fromByteOffset: lvtLINT1, as: UInt32.self)
-            registers.storeBytes(of: (lint1 & ~0x700) | nmi, toByteOffset: lvtLINT1, as: UInt32.self)
+            for (offset, mode) in [(lvtLINT0, extINT), (lvtLINT1, nmi)] {
+                guard let entry = UnsafeRawBufferPointer(registers).loadLittleEndian(UInt32.self, at: offset) else { continue }
+                registers.storeLittleEndian((entry & ~deliveryModeMask) | mode, at: offset)
+            }
         }
         try vcpu.setLAPIC(lapic)
     }

@@ -31,9 +31,9 @@ public struct BootCPUState: Sendable, Equatable {
     /// The state for entering 64-bit code at `entry`.
     public init(entry: UInt64) {
         rip = entry
-        rsp = X86Layout.bootStackPointer
-        rbp = X86Layout.bootStackPointer
-        rsi = X86Layout.zeroPageAddress
+        rsp = X86Layout.bootStackPointer.rawValue
+        rbp = X86Layout.bootStackPointer.rawValue
+        rsi = X86Layout.zeroPageAddress.rawValue
         rflags = Self.rflagsReserved
         cr0 = Self.cr0ProtectionEnable | Self.cr0ExtensionType | Self.cr0Paging
         cr3 = BootPageTables.cr3

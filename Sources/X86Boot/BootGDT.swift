@@ -1,4 +1,5 @@
 import GuestMemory
+import SwiftletCore
 
 /// The flat GDT the guest starts on: the 64-bit boot protocol wants `__BOOT_CS` = 0x10 and
 /// `__BOOT_DS` = 0x18, but both the decompressor and the kernel load their own GDT at once,
@@ -16,13 +17,13 @@ public enum BootGDT {
     public static let taskSelector: UInt16 = 0x18
 
     public static var table: DescriptorTable {
-        DescriptorTable(base: X86Layout.gdtAddress, limit: UInt16(entries.count * 8 - 1))
+        DescriptorTable(base: X86Layout.gdtAddress.rawValue, limit: UInt16(entries.count * 8 - 1))
     }
 
     /// An IDT with one empty gate: interrupts stay disabled until the kernel installs its own,
     /// and a fault before then triple-faults visibly instead of running garbage.
     public static var idt: DescriptorTable {
-        DescriptorTable(base: X86Layout.idtAddress, limit: 7)
+        DescriptorTable(base: X86Layout.idtAddress.rawValue, limit: 7)
     }
 
     public static var code: SegmentDescriptor { descriptor(for: codeSelector) }
@@ -34,10 +35,10 @@ public enum BootGDT {
     }
 
     /// Writes the GDT and the placeholder IDT.
-    static func write(to memory: GuestMemory) throws {
-        for (index, entry) in entries.enumerated() {
-            try memory.write(entry, at: X86Layout.gdtAddress + UInt64(index * 8))
-        }
+    static func write(to memory: GuestMemory) throws(GuestMemoryError) {
+        var table: [UInt8] = []
+        for entry in entries { table.appendLittleEndian(entry) }
+        try memory.write(bytes: table, at: X86Layout.gdtAddress)
         try memory.write(UInt64(0), at: X86Layout.idtAddress)
     }
 }

@@ -1,4 +1,5 @@
 import GuestMemory
+import SwiftletCore
 
 /// Identity page tables for the first 4 GiB with 2 MiB pages.
 ///
@@ -17,14 +18,15 @@ public enum BootPageTables {
     static let largePageSize: UInt64 = 0x20_0000
     static let entriesPerTable = 512
 
-    public static let cr3: UInt64 = X86Layout.pml4Address
+    public static let cr3: UInt64 = X86Layout.pml4Address.rawValue
+    static let tableSize = 0x1000
 
     /// The PML4 entry 0 value; all other PML4 entries are zero.
-    public static var pml4Entry: UInt64 { X86Layout.pdptAddress | present | writable }
+    public static var pml4Entry: UInt64 { X86Layout.pdptAddress.rawValue | present | writable }
 
     /// PDPT entry `index` (0..<4) pointing to its page directory.
     public static func pdptEntry(_ index: Int) -> UInt64 {
-        (X86Layout.pageDirectoryAddress + UInt64(index) * 0x1000) | present | writable
+        pageDirectoryAddress(index).rawValue | present | writable
     }
 
     /// The 2 MiB page-directory entry that maps physical `address`'s large page to itself.
@@ -32,23 +34,32 @@ public enum BootPageTables {
     public static func pageDirectoryEntry(mapping address: UInt64) -> UInt64 {
         let page = address & ~(largePageSize - 1)
         var entry = page | present | writable | largePage
-        if page >= X86Layout.mmioHoleStart && page < X86Layout.mmioHoleEnd {
+        if X86Layout.mmioHole.contains(page) {
             entry |= cacheDisable | writeThrough
         }
         return entry
     }
 
-    static func write(to memory: GuestMemory) throws {
-        try memory.fill(0, at: X86Layout.pml4Address, count: 0x1000)
-        try memory.fill(0, at: X86Layout.pdptAddress, count: 0x1000)
-        try memory.write(pml4Entry, at: X86Layout.pml4Address)
+    /// Page directory `index` sits right after the previous one (four pages from 0xB000).
+    static func pageDirectoryAddress(_ index: Int) -> GuestAddress {
+        GuestAddress(X86Layout.pageDirectoryAddress.rawValue + UInt64(index * tableSize))
+    }
+
+    /// Writes every table whole, so no stale entry survives from earlier memory contents.
+    static func write(to memory: GuestMemory) throws(GuestMemoryError) {
+        var pml4 = [UInt8](repeating: 0, count: tableSize)
+        pml4.storeLittleEndian(pml4Entry, at: 0)
+        try memory.write(bytes: pml4, at: X86Layout.pml4Address)
+        var pdpt = [UInt8](repeating: 0, count: tableSize)
         for directory in 0..<pageDirectoryCount {
-            try memory.write(pdptEntry(directory), at: X86Layout.pdptAddress + UInt64(directory * 8))
-            let directoryAddress = X86Layout.pageDirectoryAddress + UInt64(directory) * 0x1000
+            pdpt.storeLittleEndian(pdptEntry(directory), at: directory * 8)
+            var entries: [UInt8] = []
+            entries.reserveCapacity(tableSize)
             for slot in 0..<entriesPerTable {
-                let physical = UInt64(directory * entriesPerTable + slot) * largePageSize
-                try memory.write(pageDirectoryEntry(mapping: physical), at: directoryAddress + UInt64(slot * 8))
+                entries.appendLittleEndian(pageDirectoryEntry(mapping: UInt64(directory * entriesPerTable + slot) * largePageSize))
             }
+            try memory.write(bytes: entries, at: pageDirectoryAddress(directory))
         }
+        try memory.write(bytes: pdpt, at: X86Layout.pdptAddress)
     }
 }

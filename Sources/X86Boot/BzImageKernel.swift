@@ -56,14 +56,14 @@ enum BzImageKernel {
             throw .truncated(.protectedModeCode, needed: codeOffset + 1, available: image.count)
         }
         let codeSize = image.count - codeOffset
-        let load = X86Layout.kernelLoadAddress
+        let load = X86Layout.highMemoryStart
         let code = image.bytes[Int(codeOffset)...]
 
         return KernelImage(
             format: .bzImage(protocolVersion: version),
             segments: [KernelImage.Segment(index: 0, fileBytes: code, guestAddress: load, memorySize: codeSize)],
-            entry: load + entryOffset64,
-            footprintEnd: max(load.saturatingAdd(codeSize), decompressionEnd(alignment: alignment, preferredAddress: preferredAddress, initSize: initSize)),
+            entry: load.rawValue + entryOffset64,
+            footprintEnd: max(load.rawValue.saturatingAdd(codeSize), decompressionEnd(alignment: alignment, preferredAddress: preferredAddress, initSize: initSize)),
             setupHeader: header,
             commandLineLimit: UInt64(commandLineSize),
             initrdAddressMax: initrdAddressMax == 0 ? defaultInitrdAddressMax : UInt64(initrdAddressMax))
@@ -74,7 +74,7 @@ enum BzImageKernel {
     /// `kernel_alignment`, but never below LOAD_PHYSICAL_ADDR (`pref_address`), and needs
     /// `init_size` bytes from there.
     static func decompressionEnd(alignment: UInt32, preferredAddress: UInt64, initSize: UInt32) -> UInt64 {
-        var start = X86Layout.kernelLoadAddress
+        var start = X86Layout.highMemoryStart.rawValue
         if alignment != 0, alignment & (alignment - 1) == 0 {
             start = start.alignedUp(to: UInt64(alignment))
         }

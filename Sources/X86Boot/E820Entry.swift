@@ -20,8 +20,8 @@ public struct E820Entry: Sendable, Equatable {
     /// The map for the given RAM regions: RAM everywhere except [0x9FC00, 1 MiB), which is
     /// reported reserved as on a PC (EBDA and ROM area), so Linux keeps its hands off it.
     public static func map(for regions: [AddressRange]) -> [E820Entry] {
-        let reservedStart = X86Layout.ebdaStart
-        let reservedEnd = X86Layout.highMemoryStart
+        let reservedStart = X86Layout.biosReservedArea.start
+        let reservedEnd = X86Layout.highMemoryStart.rawValue
         var entries: [E820Entry] = []
         var reservedEmitted = false
         for region in regions.sorted(by: { $0.start < $1.start }) {

@@ -1,3 +1,5 @@
+import SwiftletCore
+
 /// Parses an ELF64 x86_64 executable (an uncompressed vmlinux, or a freestanding test guest).
 ///
 /// Only program headers matter: each PT_LOAD is placed at its physical address, which is
@@ -77,7 +79,7 @@ enum ElfKernel {
                 KernelImage.Segment(
                     index: header.index,
                     fileBytes: image.slice(offset: header.fileOffset, length: header.fileSize) ?? [],
-                    guestAddress: header.physicalAddress,
+                    guestAddress: GuestAddress(header.physicalAddress),
                     memorySize: header.memorySize)
             },
             entry: try physicalEntry(entry, segments: segments),
@@ -128,12 +130,14 @@ enum ElfKernel {
             self.memorySize = memorySize
         }
 
-        func containsPhysical(_ address: UInt64) -> Bool {
-            address >= physicalAddress && address - physicalAddress < memorySize
-        }
+        func containsPhysical(_ address: UInt64) -> Bool { covered(from: physicalAddress).contains(address) }
 
-        func containsVirtual(_ address: UInt64) -> Bool {
-            address >= virtualAddress && address - virtualAddress < memorySize
+        func containsVirtual(_ address: UInt64) -> Bool { covered(from: virtualAddress).contains(address) }
+
+        /// The segment's addresses from `base`, cut at the top of the address space: a segment
+        /// that would wrap is refused later, when it is placed in RAM, with its own error.
+        private func covered(from base: UInt64) -> AddressRange {
+            AddressRange(start: base, length: memorySize) ?? AddressRange(start: base, length: 0 &- base)!
         }
     }
 }

@@ -1,10 +1,12 @@
+import SwiftletCore
+
 /// A kernel image parsed and checked for internal consistency, not yet placed in a VM.
 struct KernelImage {
     /// Bytes to copy to `guestAddress`, followed by zeros up to `memorySize`.
     struct Segment {
         var index: Int
         var fileBytes: ArraySlice<UInt8>
-        var guestAddress: UInt64
+        var guestAddress: GuestAddress
         var memorySize: UInt64
     }
 

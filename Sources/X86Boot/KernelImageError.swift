@@ -1,3 +1,5 @@
+import GuestMemory
+
 /// Why a kernel image (or the initrd and command line that go with it) cannot be booted.
 ///
 /// Every case names the problem in terms a user can act on; the loader throws these for any
@@ -52,6 +54,9 @@ public enum KernelImageError: Error, Equatable, Sendable, CustomStringConvertibl
     case initrdDoesNotFitBelowLimit(size: UInt64, limit: UInt64)
     /// Longer than the kernel's `cmdline_size` or the VMM's command-line area.
     case commandLineTooLong(length: Int, limit: Int)
+    /// Guest memory refused a write the checks above had allowed: RAM too small for the boot
+    /// structures below 1 MiB, or a loader bug. An error rather than a trap either way.
+    case loadFailed(GuestMemoryError)
 
     public var description: String {
         switch self {
@@ -93,6 +98,8 @@ public enum KernelImageError: Error, Equatable, Sendable, CustomStringConvertibl
             return "initrd of \(size) bytes does not fit above the kernel and below the kernel's initrd_addr_max 0x\(String(limit, radix: 16))"
         case .commandLineTooLong(let length, let limit):
             return "kernel command line is \(length) bytes; the limit is \(limit)"
+        case .loadFailed(let error):
+            return "cannot load the kernel into guest memory: \(error)"
         }
     }
 

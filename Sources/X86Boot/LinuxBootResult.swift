@@ -1,3 +1,5 @@
+import SwiftletCore
+
 /// What `LinuxBoot.prepare` placed in guest memory and how to start the boot vCPU.
 public struct LinuxBootResult: Sendable {
     public let format: KernelFormat
@@ -5,9 +7,10 @@ public struct LinuxBootResult: Sendable {
     /// First address above the kernel and the room it needs to start (decompression for a
     /// bzImage); the initrd lies above it.
     public let kernelEnd: UInt64
-    public let initrdRange: Range<UInt64>?
+    /// Where the initrd was placed, if there is one.
+    public let initrdRange: AddressRange?
 
-    public init(format: KernelFormat, cpu: BootCPUState, kernelEnd: UInt64, initrdRange: Range<UInt64>?) {
+    public init(format: KernelFormat, cpu: BootCPUState, kernelEnd: UInt64, initrdRange: AddressRange?) {
         self.format = format
         self.cpu = cpu
         self.kernelEnd = kernelEnd

@@ -1,4 +1,4 @@
-import GuestMemory
+import SwiftletCore
 
 /// Offsets into `struct boot_params` (the "zero page") and its embedded `setup_header`,
 /// from Linux's Documentation/arch/x86/zero-page.rst and boot.rst.
@@ -48,36 +48,54 @@ enum ZeroPage {
 
 /// What the zero page says about the command line, initrd and memory, beyond the header.
 struct ZeroPageContents {
-    var initrd: Range<UInt64>?
+    var initrd: AddressRange?
     var e820: [E820Entry]
 }
 
 extension ZeroPage {
-    /// Fills in the fields a boot loader owns. The page must already hold the setup header
-    /// (copied from a bzImage or synthesised for an ELF kernel), because `loadflags` is
-    /// updated rather than replaced.
-    static func writeLoaderFields(_ contents: ZeroPageContents, to memory: GuestMemory) throws {
-        let base = X86Layout.zeroPageAddress
-        try memory.write(loaderTypeUndefined, at: base + typeOfLoader)
-        let flags: UInt8 = try memory.read(at: base + loadflags)
-        try memory.write(flags | canUseHeap, at: base + loadflags)
-        try memory.write(heapEnd, at: base + heapEndPtr)
-        try memory.write(bootFlagValue, at: base + bootFlag)
-        try memory.write(UInt32(X86Layout.commandLineAddress), at: base + cmdLinePtr)
-        try memory.write(UInt32(0), at: base + extCmdLinePtr)
-        let initrd = contents.initrd ?? 0..<0
-        // Initrds are always placed below 4 GiB, so the ext_ fields stay zero.
-        try memory.write(UInt32(truncatingIfNeeded: initrd.lowerBound), at: base + ramdiskImage)
-        try memory.write(UInt32(truncatingIfNeeded: initrd.count), at: base + ramdiskSize)
-        try memory.write(UInt32(0), at: base + extRamdiskImage)
-        try memory.write(UInt32(0), at: base + extRamdiskSize)
-        let e820 = contents.e820.prefix(E820Entry.maxEntries)
-        try memory.write(UInt8(e820.count), at: base + e820Entries)
-        for (index, entry) in e820.enumerated() {
-            let slot = base + e820Table + UInt64(index) * e820EntrySize
-            try memory.write(entry.address, at: slot)
-            try memory.write(entry.size, at: slot + 8)
-            try memory.write(entry.type, at: slot + 16)
+    /// The whole zero page: the setup header (copied from a bzImage, or synthesised for an ELF
+    /// kernel, which has none), then the fields a boot loader owns. Built on the host and
+    /// written in one piece, so no stale byte of guest memory survives in it.
+    static func contents(setupHeader: ArraySlice<UInt8>?, _ contents: ZeroPageContents) -> [UInt8] {
+        var page = [UInt8](repeating: 0, count: size)
+        if let setupHeader {
+            page.replaceSubrange(Int(setupHeaderStart)..<(Int(setupHeaderStart) + setupHeader.count), with: setupHeader)
+        } else {
+            page.set(headerMagic, at: header)
+            page.set(ElfKernel.syntheticProtocolVersion, at: version)
+            page.set(loadedHigh, at: loadflags)
+            page.set(UInt32(X86Layout.highMemoryStart.rawValue), at: code32Start)
+            page.set(ElfKernel.syntheticKernelAlignment, at: kernelAlignment)
+            page.set(ElfKernel.syntheticCommandLineSize, at: cmdlineSize)
+            page.set(ElfKernel.syntheticInitrdAddressMax, at: initrdAddrMax)
         }
+        page.set(loaderTypeUndefined, at: typeOfLoader)
+        // The header's own loadflags are kept; the loader only adds CAN_USE_HEAP.
+        page.set(page[Int(loadflags)] | canUseHeap, at: loadflags)
+        page.set(heapEnd, at: heapEndPtr)
+        page.set(bootFlagValue, at: bootFlag)
+        page.set(UInt32(X86Layout.commandLine.start), at: cmdLinePtr)
+        page.set(UInt32(0), at: extCmdLinePtr)
+        // Initrds are always placed below 4 GiB, so the ext_ fields stay zero.
+        page.set(UInt32(truncatingIfNeeded: contents.initrd?.start ?? 0), at: ramdiskImage)
+        page.set(UInt32(truncatingIfNeeded: contents.initrd?.length ?? 0), at: ramdiskSize)
+        page.set(UInt32(0), at: extRamdiskImage)
+        page.set(UInt32(0), at: extRamdiskSize)
+        let e820 = contents.e820.prefix(E820Entry.maxEntries)
+        page.set(UInt8(e820.count), at: e820Entries)
+        for (index, entry) in e820.enumerated() {
+            let slot = e820Table + UInt64(index) * e820EntrySize
+            page.set(entry.address, at: slot)
+            page.set(entry.size, at: slot + 8)
+            page.set(entry.type, at: slot + 16)
+        }
+        return page
+    }
+}
+
+extension [UInt8] {
+    /// Stores a zero-page field; every offset is a constant inside the page.
+    fileprivate mutating func set<T: FixedWidthInteger>(_ value: T, at offset: UInt64) {
+        storeLittleEndian(value, at: Int(offset))
     }
 }

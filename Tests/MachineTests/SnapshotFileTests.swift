@@ -1,4 +1,5 @@
 import Foundation
+import SwiftletCore
 @testable import Machine
 import Testing
 
@@ -120,14 +121,35 @@ struct SnapshotFileTests {
         do {
             _ = try SnapshotFile.read(path: directory.path + "/missing")
         } catch {
-            guard case .io(_, let code, _) = error.kind else { Issue.record("\(error.kind)"); return }
-            #expect(code == ENOENT)
+            guard case .unreadable(let cause) = error.kind else { Issue.record("\(error.kind)"); return }
+            #expect(cause.reason == .notFound)
             #expect(error.description.contains(directory.path + "/missing"))
         }
         let truncatedPath = directory.path + "/truncated"
         try Data(SnapshotFile.encode(payload: payload).dropLast(3)).write(to: URL(fileURLWithPath: truncatedPath))
         #expect(throws: SnapshotFileError(.truncated(expectedBytes: UInt64(24 + payload.count + 8), actualBytes: UInt64(24 + payload.count + 5)), path: truncatedPath)) {
             try SnapshotFile.read(path: truncatedPath)
+        }
+    }
+
+    @Test func readRefusesAFIFOAndAnOversizedFile() throws {
+        let directory = try TemporaryDirectory()
+        let fifo = directory.path + "/fifo"
+        try #require(mkfifo(fifo, 0o600) == 0)
+        // Opening a FIFO with no writer would block a plain reader forever.
+        #expect(throws: SnapshotFileError(.unreadable(HostFileError(what: "snapshot state", path: fifo, reason: .notRegularFile)), path: fifo)) {
+            try SnapshotFile.read(path: fifo)
+        }
+        let huge = directory.path + "/huge"
+        let fd = open(huge, O_RDWR | O_CREAT, 0o600)
+        try #require(fd >= 0)
+        #expect(ftruncate(fd, off_t(SnapshotFile.maxPayloadBytes) + 33) == 0)
+        close(fd)
+        do {
+            _ = try SnapshotFile.read(path: huge)
+            Issue.record("an oversized state file was read")
+        } catch {
+            guard case .unreadable(let cause) = error.kind, case .tooLarge = cause.reason else { Issue.record("\(error.kind)"); return }
         }
     }
 

@@ -1,10 +1,11 @@
 import GuestMemory
+import SwiftletCore
 import Testing
 @testable import X86Boot
 
 @Suite struct BootCPUStateTests {
     @Test func registersFollowThe64BitBootProtocol() throws {
-        let memory = try GuestMemory(layout: [(0, 16 << 20)])
+        let memory = try lowRAM(16 << 20)
         let cpu = try LinuxBoot.prepare(memory: memory, kernel: SyntheticElf().bytes, initrd: nil, commandLine: "").cpu
         #expect(cpu.rip == 0x10_0010)
         #expect(cpu.rsp == 0x8FF0 && cpu.rbp == 0x8FF0)

@@ -1,10 +1,11 @@
 import GuestMemory
+import SwiftletCore
 import Testing
 @testable import X86Boot
 
 @Suite struct BzImageTests {
     static let ramSize: UInt64 = 64 << 20
-    let memory = try! GuestMemory(layout: [(0, BzImageTests.ramSize)])
+    let memory = try! lowRAM(BzImageTests.ramSize)
 
     @Test func validImageLoadsAtOneMiBAndEntersAt0x100200() throws {
         let image = SyntheticBzImage()
@@ -95,7 +96,7 @@ import Testing
         let image = SyntheticBzImage(commandLineSize: 16)
         let exact = String(repeating: "a", count: 16)
         _ = try LinuxBoot.prepare(memory: memory, kernel: image.bytes, initrd: nil, commandLine: exact)
-        #expect(try memory.readBytes(at: X86Layout.commandLineAddress, count: 17) == Array(exact.utf8) + [0])
+        #expect(try memory.readBytes(at: GuestAddress(X86Layout.commandLine.start), count: 17) == Array(exact.utf8) + [0])
         #expect(throws: KernelImageError.commandLineTooLong(length: 17, limit: 16)) {
             try LinuxBoot.prepare(memory: memory, kernel: image.bytes, initrd: nil, commandLine: exact + "b")
         }
@@ -114,20 +115,21 @@ import Testing
         let initrd = (0..<0x1234).map { UInt8(truncatingIfNeeded: $0 ^ 0x5A) }
         let result = try LinuxBoot.prepare(memory: memory, kernel: image.bytes, initrd: initrd, commandLine: "")
         let range = try #require(result.initrdRange)
-        #expect(range.count == initrd.count)
-        #expect(range.lowerBound % 0x1000 == 0)
-        #expect(range.upperBound <= 0x300_0000)
-        #expect(range.upperBound > 0x300_0000 - 0x1000)
-        #expect(range.lowerBound >= result.kernelEnd)
-        #expect(try memory.readBytes(at: range.lowerBound, count: initrd.count) == initrd)
+        let end = try #require(range.end)
+        #expect(range.length == UInt64(initrd.count))
+        #expect(range.start % 0x1000 == 0)
+        #expect(end <= 0x300_0000)
+        #expect(end > 0x300_0000 - 0x1000)
+        #expect(range.start >= result.kernelEnd)
+        #expect(try memory.readBytes(at: GuestAddress(range.start), count: initrd.count) == initrd)
         let zeroPage = X86Layout.zeroPageAddress
-        #expect(try memory.read(UInt32.self, at: zeroPage + 0x218) == UInt32(range.lowerBound))
+        #expect(try memory.read(UInt32.self, at: zeroPage + 0x218) == UInt32(range.start))
         #expect(try memory.read(UInt32.self, at: zeroPage + 0x21C) == UInt32(initrd.count))
     }
 
     @Test func initrdIsCappedByTheEndOfRAM() throws {
         let result = try LinuxBoot.prepare(memory: memory, kernel: SyntheticBzImage().bytes, initrd: [1, 2, 3], commandLine: "")
-        #expect(result.initrdRange == (Self.ramSize - 0x1000)..<(Self.ramSize - 0x1000 + 3))
+        #expect(result.initrdRange == AddressRange(start: Self.ramSize - 0x1000, length: 3))
     }
 
     @Test func initrdLargerThanFreeRAMIsTooLarge() {

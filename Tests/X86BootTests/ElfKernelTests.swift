@@ -1,10 +1,11 @@
 import GuestMemory
+import SwiftletCore
 import Testing
 @testable import X86Boot
 
 @Suite struct ElfKernelTests {
     static let ramSize: UInt64 = 16 << 20
-    let memory = try! GuestMemory(layout: [(0, ElfKernelTests.ramSize)])
+    let memory = try! lowRAM(ElfKernelTests.ramSize)
 
     private func prepare(_ bytes: [UInt8], initrd: [UInt8]? = nil, commandLine: String = "") throws -> LinuxBootResult {
         try LinuxBoot.prepare(memory: memory, kernel: bytes, initrd: initrd, commandLine: commandLine)
@@ -114,10 +115,11 @@ import Testing
         let initrd = [UInt8](repeating: 0x42, count: 0x2345)
         let result = try prepare(SyntheticElf().bytes, initrd: initrd)
         let range = try #require(result.initrdRange)
-        #expect(range.lowerBound >= result.kernelEnd)
-        #expect(range.lowerBound % 0x1000 == 0)
-        #expect(range.upperBound <= Self.ramSize)
-        #expect(Self.ramSize - range.upperBound < 0x1000)
-        #expect(try memory.readBytes(at: range.lowerBound, count: initrd.count) == initrd)
+        let end = try #require(range.end)
+        #expect(range.start >= result.kernelEnd)
+        #expect(range.start % 0x1000 == 0)
+        #expect(end <= Self.ramSize)
+        #expect(Self.ramSize - end < 0x1000)
+        #expect(try memory.readBytes(at: GuestAddress(range.start), count: initrd.count) == initrd)
     }
 }

@@ -1,10 +1,11 @@
 import GuestMemory
+import SwiftletCore
 import Testing
 @testable import X86Boot
 
 /// Whatever the bytes, `prepare` throws a KernelImageError or succeeds; it never traps.
 @Suite struct HostileInputTests {
-    let memory = try! GuestMemory(layout: [(0, 32 << 20)])
+    let memory = try! lowRAM(32 << 20)
 
     @Test func emptyFileIsReported() {
         #expect(throws: KernelImageError.emptyFile) {
@@ -43,9 +44,9 @@ import Testing
             do {
                 _ = try LinuxBoot.prepare(memory: memory, kernel: bytes, initrd: [1, 2, 3], commandLine: "x")
                 loaded += 1
-            } catch is KernelImageError {
             } catch {
-                Issue.record("unexpected error \(error)")
+                // Refusing the image is fine; a write the checks had allowed failing is a loader bug.
+                if case .loadFailed = error { Issue.record("unexpected error \(error)") }
             }
         }
         // Some mutations leave the image valid; if none do, the mutation is too coarse to test much.

@@ -1,9 +1,10 @@
 import GuestMemory
+import SwiftletCore
 import Testing
 @testable import X86Boot
 
 @Suite struct PageTableTests {
-    let memory = try! GuestMemory(layout: [(0, 16 << 20)])
+    let memory = try! lowRAM(16 << 20)
 
     init() throws {
         _ = try LinuxBoot.prepare(memory: memory, kernel: SyntheticElf().bytes, initrd: nil, commandLine: "")
@@ -12,11 +13,11 @@ import Testing
     /// Walks the guest's 4-level tables the way the MMU would, for 2 MiB pages.
     private func translate(_ virtual: UInt64) throws -> UInt64? {
         let cr3 = BootCPUState(entry: 0).cr3
-        let pml4e: UInt64 = try memory.read(at: cr3 + ((virtual >> 39) & 0x1FF) * 8)
+        let pml4e: UInt64 = try memory.read(at: GuestAddress(cr3 + ((virtual >> 39) & 0x1FF) * 8))
         guard pml4e & 1 != 0 else { return nil }
-        let pdpte: UInt64 = try memory.read(at: (pml4e & 0xF_FFFF_FFFF_F000) + ((virtual >> 30) & 0x1FF) * 8)
+        let pdpte: UInt64 = try memory.read(at: GuestAddress((pml4e & 0xF_FFFF_FFFF_F000) + ((virtual >> 30) & 0x1FF) * 8))
         guard pdpte & 1 != 0, pdpte & 0x80 == 0 else { return nil }
-        let pde: UInt64 = try memory.read(at: (pdpte & 0xF_FFFF_FFFF_F000) + ((virtual >> 21) & 0x1FF) * 8)
+        let pde: UInt64 = try memory.read(at: GuestAddress((pdpte & 0xF_FFFF_FFFF_F000) + ((virtual >> 21) & 0x1FF) * 8))
         guard pde & 1 != 0, pde & 0x80 != 0 else { return nil }
         return (pde & 0xF_FFFF_FFE0_0000) | (virtual & 0x1F_FFFF)
     }

@@ -15,7 +15,7 @@ import Testing
     }
 
     @Test func loaderFieldsSitAtTheirBootProtocolOffsets() throws {
-        let memory = try GuestMemory(layout: [(0, 64 << 20)])
+        let memory = try lowRAM(64 << 20)
         // Stale bytes anywhere in the page must not survive.
         try memory.fill(0xEE, at: X86Layout.zeroPageAddress, count: 0x1000)
         _ = try LinuxBoot.prepare(memory: memory, kernel: SyntheticBzImage().bytes, initrd: [7], commandLine: "quiet")
@@ -33,7 +33,7 @@ import Testing
     }
 
     @Test func e820ForSmallRAM() throws {
-        let memory = try GuestMemory(layout: [(0, 64 << 20)])
+        let memory = try lowRAM(64 << 20)
         _ = try LinuxBoot.prepare(memory: memory, kernel: SyntheticElf().bytes, initrd: nil, commandLine: "")
         #expect(try e820Table(in: memory) == [
             E820Entry(address: 0, size: 0x9_FC00, type: 1),
@@ -44,7 +44,7 @@ import Testing
 
     @Test func e820ForRAMAboveTheHole() throws {
         // 5 GiB: 3 GiB below the MMIO hole, 2 GiB from 4 GiB (the mapping is lazy).
-        let memory = try GuestMemory(layout: X86Layout.ramLayout(size: 5 << 30))
+        let memory = try GuestMemory(layout: try #require(X86Layout.ramLayout(size: 5 << 30)))
         #expect(memory.regions.count == 2)
         let result = try LinuxBoot.prepare(memory: memory, kernel: SyntheticElf().bytes, initrd: [1, 2], commandLine: "")
         #expect(try e820Table(in: memory) == [
@@ -55,7 +55,7 @@ import Testing
         ])
         // initrd_addr_max (0x37FFFFFF) rather than the 3 GiB end of low RAM bounds the initrd.
         let range = try #require(result.initrdRange)
-        #expect(range.upperBound <= 0x3800_0000 && range.lowerBound == 0x3800_0000 - 0x1000)
+        #expect(range.end! <= 0x3800_0000 && range.start == 0x3800_0000 - 0x1000)
     }
 
     @Test func e820MapIsAPureFunctionOfTheRegions() {

@@ -79,4 +79,10 @@ static inline void *ckvm_run_io_data(struct kvm_run *run) {
     return (char *)run + run->io.data_offset;
 }
 
+// The 8-byte MMIO data buffer inside kvm_run (a read is answered by writing here). Through
+// Swift's union accessors `&run.pointee.mmio.data` would name a temporary copy.
+static inline void *ckvm_run_mmio_data(struct kvm_run *run) {
+    return run->mmio.data;
+}
+
 #endif

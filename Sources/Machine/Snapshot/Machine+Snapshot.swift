@@ -4,7 +4,9 @@ import Foundation
 import GuestMemory
 import KVM
 import Logging
+import SwiftletCore
 import X86Boot
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,7 +27,7 @@ extension Machine {
         do {
             payload = try JSONEncoder().encode(snapshot)
         } catch {
-            throw MachineError.snapshot("encoding state: \(error)")
+            throw .snapshot(.encoding(error))
         }
         do {
             try SnapshotFile.atomicWrite(path: memoryPath) { fd in
@@ -34,13 +36,18 @@ extension Machine {
                     try SparseMemoryWriter.write(region.hostPointer, count: Int(region.size), to: fd, at: fileOffset, path: memoryPath)
                     fileOffset += Int(region.size)
                 }
-                guard ftruncate(fd, off_t(fileOffset)) == 0 else {
-                    throw SnapshotFileError(.io(operation: "ftruncate", errno: errno, message: String(cString: strerror(errno))), path: memoryPath)
+                // Sizes the file so that trailing zero pages, written as holes, still count.
+                do throws(SystemError) {
+                    try systemCall("ftruncate") { ftruncate(fd, off_t(fileOffset)) }
+                } catch {
+                    throw SnapshotFileError(.system(error), path: memoryPath)
                 }
             }
             try SnapshotFile.write(payload: [UInt8](payload), to: statePath)
+        } catch let error as SnapshotFileError {
+            throw .snapshot(.stateFile(error))
         } catch {
-            throw MachineError.snapshot("\(error)")
+            throw .snapshot(.encoding(error))
         }
     }
 
@@ -71,7 +78,7 @@ extension Machine {
                     serial: serial.saveState(), i8042: keyboardController.saveState(), pciConfigIO: pci.configIO.saveState(), pciRoot: pci.root.saveState(),
                     virtio: pci.disks.map { $0.transport.saveState() }, blocks: pci.disks.map { $0.block.saveState() }))
         } catch {
-            throw MachineError.snapshot("capturing state: \(error)")
+            throw .snapshot(.capturing(error))
         }
     }
 
@@ -81,6 +88,7 @@ extension Machine {
     public static func restore(
         statePath: String,
         memoryPath: String,
+        kvmDevicePath: String = defaultKVMDevicePath,
         serialOutput: @escaping @Sendable ([UInt8]) -> Void,
         logger: Logger
     ) throws(MachineError) -> Machine {
@@ -89,7 +97,8 @@ extension Machine {
         // Disks are reopened from the paths in the snapshot; the user keeps them unchanged.
         let disks = snapshot.devices.blocks.map { DiskConfiguration(path: $0.path, readOnly: $0.readOnly, id: $0.id) }
         let machine = try Machine(
-            memory: memory, vcpuCount: snapshot.vcpus.count, disks: disks, startPaused: true, serialOutput: serialOutput, logger: logger)
+            memory: memory, vcpuCount: snapshot.vcpus.count, disks: disks, startPaused: true, kvmDevicePath: kvmDevicePath,
+            serialOutput: serialOutput, logger: logger)
         try machine.restoreVMState(snapshot.vm)
         let canScaleTSC = machine.kvm.checkExtension(KVM_CAP_TSC_CONTROL) > 0
         for (vcpu, state) in zip(machine.vcpus, snapshot.vcpus) {
@@ -106,50 +115,52 @@ extension Machine {
         do {
             payload = try SnapshotFile.read(path: path)
         } catch {
-            throw MachineError.snapshot("\(error)")
+            throw .snapshot(.stateFile(error))
         }
         let snapshot: MachineSnapshot
         do {
             snapshot = try JSONDecoder().decode(MachineSnapshot.self, from: Data(payload))
         } catch {
-            throw MachineError.snapshot("\(path): state does not decode: \(error)")
+            throw .snapshot(.decoding(path: path, error))
         }
         guard snapshot.swiftletVersion == snapshotSoftwareVersion else {
-            throw MachineError.snapshot("\(path) was written by an incompatible Swiftlet (\(snapshot.swiftletVersion))")
+            throw .snapshot(.incompatibleVersion(path: path, version: snapshot.swiftletVersion))
         }
-        guard MachineConfiguration.vcpuRange.contains(snapshot.vcpus.count),
+        // The same limits as a boot: a snapshot is one more door into the VMM.
+        guard MachineLimits.vcpuCount.contains(snapshot.vcpus.count),
             snapshot.vcpus.enumerated().allSatisfy({ $0.offset == $0.element.id })
         else {
-            throw MachineError.snapshot("\(path): invalid vCPU list")
+            throw .snapshot(.invalidVCPUList(path: path))
         }
         guard snapshot.devices.virtio.count == snapshot.devices.blocks.count else {
-            throw MachineError.snapshot("\(path): device list is inconsistent")
+            throw .snapshot(.inconsistentDevices(path: path))
         }
-        guard MachineConfiguration.memoryRangeMiB.contains(snapshot.memoryMiB),
-            snapshot.memoryRegions == X86Layout.ramLayout(size: UInt64(snapshot.memoryMiB) << 20).map({ .init(base: $0.base, size: $0.size) })
+        guard MachineLimits.memoryMiB.contains(snapshot.memoryMiB),
+            let expected = X86Layout.ramLayout(size: UInt64(snapshot.memoryMiB) << 20),
+            snapshot.memoryRegions == expected.map({ .init(base: $0.start, size: $0.length) })
         else {
-            throw MachineError.snapshot("\(path): memory layout does not match this Swiftlet's")
+            throw .snapshot(.memoryLayoutMismatch(path: path))
         }
         return snapshot
     }
 
     private static func mapMemoryFile(_ path: String, for snapshot: MachineSnapshot) throws(MachineError) -> GuestMemory {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw MachineError.snapshot("cannot open memory file \(path): \(String(cString: strerror(errno)))")
-        }
-        defer { close(fd) }  // The private mapping keeps its own reference to the file.
-        var info = stat()
-        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
-            throw MachineError.snapshot("memory file \(path) is not a regular file")
-        }
-        guard UInt64(info.st_size) == snapshot.memoryBytes else {
-            throw MachineError.snapshot("memory file \(path) has \(info.st_size) bytes, the snapshot needs \(snapshot.memoryBytes)")
-        }
+        let file: HostFile.Opened
         do {
-            return try GuestMemory(layout: snapshot.memoryRegions.map { ($0.base, $0.size) }, privateFile: fd)
+            file = try HostFile.open(path, what: "snapshot memory")
         } catch {
-            throw MachineError.snapshot("mapping \(path): \(error)")
+            throw .snapshot(.memoryFile(error))
+        }
+        defer { try? file.descriptor.close() }  // The private mapping keeps its own reference to the file.
+        guard file.size == snapshot.memoryBytes else {
+            throw .snapshot(.memoryFileSize(path: path, actual: file.size, expected: snapshot.memoryBytes))
+        }
+        let layout = snapshot.memoryRegions.compactMap { AddressRange(start: $0.base, length: $0.size) }
+        guard layout.count == snapshot.memoryRegions.count else { throw .snapshot(.memoryLayoutMismatch(path: path)) }
+        do {
+            return try GuestMemory(layout: layout, privateFile: file.descriptor.rawValue)
+        } catch {
+            throw .snapshot(.mappingMemory(path: path, error))
         }
     }
 
@@ -161,7 +172,7 @@ extension Machine {
             }
             try pci.root.restoreState(devices.pciRoot)
         } catch {
-            throw MachineError.snapshot("restoring PCI devices: \(error)")
+            throw .snapshot(.restoringDevices(error))
         }
         try pci.connectNotifiers()
         // Notifications stay held back until the VM resumes.
@@ -175,10 +186,10 @@ extension Machine {
             try vm.setIRQChip(try RawBytes.decode(kvm_irqchip.self, from: state.ioapic, what: "IOAPIC"))
             try vm.setPIT2(try RawBytes.decode(kvm_pit_state2.self, from: state.pit, what: "PIT"))
             try vm.setClock(try RawBytes.decode(kvm_clock_data.self, from: state.clock, what: "clock"))
-        } catch let error as MachineError {
-            throw error
+        } catch let error as SnapshotError {
+            throw .snapshot(error)
         } catch {
-            throw MachineError.snapshot("restoring VM state: \(error)")
+            throw .snapshot(.restoringVM(error))
         }
     }
 }

@@ -8,9 +8,9 @@ enum RawBytes {
         withUnsafeBytes(of: value) { Data($0) }
     }
 
-    static func decode<T>(_ type: T.Type, from data: Data, what: String) throws(MachineError) -> T {
+    static func decode<T>(_ type: T.Type, from data: Data, what: String) throws(SnapshotError) -> T {
         guard data.count == MemoryLayout<T>.size else {
-            throw MachineError.snapshot("\(what) has \(data.count) bytes, expected \(MemoryLayout<T>.size)")
+            throw .stateSize(what: what, actual: data.count, expected: MemoryLayout<T>.size)
         }
         return data.withUnsafeBytes { $0.loadUnaligned(as: T.self) }
     }

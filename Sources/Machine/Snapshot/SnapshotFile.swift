@@ -1,3 +1,6 @@
+import SwiftletCore
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,11 +34,11 @@ public enum SnapshotFile {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(headerSize + payload.count + checksumSize)
         bytes += magic
-        appendLittleEndian(formatVersion, to: &bytes)
-        appendLittleEndian(UInt32(0), to: &bytes)
-        appendLittleEndian(UInt64(payload.count), to: &bytes)
+        bytes.appendLittleEndian(formatVersion)
+        bytes.appendLittleEndian(UInt32(0))
+        bytes.appendLittleEndian(UInt64(payload.count))
         bytes += payload
-        appendLittleEndian(CRC64.checksum(bytes), to: &bytes)
+        bytes.appendLittleEndian(CRC64.checksum(bytes))
         return bytes
     }
 
@@ -48,14 +51,15 @@ public enum SnapshotFile {
         // some other file.
         let magicPrefixLength = min(bytes.count, magic.count)
         guard bytes[0..<magicPrefixLength].elementsEqual(magic[0..<magicPrefixLength]) else { throw fail(.wrongMagic) }
-        guard bytes.count >= headerSize else {
+        guard bytes.count >= headerSize,
+            let version = bytes.loadLittleEndian(UInt32.self, at: 8),
+            let flags = bytes.loadLittleEndian(UInt32.self, at: 12),
+            let payloadLength = bytes.loadLittleEndian(UInt64.self, at: 16)
+        else {
             throw fail(.truncated(expectedBytes: UInt64(headerSize + checksumSize), actualBytes: actual))
         }
-        let version = readLittleEndian(UInt32.self, from: bytes, at: 8)
         guard version == formatVersion else { throw fail(.unsupportedVersion(version)) }
-        let flags = readLittleEndian(UInt32.self, from: bytes, at: 12)
         guard flags == 0 else { throw fail(.unsupportedFlags(flags)) }
-        let payloadLength = readLittleEndian(UInt64.self, from: bytes, at: 16)
         guard payloadLength <= maxPayloadBytes else {
             throw fail(.payloadTooLarge(bytes: payloadLength, limit: maxPayloadBytes))
         }
@@ -65,7 +69,8 @@ public enum SnapshotFile {
         guard actual == expected else { throw fail(.lengthMismatch(expectedBytes: expected, actualBytes: actual)) }
 
         let checksumOffset = headerSize + Int(payloadLength)
-        let stored = readLittleEndian(UInt64.self, from: bytes, at: checksumOffset)
+        // Present: the length check above made room for it.
+        let stored = bytes.loadLittleEndian(UInt64.self, at: checksumOffset) ?? 0
         let computed = CRC64.checksum(bytes[0..<checksumOffset])
         guard stored == computed else { throw fail(.checksumMismatch(stored: stored, computed: computed)) }
         return Array(bytes[headerSize..<checksumOffset])
@@ -84,33 +89,16 @@ public enum SnapshotFile {
         }
     }
 
-    /// Reads and verifies a state file; returns its payload.
+    /// Reads and verifies a state file; returns its payload. A file larger than any state
+    /// file is refused before it is read into memory.
     public static func read(path: String) throws(SnapshotFileError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ioError("open", path: path) }
-        defer { close(fd) }
-        var status = stat()
-        guard fstat(fd, &status) == 0 else { throw ioError("inspect", path: path) }
-        let limit = UInt64(headerSize + checksumSize) + maxPayloadBytes
-        let size = UInt64(clamping: status.st_size)
-        guard size <= limit else {
-            // Refuse before reading a huge wrong file into memory.
-            throw SnapshotFileError(.payloadTooLarge(bytes: size - UInt64(headerSize + checksumSize), limit: maxPayloadBytes), path: path)
+        let contents: [UInt8]
+        do {
+            contents = try HostFile.readAll(path, what: "snapshot state", limit: UInt64(headerSize + checksumSize) + maxPayloadBytes)
+        } catch {
+            throw SnapshotFileError(.unreadable(error), path: path)
         }
-        var contents = [UInt8](repeating: 0, count: Int(size))
-        var filled = 0
-        while filled < contents.count {
-            let count = contents.withUnsafeMutableBytes { buffer in
-                Glibc.read(fd, buffer.baseAddress.map { $0 + filled }, buffer.count - filled)
-            }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw ioError("read", path: path)
-            }
-            if count == 0 { break }  // shrank while we read: decode reports what is missing
-            filled += count
-        }
-        return try decode(Array(contents[0..<filled]), path: path)
+        return try decode(contents, path: path)
     }
 
     /// Creates `path` crash-safely, for files of any size (the guest memory file too):
@@ -124,7 +112,7 @@ public enum SnapshotFile {
     public static func atomicWrite<Result>(path: String, _ writer: (Int32) throws -> Result) throws -> Result {
         let (directory, name) = split(path)
         guard !name.isEmpty, name != ".", name != ".." else {
-            throw SnapshotFileError(.io(operation: "create", errno: EISDIR, message: "the path names a directory"), path: path)
+            throw SnapshotFileError(.system(SystemError("create", code: EISDIR)), path: path)
         }
         // A long name plus the suffix could pass NAME_MAX; the temporary name need not be pretty.
         let tempName = name.utf8.count > 200 ? "snapshot" : name
@@ -132,7 +120,7 @@ public enum SnapshotFile {
         let fd = template.withUnsafeMutableBufferPointer { buffer in
             buffer.baseAddress.map { mkstemp($0) } ?? -1
         }
-        guard fd >= 0 else { throw ioError("create a temporary file next to", path: path) }
+        guard fd >= 0 else { throw systemError("create a temporary file next to", path: path) }
         // mkostemp is not visible without _GNU_SOURCE; the window before FD_CLOEXEC only matters
         // to a concurrent fork+exec, which at worst leaks this descriptor into a child.
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
@@ -141,10 +129,11 @@ public enum SnapshotFile {
         var isOpen = true
         do {
             let result = try writer(fd)
-            guard fsync(fd) == 0 else { throw ioError("flush", path: path) }
+            guard fsync(fd) == 0 else { throw systemError("flush", path: path) }
             isOpen = false
-            guard close(fd) == 0 else { throw ioError("close", path: path) }
-            guard rename(tempPath, path) == 0 else { throw ioError("rename the temporary file onto", path: path) }
+            // No retry on EINTR: Linux has released the descriptor whatever close returns.
+            guard close(fd) == 0 else { throw systemError("close", path: path) }
+            guard rename(tempPath, path) == 0 else { throw systemError("rename the temporary file onto", path: path) }
             try syncDirectory(directory, for: path)
             return result
         } catch {
@@ -154,17 +143,12 @@ public enum SnapshotFile {
         }
     }
 
-    /// Writes all of `bytes` at the descriptor's current offset, retrying short writes.
-    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(SnapshotFileError) {
-        var written = 0
-        while written < bytes.count {
-            let count = Glibc.write(fd, bytes.baseAddress.map { $0 + written }, bytes.count - written)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw ioError("write", path: path)
-            }
-            if count == 0 { throw SnapshotFileError(.io(operation: "write", errno: EIO, message: "no progress"), path: path) }
-            written += count
+    /// Writes all of `bytes` at the descriptor's current offset, or at `offset`.
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: UInt64? = nil, path: String) throws(SnapshotFileError) {
+        do {
+            try HostFile.write(FileDescriptor(rawValue: fd), bytes, at: offset)
+        } catch {
+            throw SnapshotFileError(.system(error), path: path)
         }
     }
 
@@ -172,10 +156,10 @@ public enum SnapshotFile {
 
     private static func syncDirectory(_ directory: String, for path: String) throws(SnapshotFileError) {
         let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw ioError("open the directory of", path: path) }
+        guard fd >= 0 else { throw systemError("open the directory of", path: path) }
         defer { close(fd) }
         // Some file systems cannot fsync directories (EINVAL); the data itself is already safe.
-        guard fsync(fd) == 0 || errno == EINVAL else { throw ioError("sync the directory of", path: path) }
+        guard fsync(fd) == 0 || errno == EINVAL else { throw systemError("sync the directory of", path: path) }
     }
 
     /// ("dir", "name") for "dir/name"; "." for a bare name; "/" for "/name".
@@ -185,21 +169,8 @@ public enum SnapshotFile {
         return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
     }
 
-    private static func ioError(_ operation: String, path: String) -> SnapshotFileError {
-        let code = errno
-        return SnapshotFileError(.io(operation: operation, errno: code, message: String(cString: strerror(code))), path: path)
-    }
-
-    private static func appendLittleEndian<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
-    }
-
-    /// Caller guarantees `offset + MemoryLayout<T>.size <= bytes.count`.
-    private static func readLittleEndian<T: FixedWidthInteger>(_: T.Type, from bytes: [UInt8], at offset: Int) -> T {
-        var value = T.zero
-        for index in (0..<MemoryLayout<T>.size).reversed() {
-            value = (value << 8) | T(bytes[offset + index])
-        }
-        return value
+    /// The calling thread's errno as the error of `operation` on `path`.
+    private static func systemError(_ operation: String, path: String) -> SnapshotFileError {
+        SnapshotFileError(.system(SystemError.last(operation)), path: path)
     }
 }

@@ -1,3 +1,5 @@
+import SwiftletCore
+
 /// Why a snapshot state file could not be written or read. Each corruption has its own case
 /// so a user can tell a wrong file (magic), a file from another Swiftlet version (version),
 /// an incomplete copy (truncated) and bit rot (checksum) apart.
@@ -14,8 +16,11 @@ public struct SnapshotFileError: Error, CustomStringConvertible, Equatable, Send
         case lengthMismatch(expectedBytes: UInt64, actualBytes: UInt64)
         case checksumMismatch(stored: UInt64, computed: UInt64)
         case payloadTooLarge(bytes: UInt64, limit: UInt64)
-        /// A system call failed.
-        case io(operation: String, errno: Int32, message: String)
+        /// The file cannot be opened or read: missing, not a regular file, larger than any
+        /// state file, or an I/O error.
+        case unreadable(HostFileError)
+        /// A system call failed while writing.
+        case system(SystemError)
     }
 
     public var kind: Kind
@@ -42,8 +47,10 @@ public struct SnapshotFileError: Error, CustomStringConvertible, Equatable, Send
             "\(path) is corrupted: its CRC-64 is 0x\(String(computed, radix: 16)) but 0x\(String(stored, radix: 16)) was recorded."
         case .payloadTooLarge(let bytes, let limit):
             "\(path) declares a \(bytes)-byte state, more than the \(limit)-byte limit."
-        case .io(let operation, _, let message):
-            "Cannot \(operation) \(path): \(message)."
+        case .unreadable(let error):
+            "\(error)."
+        case .system(let error):
+            "Cannot \(error.operation) \(path): \(SystemError.message(error.errno.rawValue))."
         }
     }
 }

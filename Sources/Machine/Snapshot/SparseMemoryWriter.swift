@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Writes guest RAM to the memory file, leaving all-zero pages as holes.
 ///
 /// Most of a guest's RAM is usually untouched, and reading an untouched anonymous page costs
@@ -44,9 +40,6 @@ enum SparseMemoryWriter {
     }
 
     private static func writeRun(_ source: UnsafeRawPointer, length: Int, fd: Int32, offset: Int, path: String) throws(SnapshotFileError) {
-        guard lseek(fd, off_t(offset), SEEK_SET) == off_t(offset) else {
-            throw SnapshotFileError(.io(operation: "lseek", errno: errno, message: String(cString: strerror(errno))), path: path)
-        }
-        try SnapshotFile.writeAll(fd, UnsafeRawBufferPointer(start: source, count: length), path: path)
+        try SnapshotFile.writeAll(fd, UnsafeRawBufferPointer(start: source, count: length), at: UInt64(offset), path: path)
     }
 }

@@ -81,12 +81,10 @@ struct VCPUSnapshot: Codable, Equatable {
             let ordered = msrs.filter { $0.index != Self.tscDeadlineMSR } + msrs.filter { $0.index == Self.tscDeadlineMSR }
             try vcpu.setMSRs(ordered.map { ($0.index, $0.value) })
             try vcpu.setVCPUEvents(try RawBytes.decode(kvm_vcpu_events.self, from: events, what: "vCPU \(id) events"))
-        } catch let error as KVMError {
-            throw MachineError.snapshot("restoring vCPU \(id): \(error)")
-        } catch let error as MachineError {
-            throw error
+        } catch let error as SnapshotError {
+            throw .snapshot(error)
         } catch {
-            throw MachineError.snapshot("restoring vCPU \(id): \(error)")
+            throw .snapshot(.restoringVCPU(id: id, error))
         }
         // A restored guest whose kvmclock notices the gap would warn about soft lockups.
         vcpu.notifyClockPaused()

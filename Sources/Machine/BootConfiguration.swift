@@ -1,5 +1,6 @@
-/// Everything needed to build a VM that boots a kernel.
-public struct MachineConfiguration: Sendable, Equatable {
+/// Everything needed to build a VM that boots a kernel. Limits are checked against
+/// `MachineLimits` when the VM is built.
+public struct BootConfiguration: Sendable, Equatable {
     public var kernelPath: String
     public var initrdPath: String?
     public var commandLine: String
@@ -15,10 +16,6 @@ public struct MachineConfiguration: Sendable, Equatable {
         self.vcpuCount = vcpuCount
         self.disks = disks
     }
-
-    /// Limits that keep a typo from asking the host for something absurd.
-    public static let memoryRangeMiB = 16...(1 << 20)
-    public static let vcpuRange = 1...32
 }
 
 /// A virtio-blk disk backed by a host file.
