@@ -87,7 +87,7 @@ public enum MPTable {
         }
         entries.append([EntryType.bus, isaBusID] + ASCIIField.padded("ISA", width: 6))
         var ioAPICEntry = [EntryType.ioAPIC, ioAPIC, ioAPICVersion, 0x01 /* enabled */]
-        ioAPICEntry.appendLittleEndian(UInt32(truncatingIfNeeded: X86Layout.ioapicAddress))
+        ioAPICEntry.appendLittleEndian(UInt32(truncatingIfNeeded: X86Layout.ioapicAddress.rawValue))
         entries.append(ioAPICEntry)
         for irq in 0..<UInt8(isaIRQCount) {
             entries.append(interruptEntry(EntryType.ioInterrupt, InterruptType.vectored, sourceIRQ: irq, destination: ioAPIC, pin: irq))
@@ -108,7 +108,7 @@ public enum MPTable {
         table.appendLittleEndian(UInt32(0))  // OEM table pointer
         table.appendLittleEndian(UInt16(0))  // OEM table size
         table.appendLittleEndian(entryCount)
-        table.appendLittleEndian(UInt32(truncatingIfNeeded: X86Layout.lapicAddress))
+        table.appendLittleEndian(UInt32(truncatingIfNeeded: X86Layout.lapicAddress.rawValue))
         table.appendLittleEndian(UInt16(0))  // extended table length
         table += [0, 0]  // extended table checksum, reserved
         table += entries.flatMap { $0 }

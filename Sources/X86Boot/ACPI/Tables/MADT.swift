@@ -63,7 +63,7 @@ public enum MADT {
             throw FirmwareTableError("MADT", "vCPU count \(vcpuCount) is outside \(vcpuCountRange)")
         }
         var table = SystemDescriptionHeader.make(signature: "APIC", revision: revision)
-        table.appendLittleEndian(UInt32(truncatingIfNeeded: X86Layout.lapicAddress))
+        table.appendLittleEndian(UInt32(truncatingIfNeeded: X86Layout.lapicAddress.rawValue))
         table.appendLittleEndian(pcatCompatible)
         for index in 0..<vcpuCount {
             // ACPI processor UID and APIC ID both equal the vCPU index, as the per-vCPU CPUID
@@ -72,7 +72,7 @@ public enum MADT {
             table.appendLittleEndian(UInt32(1))
         }
         table += [EntryType.ioAPIC, 12, ioAPICID, 0]
-        table.appendLittleEndian(UInt32(truncatingIfNeeded: X86Layout.ioapicAddress))
+        table.appendLittleEndian(UInt32(truncatingIfNeeded: X86Layout.ioapicAddress.rawValue))
         table.appendLittleEndian(UInt32(0))  // GSI base: the IOAPIC's pins are GSIs 0–23
         for override in overrides {
             table += [EntryType.interruptSourceOverride, 10, 0 /* ISA */, override.source]
