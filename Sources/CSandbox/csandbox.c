@@ -2,6 +2,7 @@
 #include "csandbox.h"
 
 #include <errno.h>
+#include <linux/close_range.h>
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
@@ -87,7 +88,7 @@ int csandbox_install_sigsys_reporter(const char *const *names, unsigned count) {
 
 int csandbox_pivot_root(const char *new_root, const char *put_old) { return (int)syscall(SYS_pivot_root, new_root, put_old); }
 
-int csandbox_close_range_from(unsigned first) { return (int)syscall(SYS_close_range, first, ~0U, 0); }
+int csandbox_mark_close_on_exec_from(unsigned first) { return (int)syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC); }
 
 long csandbox_syscall6(long number, long a0, long a1, long a2, long a3, long a4, long a5) { return syscall(number, a0, a1, a2, a3, a4, a5); }
 

@@ -18,15 +18,15 @@ import Sandbox
 import Glibc
 #endif
 
-func fail(_ message: String) -> Never {
-    fputs("sandbox-probe: \(message)\n", stderr)
-    exit(2)
-}
-
-func say(_ text: String) {
+func say(_ text: String, to descriptor: Int32 = STDOUT_FILENO) {
     var bytes = Array(text.utf8)
     bytes.append(UInt8(ascii: "\n"))
-    _ = bytes.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+    _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+}
+
+func fail(_ message: String) -> Never {
+    say("sandbox-probe: \(message)", to: STDERR_FILENO)
+    exit(2)
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())

@@ -29,8 +29,8 @@ struct ChildProcess {
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let stdoutFile = FileManager.default.temporaryDirectory.appendingPathComponent("sandbox-\(UUID().uuidString).out")
         let stderrFile = FileManager.default.temporaryDirectory.appendingPathComponent("sandbox-\(UUID().uuidString).err")
-        FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
-        FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
         defer {
             try? FileManager.default.removeItem(at: stdoutFile)
             try? FileManager.default.removeItem(at: stderrFile)

@@ -51,7 +51,9 @@ void csandbox_set_thread_kind_label(const char *label);
 
 // System calls without a glibc wrapper.
 int csandbox_pivot_root(const char *new_root, const char *put_old);
-int csandbox_close_range_from(unsigned first);
+// Marks every descriptor from `first` up close-on-exec (close_range with CLOSE_RANGE_CLOEXEC):
+// they vanish at execve, while the runtime's own descriptors keep working until then.
+int csandbox_mark_close_on_exec_from(unsigned first);
 
 // Namespace and credential calls that <sched.h> and <unistd.h> declare only under _GNU_SOURCE.
 int csandbox_unshare_mount_namespace(void);

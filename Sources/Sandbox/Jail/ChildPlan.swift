@@ -50,6 +50,12 @@ struct ChildPlan {
         step("chroot") { chroot(".") }
         step("chdir /") { chdir("/") }
 
+        // The Swift runtime reads its arguments from /proc/self/cmdline. A fresh procfs shows
+        // only the jail's PID namespace (with --new-pid-ns), and hidepid/subset=pid hide other
+        // users' processes and everything but the per-process directories.
+        if mkdir("/proc", 0o555) != 0 && errno != EEXIST { fail("mkdir /proc") }
+        step("mount /proc") { mount("proc", "/proc", "proc", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC), "hidepid=invisible,subset=pid") }
+
         // 8. The devices the VMM opens, and the root for its API socket, owned by the jailed user.
         for directory in directories where mkdir(directory, 0o755) != 0 && errno != EEXIST { fail("mkdir /dev") }
         for node in devices {

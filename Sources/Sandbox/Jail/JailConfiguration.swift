@@ -1,10 +1,15 @@
 /// What `swiftlet jail` was asked to do, checked before anything on the host is touched.
 public struct JailConfiguration: Sendable, Equatable {
     /// A file placed in the jail: hard-linked (copied across file systems) from `hostPath` to
-    /// `jailPath` inside the new root, and given to the jailed uid/gid.
+    /// `jailPath` inside the new root. Its owner and mode stay the host file's.
     public struct LinkedFile: Sendable, Equatable {
         public var hostPath: String
         public var jailPath: String
+
+        public init(hostPath: String, jailPath: String) {
+            self.hostPath = hostPath
+            self.jailPath = jailPath
+        }
     }
 
     public var id: String

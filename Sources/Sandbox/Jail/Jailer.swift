@@ -8,8 +8,11 @@ import Glibc
 
 /// Starts a program confined the way Firecracker's jailer confines Firecracker:
 ///
-/// 1. closes every inherited descriptor but stdin, stdout and stderr, and drops the environment;
-/// 2. builds `<base>/<exec name>/<id>/root` with a copy of the exec file and the `--link`ed files;
+/// 1. makes every inherited descriptor but stdin, stdout and stderr close at exec (closing them
+///    now would pull descriptors from under libdispatch's running threads), and executes with
+///    an empty environment;
+/// 2. builds `<base>/<exec name>/<id>/root` with a copy of the exec file and hard links to the
+///    `--link`ed files (their owners and modes unchanged);
 /// 3. sets the resource limits (no-file defaults to 2048);
 /// 4. creates the cgroup v2 leaf `<exec name>/<id>`, writes the `--cgroup` settings, joins it;
 /// 5. joins the `--netns` network namespace;
@@ -40,7 +43,7 @@ public struct Jailer {
     public func run() throws(JailError) -> Never {
         let config = configuration
         // 1. Nothing the caller left open reaches the VMM.
-        if csandbox_close_range_from(3) != 0 { try closeInheritedDescriptorsSlowly() }
+        if csandbox_mark_close_on_exec_from(3) != 0 { try markInheritedDescriptorsCloseOnExecSlowly() }
 
         // 2. The jail's files.
         try makeDirectories(config.rootDirectory, mode: 0o755)
@@ -50,7 +53,6 @@ public struct Jailer {
             let target = config.rootDirectory + file.jailPath
             try makeDirectories(String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)]), mode: 0o755)
             try linkOrCopy(from: file.hostPath, to: target)
-            try check("chown", path: target) { chown(target, config.uid, config.gid) }
         }
 
         // 3. Limits, inherited by everything the jailed process starts.
@@ -110,17 +112,18 @@ public struct Jailer {
         exit(signal == 0 ? (status >> 8) & 0xff : 128 + signal)
     }
 
-    private func closeInheritedDescriptorsSlowly() throws(JailError) {
+    /// For kernels before 5.11, which lack CLOSE_RANGE_CLOEXEC.
+    private func markInheritedDescriptorsCloseOnExecSlowly() throws(JailError) {
         let directory = opendir("/proc/self/fd")
         guard let directory else { throw .system(.last("opendir", path: "/proc/self/fd")) }
         let own = dirfd(directory)
-        var toClose: [Int32] = []
         while let entry = readdir(directory) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if let descriptor = Int32(name), descriptor > 2, descriptor != own { toClose.append(descriptor) }
+            if let descriptor = Int32(name), descriptor > 2, descriptor != own {
+                _ = fcntl(descriptor, F_SETFD, fcntl(descriptor, F_GETFD) | FD_CLOEXEC)
+            }
         }
         closedir(directory)
-        for descriptor in toClose { close(descriptor) }
     }
 }
 
@@ -158,13 +161,16 @@ func copyFile(from source: String, to target: String, mode: mode_t) throws(JailE
     try check("chmod", path: target) { fchmod(descriptor, mode) }
 }
 
-/// Hard-links a file into the jail, or copies it when the jail is on another file system.
+/// Hard-links a file into the jail (following a symbolic link to the file itself), or copies it
+/// when the jail is on another file system. Ownership and modes stay as they are: a hard link
+/// shares the inode, and changing it would change the host's file too; the caller grants the
+/// jailed uid what it needs (read-write for a writable disk), as with Firecracker's jailer.
 func linkOrCopy(from source: String, to target: String) throws(JailError) {
     var info = stat()
     guard stat(source, &info) == 0 else { throw .system(.last("stat", path: source)) }
     guard info.st_mode & S_IFMT == S_IFREG else { throw .invalid("--link \(source): not a regular file") }
     unlink(target)
-    if link(source, target) == 0 { return }
+    if linkat(AT_FDCWD, source, AT_FDCWD, target, AT_SYMLINK_FOLLOW) == 0 { return }
     guard errno == EXDEV else { throw .system(.last("link", path: target)) }
     try copyFile(from: source, to: target, mode: info.st_mode & 0o7777)
 }

@@ -44,7 +44,7 @@ struct JailCommand: ParsableCommand {
     @Option(name: .customLong("resource-limit"), help: "fsize=BYTES or no-file=COUNT (default no-file=2048). Repeatable.")
     var resourceLimits: [String] = []
 
-    @Option(name: .customLong("link"), help: "HOST_PATH[:JAIL_PATH]: hard-link (or copy) a file into the jail, owned by --uid/--gid. Default JAIL_PATH: /<file name>. Repeatable.")
+    @Option(name: .customLong("link"), help: "HOST_PATH[:JAIL_PATH]: hard-link (or copy) a file into the jail; its owner and mode are unchanged, so make it readable (and writable for a disk) by --uid/--gid. Default JAIL_PATH: /<file name>. Repeatable.")
     var links: [String] = []
 
     @Flag(name: .customLong("new-pid-ns"), help: "Run in a new PID namespace; its PID is written to <root>/<exec name>.pid.")
