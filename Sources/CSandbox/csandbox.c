@@ -59,7 +59,7 @@ static void report_sigsys(int signal, siginfo_t *info, void *context) {
     (void)context;
     unsigned number = (unsigned)info->si_syscall;
     write_text("swiftlet: seccomp: ");
-    write_text(thread_kind_label[0] ? thread_kind_label : "unlabelled");
+    write_text(thread_kind_label[0] ? thread_kind_label : "inherited-filter");
     write_text(" thread made forbidden system call ");
     write_number(number);
     if (number < reporter_name_count && reporter_names[number] != NULL) {
