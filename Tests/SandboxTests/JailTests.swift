@@ -67,8 +67,9 @@ struct JailedBootTests {
         let cgroupMount = CgroupV2.mountPoint(inMounts: (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? "")
         defer {
             try? FileManager.default.removeItem(atPath: base)
+            // The leaf empties once the killed VMM and the jail's parent are reaped.
             if let cgroupMount {
-                rmdir("\(cgroupMount)/swiftlet/\(id)")
+                for _ in 0..<100 where rmdir("\(cgroupMount)/swiftlet/\(id)") != 0 && errno == EBUSY { usleep(20_000) }
                 rmdir("\(cgroupMount)/swiftlet")
             }
         }
