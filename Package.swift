@@ -44,10 +44,18 @@ let package = Package(
         .executableTarget(
             name: "swiftlet",
             dependencies: [
-                "SwiftletCore", "Machine", "ControlAPI", "X86Boot", "Devices",
+                "SwiftletCore", "Machine", "ControlAPI", "X86Boot", "Devices", "Sandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // The sandbox: seccomp filters generated from per-thread allowlists, and the jailer.
+        .target(name: "CSandbox"),
+        .target(
+            name: "Sandbox",
+            dependencies: ["CSandbox", "CKVM", "SwiftletCore", .product(name: "SystemPackage", package: "swift-system")]),
+        // Installs a filter and makes one system call, for the tests that watch the kernel enforce it.
+        .executableTarget(name: "sandbox-probe", dependencies: ["Sandbox", "CSandbox"]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "sandbox-probe", "swiftlet"]),
         .testTarget(name: "SwiftletCoreTests", dependencies: ["SwiftletCore"]),
         .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory", "SwiftletCore"]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices", "GuestMemory", "SwiftletCore"]),
@@ -64,7 +72,7 @@ let package = Package(
 
 // The code base is kept warning-free: any new warning fails the build.
 for target in package.targets where target.type != .system {
-    if target.name == "CKVM" {
+    if target.name == "CKVM" || target.name == "CSandbox" {
         target.cSettings = (target.cSettings ?? []) + [.unsafeFlags(["-Werror"])]
     } else {
         target.swiftSettings = (target.swiftSettings ?? []) + [.treatAllWarnings(as: .error)]

@@ -10,7 +10,7 @@ struct Swiftlet: AsyncParsableCommand {
             the terminal and virtio-blk disks, and serves a Firecracker-style control API on a Unix socket.
             """,
         version: SwiftletVersion.current,
-        subcommands: [RunCommand.self, ClientPause.self, ClientResume.self, ClientStatus.self, ClientSnapshot.self, ClientRestore.self])
+        subcommands: [RunCommand.self, ClientPause.self, ClientResume.self, ClientStatus.self, ClientSnapshot.self, ClientRestore.self, JailCommand.self])
 }
 
 enum SwiftletVersion {

@@ -1,0 +1,103 @@
+import CSandbox
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The built-in allowlist of each thread kind: the system calls Swiftlet was seen making, found
+/// by tracing (`strace -f`) boots of the tiny test guest (`test=hello`, `test=blk` with a disk,
+/// `test=count` with the API: pause, resume, snapshot, restore in a fresh process), and the
+/// ioctl requests its code issues. Keep each list to what that kind of thread needs; when a new
+/// feature needs a call, add it here with the reason, and the seccomp tests show the change.
+extension Allowlist {
+    public static func builtIn(for kind: ThreadKind) -> Allowlist {
+        switch kind {
+        case .vcpu: return vcpu
+        case .api: return api
+        case .deviceIO: return deviceIO
+        case .main: return main
+        }
+    }
+
+    /// What every Swift thread needs: memory, locks, signals, thread start and exit.
+    ///
+    /// `clone`/`clone3` are here because libdispatch starts pool threads from whichever thread
+    /// enqueues work, and a new thread inherits its creator's filter: until every VMM thread is
+    /// a dedicated thread, any of them may become a parent.
+    static let threadRuntime: [SystemCallRule] = [
+        .init("futex"), .init("mmap"), .init("munmap"), .init("mprotect"), .init("madvise"), .init("mremap"), .init("brk"),
+        .init("rt_sigprocmask"), .init("rt_sigreturn"), .init("sigaltstack"),
+        .init("gettid"), .init("getpid"), .init("tgkill"), .init("sched_yield"), .init("sched_getaffinity"),
+        .init("clock_gettime"), .init("clock_nanosleep"), .init("nanosleep"),
+        .init("clone"), .init("clone3"), .init("set_robust_list"), .init("rseq"), .init("setpriority"),
+        .init("exit"), .init("exit_group"),
+        // libdispatch names its threads.
+        .call("prctl", argument: 0, in: [CSANDBOX_PR_SET_NAME, CSANDBOX_PR_GET_NAME]),
+        // Log lines and the serial console go to stdout and stderr.
+        .init("write"), .init("writev"),
+        .init("close"), .init("getrandom"),
+    ]
+
+    /// The requests a vCPU thread issues: running, and the interrupts its device emulation raises.
+    static let vcpuIoctls = IoctlRequest.values([
+        "KVM_RUN", "KVM_IRQ_LINE", "KVM_IRQ_LINE_STATUS", "KVM_SIGNAL_MSI", "KVM_IOEVENTFD", "KVM_IRQFD", "KVM_KVMCLOCK_CTRL",
+    ])
+
+    static let vcpu = Allowlist(
+        [
+            // First, so the hottest call is matched after two comparisons.
+            .call("ioctl", argument: 1, in: vcpuIoctls),
+            // eventfds of ioeventfd and irqfd, and device work handed to other queues.
+            .init("read"), .init("eventfd2"),
+        ] + threadRuntime)
+
+    static let api = Allowlist(
+        [
+            .init("epoll_wait"), .init("epoll_pwait"), .init("epoll_ctl"), .init("epoll_create1"), .init("epoll_create"),
+            .init("eventfd2"), .init("timerfd_create"), .init("timerfd_settime"),
+            .init("accept4"), .init("read"), .init("readv"), .init("recvfrom"), .init("recvmsg"), .init("sendmsg"), .init("sendto"),
+            .init("getsockname"), .init("getpeername"), .init("getsockopt"), .init("setsockopt"), .init("shutdown"),
+            .init("fcntl"), .call("ioctl", argument: 1, in: IoctlRequest.values(["FIONBIO", "FIONREAD"])),
+        ] + threadRuntime)
+
+    static let deviceIO = Allowlist(
+        [
+            .init("pread64"), .init("pwrite64"), .init("preadv"), .init("pwritev"), .init("fdatasync"), .init("fsync"),
+            .init("read"), .init("lseek"), .init("fstat"), .init("newfstatat"), .init("flock"), .init("fallocate"),
+            .init("epoll_wait"), .init("epoll_pwait"), .init("epoll_ctl"), .init("eventfd2"),
+            .call("ioctl", argument: 1, in: IoctlRequest.values(["KVM_IRQ_LINE", "KVM_IRQ_LINE_STATUS", "KVM_SIGNAL_MSI", "KVM_IOEVENTFD", "KVM_IRQFD"])),
+        ] + threadRuntime)
+
+    static let mainIoctls: [UInt64] = IoctlRequest.kvm.map { UInt64($0.1) } + IoctlRequest.terminal.map { UInt64($0.1) }
+
+    static let mainFiles: [SystemCallRule] = [
+        .init("openat"), .init("read"), .init("readv"), .init("pread64"), .init("pwrite64"), .init("preadv"), .init("pwritev"),
+        .init("lseek"), .init("fstat"), .init("newfstatat"), .init("statx"), .init("readlink"), .init("getcwd"),
+        .init("ftruncate"), .init("fallocate"), .init("fsync"), .init("fdatasync"), .init("flock"),
+        .init("rename"), .init("renameat"), .init("renameat2"), .init("unlink"), .init("unlinkat"), .init("chmod"), .init("fchmod"),
+        .init("fcntl"), .init("dup"), .init("dup3"), .init("pipe2"),
+    ]
+
+    static let mainSockets: [SystemCallRule] = [
+        // The API socket is a Unix socket; other families are refused.
+        .call("socket", argument: 0, in: [UInt64(AF_UNIX)]),
+        .init("bind"), .init("listen"), .init("accept4"), .init("connect"), .init("getsockname"), .init("getpeername"),
+        .init("getsockopt"), .init("setsockopt"), .init("shutdown"), .init("recvfrom"), .init("recvmsg"), .init("sendmsg"), .init("sendto"),
+    ]
+
+    static let mainEvents: [SystemCallRule] = [
+        .init("epoll_create1"), .init("epoll_create"), .init("epoll_ctl"), .init("epoll_wait"), .init("epoll_pwait"),
+        .init("eventfd2"), .init("timerfd_create"), .init("timerfd_settime"), .init("signalfd4"),
+        .init("rt_sigaction"), .init("rt_sigsuspend"), .init("prlimit64"),
+        // A thread of this kind may narrow itself further with a second filter.
+        .call("seccomp", argument: 0, in: [CSANDBOX_SECCOMP_SET_MODE_FILTER]),
+        .call("prctl", argument: 0, in: [CSANDBOX_PR_SET_NAME, CSANDBOX_PR_GET_NAME, CSANDBOX_PR_SET_NO_NEW_PRIVS]),
+    ]
+
+    /// The control thread builds and restores VMs (so every KVM request), opens kernel, disk
+    /// and snapshot files, writes snapshots, serves the API's backend calls, puts the terminal
+    /// in raw mode and handles signals through libdispatch's signal sources.
+    static let main = Allowlist(
+        [.call("ioctl", argument: 1, in: mainIoctls)] + mainFiles + mainSockets + mainEvents
+            + threadRuntime.filter { $0.name != "prctl" })
+}
