@@ -4,7 +4,7 @@ import Glibc
 import Musl
 #endif
 
-/// Why a disk image could not be opened or a block state restored.
+/// Why a disk image could not be opened.
 public enum VirtioBlockError: Error, Equatable, Sendable, CustomStringConvertible {
     case fileNotFound(path: String)
     case isDirectory(path: String)
@@ -12,7 +12,6 @@ public enum VirtioBlockError: Error, Equatable, Sendable, CustomStringConvertibl
     case notWritable(path: String, errno: Int32)
     case cannotOpen(path: String, errno: Int32)
     case idTooLong(String)
-    case stateMismatch(String)
 
     public var description: String {
         switch self {
@@ -23,7 +22,6 @@ public enum VirtioBlockError: Error, Equatable, Sendable, CustomStringConvertibl
             return "disk image \(path) cannot be opened read-write (\(Self.message(code))); attach it read-only"
         case .cannotOpen(let path, let code): return "cannot open disk image \(path): \(Self.message(code))"
         case .idTooLong(let id): return "disk id \"\(id)\" is longer than \(VirtioBlock.idLength) bytes"
-        case .stateMismatch(let why): return "virtio-blk state does not match this disk: \(why)"
         }
     }
 
