@@ -131,6 +131,38 @@ import Testing
         #expect(events.entries.allSatisfy { $0.slot == slot })
     }
 
+    @Test func aConfigWriteReturnsTheBARMovesItCaused() throws {
+        let device = try TestPCIDevice()
+        let slot = try root.attach(device)
+        func write(_ register: Int, _ value: UInt32) -> [PCIRoot.BARMapping] {
+            [UInt8].littleEndian(value).withUnsafeBytes { root.writeConfig(slot: slot, offset: register, data: $0) }
+        }
+        // The interrupt line moves nothing.
+        #expect(write(0x3C, 5).isEmpty)
+        // A move of BAR 0 within the window: one change, already applied to the bus.
+        #expect(write(0x10, 0xD000_0000) == [PCIRoot.BARMapping(slot: slot, bar: 0, base: 0xD000_0000)])
+        #expect(mmio.read64(0xD000_0008) == 8)
+        // Writing the same address again moves nothing.
+        #expect(write(0x10, 0xD000_0000).isEmpty)
+        // Clearing MEM unmaps both BARs.
+        #expect(write(PCIRegister.command, 0) == [
+            PCIRoot.BARMapping(slot: slot, bar: 0, base: nil), PCIRoot.BARMapping(slot: slot, bar: 2, base: nil),
+        ])
+        // An absent slot moves nothing and does not trap.
+        #expect([UInt8](repeating: 0xFF, count: 4).withUnsafeBytes { root.writeConfig(slot: 31, offset: 0x10, data: $0) }.isEmpty)
+    }
+
+    @Test func configIOHandsTheMovesToItsSinkBeforeReturning() throws {
+        let device = try TestPCIDevice()
+        let slot = try root.attach(device)
+        let sink = MappingLog()
+        let ports = ConfigPorts(io: PCIConfigIO(root: root, mappingSink: sink))
+        ports.write(slot: slot, register: 0x3C, value: 7, width: 1)
+        #expect(sink.entries.isEmpty)  // nothing moved, so the sink is not bothered
+        ports.write(slot: slot, register: 0x10, value: 0xD020_0000)
+        #expect(sink.entries == [PCIRoot.BARMapping(slot: slot, bar: 0, base: 0xD020_0000)])
+    }
+
     @Test func garbageAndOverlappingPlacementsAreIgnoredSafely() throws {
         let first = try TestPCIDevice()
         let second = try TestPCIDevice()

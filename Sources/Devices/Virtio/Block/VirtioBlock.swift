@@ -33,6 +33,12 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
         public var path: String
         public var readOnly: Bool
         public var id: String
+
+        public init(path: String, readOnly: Bool, id: String) {
+            self.path = path
+            self.readOnly = readOnly
+            self.id = id
+        }
     }
 
     public let path: String
