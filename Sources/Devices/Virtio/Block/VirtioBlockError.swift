@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import SwiftletCore
 
 /// Why a disk image could not be opened.
 public enum VirtioBlockError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -25,7 +26,7 @@ public enum VirtioBlockError: Error, Equatable, Sendable, CustomStringConvertibl
         }
     }
 
-    private static func message(_ code: Int32) -> String { String(cString: strerror(code)) }
+    private static func message(_ code: Int32) -> String { SystemError.message(code) }
 }
 
 /// A request the device cannot even answer (no header or no status byte to write).

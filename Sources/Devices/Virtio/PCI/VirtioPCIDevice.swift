@@ -17,9 +17,7 @@ public final class VirtioPCIDevice: PCIDevice, RestorableInPlace {
     public let core: VirtioDeviceCore
     public let configuration: PCIConfigurationSpace
     public let msix: MSIXTable
-    public var device: any VirtioDevice { core.device }
     public var queueCount: Int { core.queueCount }
-    public var offeredFeatures: UInt64 { core.offeredFeatures }
 
     private let deviceConfigurationLength: UInt64
     private let msixCapability: Int
