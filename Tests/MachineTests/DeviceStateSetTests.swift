@@ -57,3 +57,20 @@ struct DeviceStateSetTests {
         #expect(throws: DeviceStateError.self) { try DeviceStateSet(oneDisk.filter { $0.key != "virtio-blk:rootfs" } + [gone]).buildVirtioDevices() }
     }
 }
+
+@Suite("Snapshot version")
+struct SnapshotVersionTests {
+    @Test func aSnapshotWithTheOldDeviceStructIsRefusedAsIncompatible() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-v1-\(getpid()).state").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        // Version 1 listed devices as a struct; this payload does not decode as version 2.
+        let payload = #"{"swiftletVersion":"swiftlet-snapshot-1","devices":{"serial":{}},"vcpus":[]}"#
+        try SnapshotFile.write(payload: Array(payload.utf8), to: path)
+        do {
+            _ = try Machine.readSnapshot(path)
+            Issue.record("a version-1 snapshot was accepted")
+        } catch {
+            #expect("\(error)".contains("incompatible Swiftlet (swiftlet-snapshot-1)"))
+        }
+    }
+}

@@ -115,14 +115,17 @@ extension Machine {
         } catch {
             throw MachineError.snapshot("\(error)")
         }
+        // The version is read on its own first: an older payload has another shape, and
+        // should be refused as incompatible rather than as undecodable.
+        struct VersionProbe: Decodable { var swiftletVersion: String }
+        if let probe = try? JSONDecoder().decode(VersionProbe.self, from: Data(payload)), probe.swiftletVersion != snapshotSoftwareVersion {
+            throw MachineError.snapshot("\(path) was written by an incompatible Swiftlet (\(probe.swiftletVersion))")
+        }
         let snapshot: MachineSnapshot
         do {
             snapshot = try JSONDecoder().decode(MachineSnapshot.self, from: Data(payload))
         } catch {
             throw MachineError.snapshot("\(path): state does not decode: \(error)")
-        }
-        guard snapshot.swiftletVersion == snapshotSoftwareVersion else {
-            throw MachineError.snapshot("\(path) was written by an incompatible Swiftlet (\(snapshot.swiftletVersion))")
         }
         guard MachineConfiguration.vcpuRange.contains(snapshot.vcpus.count),
             snapshot.vcpus.enumerated().allSatisfy({ $0.offset == $0.element.id })
