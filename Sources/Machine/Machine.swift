@@ -19,7 +19,7 @@ public final class Machine: Sendable {
     let mmioBus: Bus
     let keyboardController: I8042Controller
     let control: RunControl
-    let pci: PCIDevices
+    let pci: PCISubsystem
     let logger: Logger
     private let runners: [VCPURunner]
 
@@ -61,9 +61,8 @@ public final class Machine: Sendable {
         }
 
         let machine = try Machine(
-            memory: memory, vcpuCount: configuration.vcpuCount, disks: configuration.disks, startPaused: false, kvmDevicePath: kvmDevicePath,
-            serialOutput: serialOutput, logger: logger)
-        try machine.pci.connectNotifiers()
+            memory: memory, vcpuCount: configuration.vcpuCount, virtioDevices: try PCISubsystem.openDisks(configuration.disks), startPaused: false,
+            kvmDevicePath: kvmDevicePath, serialOutput: serialOutput, logger: logger)
         do {
             let cpuid = try machine.kvm.supportedCPUID()
             for vcpu in machine.vcpus {
@@ -98,7 +97,8 @@ public final class Machine: Sendable {
     /// Creates the KVM VM around `memory` with the in-kernel interrupt controllers, the PIT,
     /// the vCPUs and the legacy devices. Shared by boot and snapshot restore.
     init(
-        memory: GuestMemory, vcpuCount: Int, disks: [DiskConfiguration], startPaused: Bool, kvmDevicePath: String,
+        memory: GuestMemory, vcpuCount: Int, virtioDevices: [(name: String, device: any SnapshottableVirtioDevice)], startPaused: Bool,
+        kvmDevicePath: String,
         serialOutput: @escaping @Sendable ([UInt8]) -> Void, logger: Logger
     ) throws(MachineError) {
         let kvm: KVMSystem, vm: VirtualMachine
@@ -136,7 +136,7 @@ public final class Machine: Sendable {
         } catch {
             throw .device(error)
         }
-        pci = try PCIDevices(vm: vm, memory: memory, portBus: portBus, mmioBus: mmioBus, disks: disks, logger: logger)
+        pci = try PCISubsystem(vm: vm, memory: memory, portBus: portBus, mmioBus: mmioBus, virtioDevices: virtioDevices, logger: logger)
         runners = vcpus.map { [logger] in VCPURunner(vcpu: $0, portBus: portBus, mmioBus: mmioBus, control: control, logger: logger) }
     }
 

@@ -1,3 +1,4 @@
+import SwiftletCore
 import Testing
 @testable import Devices
 
@@ -106,7 +107,7 @@ import Testing
         let device = try TestPCIDevice()
         let slot = try root.attach(device)
         let events = MappingLog()
-        root.setBARObserver { events.append($0) }
+        let ports = ConfigPorts(io: PCIConfigIO(root: root, mappingSink: events))
         #expect(mmio.read64(0xC000_0010) == 0x10)
         #expect(mmio.read64(0xC000_4008) == 2 << 32 | 8)
 
@@ -128,6 +129,38 @@ import Testing
         #expect(device.lastWrite.withLock { $0 }?.offset == 0x20)
         #expect(events.entries.filter { $0.bar == 0 }.map(\.base) == [nil, 0xD000_0000, 0xD010_0000])
         #expect(events.entries.allSatisfy { $0.slot == slot })
+    }
+
+    @Test func aConfigWriteReturnsTheBARMovesItCaused() throws {
+        let device = try TestPCIDevice()
+        let slot = try root.attach(device)
+        func write(_ register: Int, _ value: UInt32) -> [PCIRoot.BARMapping] {
+            [UInt8].littleEndian(value).withUnsafeBytes { root.writeConfig(slot: slot, offset: register, data: $0) }
+        }
+        // The interrupt line moves nothing.
+        #expect(write(0x3C, 5).isEmpty)
+        // A move of BAR 0 within the window: one change, already applied to the bus.
+        #expect(write(0x10, 0xD000_0000) == [PCIRoot.BARMapping(slot: slot, bar: 0, base: 0xD000_0000)])
+        #expect(mmio.read64(0xD000_0008) == 8)
+        // Writing the same address again moves nothing.
+        #expect(write(0x10, 0xD000_0000).isEmpty)
+        // Clearing MEM unmaps both BARs.
+        #expect(write(PCIRegister.command, 0) == [
+            PCIRoot.BARMapping(slot: slot, bar: 0, base: nil), PCIRoot.BARMapping(slot: slot, bar: 2, base: nil),
+        ])
+        // An absent slot moves nothing and does not trap.
+        #expect([UInt8](repeating: 0xFF, count: 4).withUnsafeBytes { root.writeConfig(slot: 31, offset: 0x10, data: $0) }.isEmpty)
+    }
+
+    @Test func configIOHandsTheMovesToItsSinkBeforeReturning() throws {
+        let device = try TestPCIDevice()
+        let slot = try root.attach(device)
+        let sink = MappingLog()
+        let ports = ConfigPorts(io: PCIConfigIO(root: root, mappingSink: sink))
+        ports.write(slot: slot, register: 0x3C, value: 7, width: 1)
+        #expect(sink.entries.isEmpty)  // nothing moved, so the sink is not bothered
+        ports.write(slot: slot, register: 0x10, value: 0xD020_0000)
+        #expect(sink.entries == [PCIRoot.BARMapping(slot: slot, bar: 0, base: 0xD020_0000)])
     }
 
     @Test func garbageAndOverlappingPlacementsAreIgnoredSafely() throws {
@@ -154,7 +187,7 @@ import Testing
     }
 
     @Test func windowExhaustionIsAnError() throws {
-        let tiny = PCIRoot(mmioBus: Bus(), mmioWindow: 0xC000_0000..<0xC000_2000)
+        let tiny = PCIRoot(mmioBus: Bus(), mmioWindow: AddressRange(0xC000_0000..<0xC000_2000)!)
         #expect(throws: PCIError.mmioWindowExhausted(needed: 0x4000)) { try tiny.attach(try TestPCIDevice()) }
     }
 
@@ -184,12 +217,16 @@ import Testing
         let copySlot = try otherRoot.attach(copy)
         try copy.configuration.restoreState(saved)
         #expect(copy.configuration.saveState() == saved)
+        // The bus follows only when the root is asked to, and says what moved.
+        #expect(otherRoot.mappedAddress(slot: copySlot, bar: 0) == 0xC000_0000)
+        #expect(otherRoot.refreshMappings() == [PCIRoot.BARMapping(slot: copySlot, bar: 0, base: 0xD000_0000)])
         #expect(otherRoot.mappedAddress(slot: copySlot, bar: 0) == 0xD000_0000)
+        #expect(otherRoot.refreshMappings().isEmpty)
         #expect(otherBus.read64(0xD000_0008) == 8)
 
         ports.write(slot: 0, register: 0x0C, value: 0x10, width: 1)
         let rootState = root.saveState()
-        try otherRoot.restoreState(rootState)
+        #expect(try otherRoot.restoreState(rootState).isEmpty)
         #expect(otherRoot.saveState() == rootState)
 
         var doctored = saved

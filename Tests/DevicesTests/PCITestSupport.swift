@@ -1,3 +1,4 @@
+import SwiftletCore
 import Synchronization
 @testable import Devices
 
@@ -19,7 +20,7 @@ final class RecordingMSISender: MSISender {
     func clear() { log.withLock { $0.removeAll() } }
 }
 
-let testMMIOWindow: Range<UInt64> = 0xC000_0000..<0xFEC0_0000
+let testMMIOWindow = AddressRange(0xC000_0000..<0xFEC0_0000)!
 
 /// Drives configuration mechanism #1 the way Linux does: latch an address at 0xCF8, then
 /// access 0xCFC–0xCFF.
@@ -109,9 +110,9 @@ extension Bus {
     }
 }
 
-/// Records BAR mapping changes reported by a `PCIRoot`.
-final class MappingLog: Sendable {
+/// Records the BAR moves `PCIConfigIO` hands on, as the VMM's ioeventfd set would get them.
+final class MappingLog: PCIMappingSink {
     private let storage = Mutex<[PCIRoot.BARMapping]>([])
-    func append(_ event: PCIRoot.BARMapping) { storage.withLock { $0.append(event) } }
+    func barMappingsChanged(_ changes: [PCIRoot.BARMapping]) { storage.withLock { $0 += changes } }
     var entries: [PCIRoot.BARMapping] { storage.withLock { $0 } }
 }

@@ -30,17 +30,18 @@ import GuestMemory
 
         let saved = source.transport.saveState()
         let savedBlock = block.saveState()
-        #expect(saved.queues[0] == Virtqueue.State(nextAvail: 2, nextUsed: 2, usedAtLastNotification: 2))
+        #expect(saved.core.queues[0] == Virtqueue.State(nextAvail: 2, nextUsed: 2, usedAtLastNotification: 2))
         let encoded = try JSONEncoder().encode(saved)
         let decoded = try JSONDecoder().decode(VirtioPCIDevice.State.self, from: encoded)
         #expect(decoded == saved)
         #expect(try JSONDecoder().decode(VirtioBlock.State.self, from: JSONEncoder().encode(savedBlock)) == savedBlock)
 
         // A fresh VMM: new bus, new devices built from the saved block state, then restore.
-        let restoredBlock = try VirtioBlock(state: savedBlock)
+        let restoredBlock = try VirtioBlock(restoring: savedBlock)
         let target = try VirtioHarness(device: restoredBlock, memory: try copy(source.memory))
         try target.transport.restoreState(decoded)
         #expect(target.transport.saveState() == saved)
+        #expect(target.root.refreshMappings() == [PCIRoot.BARMapping(slot: target.slot, bar: 0, base: 0xD000_0000)])
         #expect(target.root.mappedAddress(slot: target.slot, bar: 0) == 0xD000_0000)
         #expect(target.status == source.status)
         #expect(target.transport.msix.isEnabled)
@@ -66,27 +67,27 @@ import GuestMemory
         let saved = harness.transport.saveState()
 
         var zeroSize = saved
-        zeroSize.common.queues[0].size = 0
+        zeroSize.core.registers.queues[0].size = 0
         #expect(throws: VirtioError.self) { try harness.transport.restoreState(zeroSize) }
 
         var outsideRAM = saved
-        outsideRAM.common.queues[0].usedRing = 0x20_0000
+        outsideRAM.core.registers.queues[0].usedRing = 0x20_0000
         #expect(throws: VirtioError.self) { try harness.transport.restoreState(outsideRAM) }
 
         var badVector = saved
-        badVector.common.configVector = 9
+        badVector.core.registers.configVector = 9
         #expect(throws: VirtioError.self) { try harness.transport.restoreState(badVector) }
 
         var noVersion1 = saved
-        noVersion1.common.driverFeatures = VirtioBlock.featureFlush
+        noVersion1.core.registers.driverFeatures = VirtioBlock.featureFlush
         #expect(throws: VirtioError.self) { try harness.transport.restoreState(noVersion1) }
 
         var liveButDisabled = saved
-        liveButDisabled.common.queues[0].enabled = false
+        liveButDisabled.core.registers.queues[0].enabled = false
         #expect(throws: VirtioError.self) { try harness.transport.restoreState(liveButDisabled) }
 
         var wrongQueueCount = saved
-        wrongQueueCount.queues.append(nil)
+        wrongQueueCount.core.queues.append(nil)
         #expect(throws: VirtioError.self) { try harness.transport.restoreState(wrongQueueCount) }
 
         var otherDevice = saved
@@ -99,8 +100,35 @@ import GuestMemory
         try harness.kick()
         #expect(try harness.statusByte(status) == BlockStatus.ok)
 
-        #expect(throws: VirtioBlockError.self) { try block.restoreState(.init(path: disk.path, readOnly: true, id: "x")) }
-        #expect(throws: VirtioBlockError.self) { try block.restoreState(.init(path: "/nonexistent", readOnly: false, id: "x")) }
         #expect(block.path == disk.path)
+    }
+
+    @Test func aBlockDeviceIsBuiltFromItsSavedState() throws {
+        let disk = try TemporaryDisk(sectors: 8, extraBytes: 100)
+        let original = try VirtioBlock(path: disk.path, readOnly: true, id: "data")
+        let saved = original.saveState()
+        #expect(saved == VirtioBlock.State(path: disk.path, readOnly: true, id: "data"))
+
+        let rebuilt = try VirtioBlock(restoring: saved)
+        #expect(rebuilt.path == disk.path)
+        #expect(rebuilt.readOnly)
+        #expect(rebuilt.id == "data")
+        #expect(rebuilt.capacity == 8)
+        #expect(rebuilt.deviceFeatures == original.deviceFeatures)
+        // The rebuilt device serves the disk: GET_ID and a read through a fresh transport.
+        let harness = try VirtioHarness(device: rebuilt)
+        try harness.start()
+        let status = try harness.postRequest(type: BlockRequestType.read, sector: 5, data: [DataBuffer(address: 0x40000, length: 512, writable: true)])
+        try harness.kick()
+        #expect(try harness.statusByte(status) == BlockStatus.ok)
+        #expect(try harness.memory.readBytes(at: 0x40000, count: 512).allSatisfy { $0 == 5 })
+
+        // The same checks as a boot: a missing file, a too-long ID.
+        #expect(throws: VirtioBlockError.fileNotFound(path: "/nonexistent")) {
+            try VirtioBlock(restoring: .init(path: "/nonexistent", readOnly: false, id: "x"))
+        }
+        #expect(throws: VirtioBlockError.self) {
+            try VirtioBlock(restoring: .init(path: disk.path, readOnly: true, id: String(repeating: "x", count: 21)))
+        }
     }
 }

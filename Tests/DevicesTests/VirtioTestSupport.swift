@@ -178,7 +178,7 @@ final class VirtioHarness {
 
     /// Kicks queue 0 through the notify area, as the guest would, and waits for the work.
     func kick() throws {
-        let address = try #require(transport.notifyAddress(queue: 0))
+        let address = try #require(transport.notifyAddress(queue: 0, barBase: bar))
         mmio.write(address, 0, width: 2)
         transport.drain()
         transport.drain()

@@ -1,29 +1,27 @@
+import SwiftletCore
 import Synchronization
 
 /// An address space (port I/O or MMIO) that routes each access to the device owning it.
 ///
 /// Accesses that no device claims read as all ones and ignore writes, like an open bus,
-/// so a guest probing for hardware that is not there never disturbs the VMM.
+/// so a guest probing for hardware that is not there never disturbs the VMM. An access that
+/// starts inside a device's range but runs past its end is treated the same way, before the
+/// device sees it: a device only ever gets accesses that lie wholly inside its range, so it
+/// never has to re-check the width against its own length.
 public final class Bus: Sendable {
-    public struct Range: Sendable, Equatable {
-        public let base: UInt64
-        public let length: UInt64
-        public func contains(_ address: UInt64) -> Bool { address >= base && address - base < length }
-    }
-
     public enum Error: Swift.Error, Equatable, CustomStringConvertible {
-        case overlap(base: UInt64, length: UInt64)
+        case overlap(AddressRange)
         case emptyRange
         public var description: String {
             switch self {
-            case .overlap(let base, let length): return "bus range 0x\(String(base, radix: 16))+\(length) overlaps a device"
-            case .emptyRange: return "bus range is empty or wraps"
+            case .overlap(let range): return "bus range \(range) overlaps a device"
+            case .emptyRange: return "bus range is empty"
             }
         }
     }
 
     private struct Entry: @unchecked Sendable {
-        let range: Range
+        let range: AddressRange
         let device: any BusDevice
     }
 
@@ -31,49 +29,53 @@ public final class Bus: Sendable {
 
     public init() {}
 
-    /// Claims `[base, base+length)` for `device`.
-    public func insert(_ device: any BusDevice, base: UInt64, length: UInt64) throws {
-        guard length > 0, !base.addingReportingOverflow(length - 1).overflow else { throw Error.emptyRange }
-        try entries.withLock { entries in
-            let lastNew = base + (length - 1)
-            for entry in entries {
-                let lastOld = entry.range.base + (entry.range.length - 1)
-                if base <= lastOld && entry.range.base <= lastNew { throw Error.overlap(base: base, length: length) }
-            }
-            entries.append(Entry(range: Range(base: base, length: length), device: device))
+    /// Claims `range` for `device`.
+    public func insert(_ device: any BusDevice, range: AddressRange) throws(Error) {
+        guard !range.isEmpty else { throw .emptyRange }
+        try entries.withLock { (entries: inout [Entry]) throws(Error) in
+            guard !entries.contains(where: { $0.range.overlaps(range) }) else { throw .overlap(range) }
+            entries.append(Entry(range: range, device: device))
         }
+    }
+
+    /// Claims `[base, base + length)` for `device`; a range that would wrap is refused as empty.
+    public func insert(_ device: any BusDevice, base: UInt64, length: UInt64) throws(Error) {
+        guard let range = AddressRange(start: base, length: length) else { throw .emptyRange }
+        try insert(device, range: range)
     }
 
     /// Releases the range that starts at `base` for `device` (a PCI BAR being moved).
     public func remove(_ device: any BusDevice, base: UInt64) {
-        entries.withLock { entries in entries.removeAll { $0.device === device && $0.range.base == base } }
+        entries.withLock { entries in entries.removeAll { $0.device === device && $0.range.start == base } }
     }
 
-    /// The device and offset for `address`, if claimed.
-    public func resolve(_ address: UInt64) -> (device: any BusDevice, offset: UInt64)? {
+    /// The device and offset for an access of `count` bytes at `address`, if one device's
+    /// range holds all of it.
+    public func resolve(_ address: UInt64, count: Int) -> (device: any BusDevice, offset: UInt64)? {
         entries.withLock { entries in
             for entry in entries where entry.range.contains(address) {
-                return (entry.device, address - entry.range.base)
+                guard let offset = entry.range.offset(of: address, count: UInt64(count)) else { return nil }
+                return (entry.device, offset)
             }
             return nil
         }
     }
 
-    /// Routes a read; returns false (and fills all ones) when no device claims `address`.
+    /// Routes a read; returns false (and fills all ones) when no device claims the access.
     @discardableResult
     public func read(address: UInt64, data: UnsafeMutableRawBufferPointer) -> Bool {
-        guard let (device, offset) = resolve(address) else {
-            for index in data.indices { data[index] = 0xFF }
+        guard let (device, offset) = resolve(address, count: data.count) else {
+            data.fillWithOnes()
             return false
         }
         device.read(offset: offset, data: data)
         return true
     }
 
-    /// Routes a write; returns false when no device claims `address` (the write is dropped).
+    /// Routes a write; returns false when no device claims the access (the write is dropped).
     @discardableResult
     public func write(address: UInt64, data: UnsafeRawBufferPointer) -> Bool {
-        guard let (device, offset) = resolve(address) else { return false }
+        guard let (device, offset) = resolve(address, count: data.count) else { return false }
         device.write(offset: offset, data: data)
         return true
     }

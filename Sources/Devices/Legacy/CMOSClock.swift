@@ -1,4 +1,5 @@
 import Foundation
+import SwiftletCore
 import Synchronization
 
 /// The MC146818 real-time clock and CMOS RAM at ports 0x70/0x71, enough for Linux's rtc_cmos

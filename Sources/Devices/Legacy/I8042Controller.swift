@@ -1,10 +1,11 @@
+import SwiftletCore
 import Synchronization
 
 /// The PS/2 controller at ports 0x60–0x64, modelled far enough for Linux's i8042 driver to
 /// find a keyboard and, above all, for a guest to reset the machine by pulsing the reset
 /// line (command 0xFE, or bit 0 cleared through command 0xD1). Insert it at 0x60 with
 /// length 5: offset 0 is the data port and offset 4 the status/command port.
-public final class I8042Controller: BusDevice {
+public final class I8042Controller: BusDevice, RestorableInPlace {
     public struct State: Codable, Sendable, Equatable {
         /// Controller configuration byte: keyboard interrupt on, system flag, translation.
         public var configuration: UInt8 = 0x45

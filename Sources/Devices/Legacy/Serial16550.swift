@@ -1,3 +1,4 @@
+import SwiftletCore
 import Synchronization
 
 /// A 16550A UART as Linux's 8250 driver expects it.
@@ -6,7 +7,7 @@ import Synchronization
 /// and the transmitter are always empty. Interrupts follow a level model: after every
 /// register access the highest-priority pending cause is recomputed and the line is driven
 /// to match, which keeps IIR, LSR and the interrupt line consistent by construction.
-public final class Serial16550: BusDevice {
+public final class Serial16550: BusDevice, RestorableInPlace {
     public static let fifoCapacity = 64
 
     /// Register state, kept separate so that snapshots can capture and restore it whole.

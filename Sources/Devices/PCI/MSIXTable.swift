@@ -1,3 +1,4 @@
+import SwiftletCore
 import Synchronization
 
 /// MSI-X state of one function: the vector table and pending-bit array (both live in a BAR)
@@ -35,9 +36,16 @@ public final class MSIXTable: Sendable {
         storage = Mutex(Storage(table: MSIXTable.resetTable(vectorCount), pending: Array(repeating: false, count: vectorCount)))
     }
 
+    /// Offsets inside one table entry.
+    private enum Entry {
+        static let messageAddress = 0
+        static let messageData = 8
+        static let vectorControl = 12
+    }
+
     private static func resetTable(_ count: Int) -> [UInt8] {
         var table = [UInt8](repeating: 0, count: count * entrySize)
-        for vector in 0..<count { table[vector * entrySize + 12] = 1 }  // every entry starts masked
+        for vector in 0..<count { table[vector * entrySize + Entry.vectorControl] = 1 }  // every entry starts masked
         return table
     }
 
@@ -47,11 +55,10 @@ public final class MSIXTable: Sendable {
     /// The capability body (after ID and next) and its write mask: message control with only
     /// enable (bit 15) and function mask (bit 14) writable, then table and PBA locations.
     public func capability(tableBAR: Int, tableOffset: UInt32, pbaBAR: Int, pbaOffset: UInt32) -> (body: [UInt8], writableMask: [UInt8]) {
-        let control = UInt16(vectorCount - 1)
-        let table = tableOffset | UInt32(tableBAR & 7)
-        let pba = pbaOffset | UInt32(pbaBAR & 7)
-        var body: [UInt8] = [UInt8(truncatingIfNeeded: control), UInt8(truncatingIfNeeded: control >> 8)]
-        for word in [table, pba] { for shift in stride(from: 0, to: 32, by: 8) { body.append(UInt8(truncatingIfNeeded: word >> UInt32(shift))) } }
+        var body: [UInt8] = []
+        body.appendLittleEndian(UInt16(vectorCount - 1))
+        body.appendLittleEndian(tableOffset | UInt32(tableBAR & 7))
+        body.appendLittleEndian(pbaOffset | UInt32(pbaBAR & 7))
         var mask = [UInt8](repeating: 0, count: body.count)
         mask[1] = 0xC0
         return (body, mask)
@@ -94,25 +101,27 @@ public final class MSIXTable: Sendable {
 
     // MARK: - BAR access
 
+    private var tableRange: AddressRange { AddressRange(start: 0, length: UInt64(tableSize))! }
+    private var pbaRange: AddressRange { AddressRange(start: 0, length: UInt64(pbaSize))! }
+
+    /// Reads table bytes; an access not wholly inside the table reads zero.
     public func readTable(offset: UInt64, data: UnsafeMutableRawBufferPointer) {
+        guard tableRange.contains(offset, count: UInt64(data.count)) else { return data.fillWithZeros() }
         storage.withLock { storage in
-            for index in 0..<data.count {
-                let position = offset &+ UInt64(index)
-                data[index] = position < UInt64(storage.table.count) ? storage.table[Int(position)] : 0
-            }
+            data.copyBytes(from: storage.table[Int(offset)..<Int(offset) + data.count])
         }
     }
 
-    /// Any width is accepted; only the mask bit of vector control is writable there.
+    /// Any width is accepted; only the mask bit of vector control is writable there. An
+    /// access not wholly inside the table is dropped.
     public func writeTable(offset: UInt64, data: UnsafeRawBufferPointer) {
+        guard tableRange.contains(offset, count: UInt64(data.count)) else { return }
         let messages = storage.withLock { storage in
             for (index, byte) in data.enumerated() {
-                let position = offset &+ UInt64(index)
-                guard position < UInt64(storage.table.count) else { continue }
-                let slot = Int(position)
+                let slot = Int(offset) + index
                 switch slot % MSIXTable.entrySize {
-                case 12: storage.table[slot] = byte & 1
-                case 13, 14, 15: continue
+                case Entry.vectorControl: storage.table[slot] = byte & 1
+                case Entry.vectorControl + 1...MSIXTable.entrySize - 1: continue
                 default: storage.table[slot] = byte
                 }
             }
@@ -121,15 +130,14 @@ public final class MSIXTable: Sendable {
         send(messages)
     }
 
-    /// The PBA is read-only.
+    /// The PBA is read-only; bits past the last vector read zero.
     public func readPBA(offset: UInt64, data: UnsafeMutableRawBufferPointer) {
+        guard pbaRange.contains(offset, count: UInt64(data.count)) else { return data.fillWithZeros() }
         storage.withLock { storage in
             for index in 0..<data.count {
-                let bitBase = (offset &+ UInt64(index)) &* 8
+                let bitBase = (Int(offset) + index) * 8
                 var byte: UInt8 = 0
-                for bit in 0..<8 where bitBase &+ UInt64(bit) < UInt64(vectorCount) {
-                    if storage.pending[Int(bitBase) + bit] { byte |= 1 << UInt8(bit) }
-                }
+                for bit in 0..<8 where bitBase + bit < vectorCount && storage.pending[bitBase + bit] { byte |= 1 << UInt8(bit) }
                 data[index] = byte
             }
         }
@@ -138,15 +146,14 @@ public final class MSIXTable: Sendable {
     // MARK: - Helpers
 
     private static func entryMasked(_ index: Int, _ storage: Storage) -> Bool {
-        storage.table[index * entrySize + 12] & 1 != 0
+        storage.table[index * entrySize + Entry.vectorControl] & 1 != 0
     }
 
     private static func message(_ index: Int, _ storage: Storage) -> (UInt64, UInt32) {
         let base = index * entrySize
-        func word(_ offset: Int) -> UInt32 {
-            (0..<4).reduce(UInt32(0)) { $0 | UInt32(storage.table[base + offset + $1]) << UInt32($1 * 8) }
-        }
-        return (UInt64(word(0)) | UInt64(word(4)) << 32, word(8))
+        let address = storage.table.loadLittleEndian(UInt64.self, at: base + Entry.messageAddress) ?? 0
+        let data = storage.table.loadLittleEndian(UInt32.self, at: base + Entry.messageData) ?? 0
+        return (address, data)
     }
 
     private static func collectDeliverable(_ storage: inout Storage) -> [(UInt64, UInt32)] {
@@ -171,14 +178,14 @@ public final class MSIXTable: Sendable {
         storage.withLock { State(table: $0.table, pending: $0.pending) }
     }
 
-    public func restoreState(_ state: State) throws {
+    public func restoreState(_ state: State) throws(PCIError) {
         guard state.table.count == tableSize, state.pending.count == vectorCount else {
-            throw PCIError.stateMismatch("MSI-X table has \(state.pending.count) vectors, device has \(vectorCount)")
+            throw .stateMismatch("MSI-X table has \(state.pending.count) vectors, device has \(vectorCount)")
         }
         storage.withLock { storage in
             storage.table = state.table
             for vector in 0..<vectorCount {
-                let control = vector * MSIXTable.entrySize + 12
+                let control = vector * MSIXTable.entrySize + Entry.vectorControl
                 storage.table[control] &= 1
                 for reserved in 1...3 { storage.table[control + reserved] = 0 }
             }

@@ -1,3 +1,4 @@
+import SwiftletCore
 import Synchronization
 
 /// The 256-byte configuration space of one PCI function.
@@ -9,6 +10,11 @@ import Synchronization
 /// fixed, and the bits below the size reading zero, which is what makes BAR sizing work.
 public final class PCIConfigurationSpace: Sendable {
     public static let size = 256
+    /// The whole space, for checking guest offsets.
+    static let space = AddressRange(start: 0, length: UInt64(size))!
+    /// The six BAR registers, whose reads are computed.
+    static let barRegisterRange = AddressRange(start: UInt64(PCIRegister.bar0), length: UInt64(PCIRegister.barEnd - PCIRegister.bar0))!
+    static let expansionROMRange = AddressRange(start: UInt64(PCIRegister.expansionROM), length: 4)!
 
     public struct State: Codable, Sendable, Equatable {
         public var bytes: [UInt8]
@@ -28,8 +34,6 @@ public final class PCIConfigurationSpace: Sendable {
     private let barAddressMasks: [UInt32]
     private let barTypeBits: [UInt32]
     private let storage: Mutex<Storage>
-    /// Called after a restore so the PCI bus can move BAR mappings to the restored addresses.
-    private let mappingListener = Mutex<(@Sendable () -> Void)?>(nil)
 
     public init(identity: PCIIdentity, bars: [PCIBARDefinition] = []) throws {
         var masks = [UInt32](repeating: 0, count: 6)
@@ -52,21 +56,16 @@ public final class PCIConfigurationSpace: Sendable {
         barTypeBits = types
 
         var storage = Storage()
-        func put16(_ value: UInt16, _ offset: Int) {
-            storage.bytes[offset] = UInt8(truncatingIfNeeded: value)
-            storage.bytes[offset + 1] = UInt8(truncatingIfNeeded: value >> 8)
-        }
-        put16(identity.vendorID, PCIRegister.vendorID)
-        put16(identity.deviceID, PCIRegister.deviceID)
+        storage.bytes.storeLittleEndian(identity.vendorID, at: PCIRegister.vendorID)
+        storage.bytes.storeLittleEndian(identity.deviceID, at: PCIRegister.deviceID)
         storage.bytes[PCIRegister.revisionID] = identity.revisionID
         storage.bytes[PCIRegister.progIF] = identity.progIF
         storage.bytes[PCIRegister.subclass] = identity.subclass
         storage.bytes[PCIRegister.classCode] = identity.classCode
-        put16(identity.subsystemVendorID, PCIRegister.subsystemVendorID)
-        put16(identity.subsystemID, PCIRegister.subsystemID)
+        storage.bytes.storeLittleEndian(identity.subsystemVendorID, at: PCIRegister.subsystemVendorID)
+        storage.bytes.storeLittleEndian(identity.subsystemID, at: PCIRegister.subsystemID)
         storage.bytes[PCIRegister.interruptPin] = identity.interruptPin
-        storage.writable[PCIRegister.command] = UInt8(truncatingIfNeeded: PCICommand.writable)
-        storage.writable[PCIRegister.command + 1] = UInt8(truncatingIfNeeded: PCICommand.writable >> 8)
+        storage.writable.storeLittleEndian(PCICommand.writable, at: PCIRegister.command)
         storage.writable[PCIRegister.cacheLineSize] = 0xFF
         storage.writable[PCIRegister.latencyTimer] = 0xFF
         storage.writable[PCIRegister.interruptLine] = 0xFF
@@ -83,12 +82,11 @@ public final class PCIConfigurationSpace: Sendable {
         try storage.withLock { storage in
             let offset = storage.nextCapability
             let length = body.count + 2
-            guard offset + length <= PCIConfigurationSpace.size else { throw PCIError.capabilitySpaceFull }
-            storage.bytes[offset] = id
-            storage.bytes[offset + 1] = 0
-            for (index, byte) in body.enumerated() { storage.bytes[offset + 2 + index] = byte }
+            guard Self.space.contains(UInt64(offset), count: UInt64(length)) else { throw PCIError.capabilitySpaceFull }
+            storage.bytes.replaceSubrange(offset..<offset + length, with: [id, 0] + body)
             if let writableMask {
-                for (index, byte) in writableMask.prefix(body.count).enumerated() { storage.writable[offset + 2 + index] = byte }
+                let mask = writableMask.prefix(body.count)
+                storage.writable.replaceSubrange(offset + 2..<offset + 2 + mask.count, with: mask)
             }
             if let last = storage.lastCapability {
                 storage.bytes[last + 1] = UInt8(offset)
@@ -104,28 +102,29 @@ public final class PCIConfigurationSpace: Sendable {
 
     // MARK: - Guest access
 
-    /// Reads bytes at `offset`; the caller keeps the access inside one dword.
+    /// Reads bytes at `offset`; the caller keeps the access inside one dword. Bytes outside
+    /// the space read as all ones.
     public func read(offset: Int, data: UnsafeMutableRawBufferPointer) {
+        guard offset >= 0, Self.space.contains(UInt64(offset), count: UInt64(data.count)) else {
+            data.fillWithOnes()
+            return
+        }
         storage.withLock { storage in
-            for index in 0..<data.count {
-                let position = offset + index
-                data[index] = position >= 0 && position < PCIConfigurationSpace.size ? byte(at: position, in: storage) : 0xFF
-            }
+            for index in 0..<data.count { data[index] = byte(at: offset + index, in: storage) }
         }
     }
 
     /// Writes bytes at `offset` through the write masks; the caller keeps the access inside one dword.
     public func write(offset: Int, data: UnsafeRawBufferPointer) {
-        guard offset >= 0, offset + data.count <= PCIConfigurationSpace.size, !data.isEmpty else { return }
+        guard offset >= 0, !data.isEmpty, Self.space.contains(UInt64(offset), count: UInt64(data.count)) else { return }
         storage.withLock { storage in
-            if offset >= PCIRegister.bar0 && offset < PCIRegister.barEnd {
+            if Self.barRegisterRange.contains(UInt64(offset)) {
                 let register = (offset - PCIRegister.bar0) / 4
-                let shift = (offset & 3) * 8
-                var value = storage.barRegisters[register]
-                for (index, byte) in data.enumerated() where shift + index * 8 < 32 {
-                    let bit = shift + index * 8
-                    value = (value & ~(0xFF << bit)) | (UInt32(byte) << bit)
-                }
+                var bytes = [UInt8].littleEndian(storage.barRegisters[register])
+                let first = offset & 3
+                let count = min(data.count, 4 - first)
+                bytes.replaceSubrange(first..<first + count, with: data.prefix(count))
+                let value = bytes.loadLittleEndian(UInt32.self, at: 0) ?? 0
                 storage.barRegisters[register] = value & barAddressMasks[register]
                 return
             }
@@ -138,37 +137,33 @@ public final class PCIConfigurationSpace: Sendable {
     }
 
     private func byte(at position: Int, in storage: Storage) -> UInt8 {
-        if position >= PCIRegister.bar0 && position < PCIRegister.barEnd {
+        if Self.barRegisterRange.contains(UInt64(position)) {
             let register = (position - PCIRegister.bar0) / 4
-            let value = storage.barRegisters[register] | barTypeBits[register]
-            return UInt8(truncatingIfNeeded: value >> ((position & 3) * 8))
+            return [UInt8].littleEndian(storage.barRegisters[register] | barTypeBits[register])[position & 3]
         }
-        if position >= PCIRegister.expansionROM && position < PCIRegister.expansionROM + 4 { return 0 }
+        if Self.expansionROMRange.contains(UInt64(position)) { return 0 }
         return storage.bytes[position]
     }
 
     // MARK: - VMM-side helpers
 
-    public func readUInt16(at offset: Int) -> UInt16 {
-        var value: UInt16 = 0
-        withUnsafeMutableBytes(of: &value) { read(offset: offset, data: $0) }
-        return UInt16(littleEndian: value)
+    /// The register at `offset` as the guest would read it (all ones outside the space).
+    public func readRegister<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
+        var bytes = [UInt8](repeating: 0, count: MemoryLayout<T>.size)
+        bytes.withUnsafeMutableBytes { read(offset: offset, data: $0) }
+        return bytes.loadLittleEndian(T.self, at: 0) ?? ~0
     }
 
-    public func readUInt32(at offset: Int) -> UInt32 {
-        var value: UInt32 = 0
-        withUnsafeMutableBytes(of: &value) { read(offset: offset, data: $0) }
-        return UInt32(littleEndian: value)
-    }
+    public func readUInt16(at offset: Int) -> UInt16 { readRegister(UInt16.self, at: offset) }
+    public func readUInt32(at offset: Int) -> UInt32 { readRegister(UInt32.self, at: offset) }
 
     public var command: UInt16 { readUInt16(at: PCIRegister.command) }
 
     /// Sets command bits as firmware would before handing the device to the OS.
     public func enableCommand(_ bits: UInt16) {
         storage.withLock { storage in
-            let value = (UInt16(storage.bytes[PCIRegister.command]) | UInt16(storage.bytes[PCIRegister.command + 1]) << 8) | (bits & PCICommand.writable)
-            storage.bytes[PCIRegister.command] = UInt8(truncatingIfNeeded: value)
-            storage.bytes[PCIRegister.command + 1] = UInt8(truncatingIfNeeded: value >> 8)
+            let value = (storage.bytes.loadLittleEndian(UInt16.self, at: PCIRegister.command) ?? 0) | (bits & PCICommand.writable)
+            storage.bytes.storeLittleEndian(value, at: PCIRegister.command)
         }
     }
 
@@ -193,10 +188,6 @@ public final class PCIConfigurationSpace: Sendable {
         }
     }
 
-    func setMappingListener(_ listener: (@Sendable () -> Void)?) {
-        mappingListener.withLock { $0 = listener }
-    }
-
     // MARK: - Snapshot
 
     public func saveState() -> State {
@@ -205,13 +196,15 @@ public final class PCIConfigurationSpace: Sendable {
 
     /// Restores the writable parts; read-only bytes must match this device exactly, so a
     /// snapshot of a different device (or a doctored one) is refused rather than half-applied.
-    public func restoreState(_ state: State) throws {
+    /// BAR addresses change here, but the bus does not follow until the owner of the root
+    /// calls `PCIRoot.refreshMappings()` (or restores the root), which returns what moved.
+    public func restoreState(_ state: State) throws(PCIError) {
         guard state.bytes.count == PCIConfigurationSpace.size, state.barRegisters.count == 6 else {
             throw PCIError.stateMismatch("configuration space has the wrong size")
         }
-        try storage.withLock { storage in
+        try storage.withLock { (storage: inout Storage) throws(PCIError) in
             for position in 0..<PCIConfigurationSpace.size {
-                if position >= PCIRegister.bar0 && position < PCIRegister.barEnd { continue }
+                if Self.barRegisterRange.contains(UInt64(position)) { continue }
                 let fixed = ~storage.writable[position]
                 guard storage.bytes[position] & fixed == state.bytes[position] & fixed else {
                     throw PCIError.stateMismatch("read-only byte 0x\(String(position, radix: 16)) differs")
@@ -223,6 +216,5 @@ public final class PCIConfigurationSpace: Sendable {
             }
             for register in 0..<6 { storage.barRegisters[register] = state.barRegisters[register] & barAddressMasks[register] }
         }
-        mappingListener.withLock { $0 }?()
     }
 }

@@ -1,3 +1,5 @@
+import SwiftletCore
+
 /// A function on PCI bus 0.
 ///
 /// The bus routes configuration accesses to `readConfig`/`writeConfig` (offset within the
@@ -22,7 +24,7 @@ extension PCIDevice {
     }
 
     public func readBAR(_ index: Int, offset: UInt64, data: UnsafeMutableRawBufferPointer) {
-        for position in data.indices { data[position] = 0xFF }
+        data.fillWithOnes()
     }
 
     public func writeBAR(_ index: Int, offset: UInt64, data: UnsafeRawBufferPointer) {}

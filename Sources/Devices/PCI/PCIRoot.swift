@@ -1,3 +1,4 @@
+import SwiftletCore
 import Synchronization
 
 /// PCI bus 0: the host bridge plus up to 31 devices, one function each.
@@ -7,7 +8,11 @@ import Synchronization
 /// decoded only while COMMAND.MEM is set and its address lies wholly in the window and does
 /// not collide with anything else on the bus. Garbage (a half-written 64-bit BAR, sizing
 /// patterns, overlaps) just leaves the BAR unmapped until the guest programs something sane.
-public final class PCIRoot: Sendable {
+///
+/// Moving a BAR on the MMIO bus happens inside the configuration write that caused it; the
+/// write returns what moved, so the VMM can move what it keeps outside the bus (ioeventfds)
+/// on the same thread before the guest's next access.
+public final class PCIRoot: Sendable, Snapshottable {
     public static let slotCount = 32
 
     private struct Slot {
@@ -19,7 +24,6 @@ public final class PCIRoot: Sendable {
     private struct Storage {
         var slots: [Slot?] = Array(repeating: nil, count: PCIRoot.slotCount)
         var nextFree: UInt64
-        var observer: (@Sendable (BARMapping) -> Void)?
     }
 
     /// A BAR that started or stopped being decoded at an address.
@@ -28,6 +32,12 @@ public final class PCIRoot: Sendable {
         public let bar: Int
         /// The new base, or nil when the BAR is no longer mapped.
         public let base: UInt64?
+
+        public init(slot: Int, bar: Int, base: UInt64?) {
+            self.slot = slot
+            self.bar = bar
+            self.base = base
+        }
     }
 
     /// What the root itself holds; each attached device saves its own configuration space.
@@ -36,15 +46,15 @@ public final class PCIRoot: Sendable {
     }
 
     public let mmioBus: Bus
-    public let mmioWindow: Range<UInt64>
+    public let mmioWindow: AddressRange
     public let hostBridge = PCIHostBridge()
     private let storage: Mutex<Storage>
 
-    /// `mmioWindow` is where BARs may live (X86Layout.pciMMIOStart..<pciMMIOEnd).
-    public init(mmioBus: Bus, mmioWindow: Range<UInt64>) {
+    /// `mmioWindow` is where BARs may live (X86Layout's PCI MMIO hole).
+    public init(mmioBus: Bus, mmioWindow: AddressRange) {
         self.mmioBus = mmioBus
         self.mmioWindow = mmioWindow
-        var storage = Storage(nextFree: mmioWindow.lowerBound)
+        var storage = Storage(nextFree: mmioWindow.start)
         storage.slots[0] = Slot(device: hostBridge, regions: [], mapped: [])
         self.storage = Mutex(storage)
     }
@@ -52,16 +62,16 @@ public final class PCIRoot: Sendable {
     /// Puts `device` in the next free slot, assigns its BARs from the window, enables memory
     /// decoding and maps the BARs. Returns the slot (device number).
     @discardableResult
-    public func attach(_ device: any PCIDevice) throws -> Int {
-        let slot = try storage.withLock { storage -> Int in
-            guard let slot = storage.slots.firstIndex(where: { $0 == nil }) else { throw PCIError.noFreeSlot }
+    public func attach(_ device: any PCIDevice) throws(PCIError) -> Int {
+        try storage.withLock { (storage: inout Storage) throws(PCIError) -> Int in
+            guard let slot = storage.slots.firstIndex(where: { $0 == nil }) else { throw .noFreeSlot }
             var cursor = storage.nextFree
             var assignments: [(Int, UInt64)] = []
             for bar in device.configuration.bars {
                 let aligned = (cursor &+ (bar.size - 1)) & ~(bar.size - 1)
-                guard aligned >= cursor, aligned <= mmioWindow.upperBound,
-                    mmioWindow.upperBound - aligned >= bar.size
-                else { throw PCIError.mmioWindowExhausted(needed: bar.size) }
+                guard aligned >= cursor, let placed = AddressRange(start: aligned, length: bar.size), mmioWindow.contains(placed) else {
+                    throw .mmioWindowExhausted(needed: bar.size)
+                }
                 assignments.append((bar.index, aligned))
                 cursor = aligned + bar.size
             }
@@ -70,24 +80,15 @@ public final class PCIRoot: Sendable {
             storage.nextFree = cursor
             let regions = device.configuration.bars.map { PCIBARRegion(device: device, index: $0.index) }
             storage.slots[slot] = Slot(device: device, regions: regions, mapped: Array(repeating: nil, count: regions.count))
-            synchronize(slot: slot, in: &storage)
+            _ = synchronize(slot: slot, in: &storage)
             if let missing = storage.slots[slot]?.mapped.firstIndex(where: { $0 == nil }) {
                 let (index, base) = assignments[missing]
                 unmapAll(slot: slot, in: &storage)
                 storage.slots[slot] = nil
-                throw PCIError.barPlacementFailed(slot: slot, bar: index, base: base)
+                throw .barPlacementFailed(slot: slot, bar: index, base: base)
             }
             return slot
         }
-        device.configuration.setMappingListener { [weak self] in self?.refreshMappings(slot: slot) }
-        return slot
-    }
-
-    /// Tells the VMM whenever the guest moves, unmaps or remaps a BAR, so that anything
-    /// registered at a BAR address outside the bus (KVM ioeventfds on virtio notify
-    /// addresses) can follow. Called with the bus locked: it must not call back into `PCIRoot`.
-    public func setBARObserver(_ observer: (@Sendable (BARMapping) -> Void)?) {
-        storage.withLock { $0.observer = observer }
     }
 
     public func device(atSlot slot: Int) -> (any PCIDevice)? {
@@ -111,42 +112,42 @@ public final class PCIRoot: Sendable {
     /// Absent slots read all ones.
     public func readConfig(slot: Int, offset: Int, data: UnsafeMutableRawBufferPointer) {
         guard let device = device(atSlot: slot) else {
-            for index in data.indices { data[index] = 0xFF }
+            data.fillWithOnes()
             return
         }
         device.readConfig(offset: offset, data: data)
     }
 
-    /// Writes go to the device, then BAR mappings follow whatever the guest changed. The
-    /// device runs without the bus lock held (its side effects may wait for its I/O queue);
-    /// re-deriving the mappings from configuration space under the lock keeps two vCPUs
-    /// from interleaving a move.
-    public func writeConfig(slot: Int, offset: Int, data: UnsafeRawBufferPointer) {
-        guard let device = device(atSlot: slot) else { return }
+    /// Writes go to the device, then BAR mappings on the MMIO bus follow whatever the guest
+    /// changed; returns the BARs that moved. The device runs without the bus lock held (its
+    /// side effects may wait for its I/O queue); re-deriving the mappings from configuration
+    /// space under the lock keeps two vCPUs from interleaving a move.
+    public func writeConfig(slot: Int, offset: Int, data: UnsafeRawBufferPointer) -> [BARMapping] {
+        guard let device = device(atSlot: slot) else { return [] }
         device.writeConfig(offset: offset, data: data)
-        refreshMappings(slot: slot)
+        return storage.withLock { synchronize(slot: slot, in: &$0) }
     }
 
-    /// Re-derives every BAR mapping from configuration space (after a restore).
-    public func refreshMappings() {
+    /// Re-derives every BAR mapping from configuration space (after devices restored theirs);
+    /// returns the BARs that moved.
+    public func refreshMappings() -> [BARMapping] {
         storage.withLock { storage in
-            for slot in 0..<PCIRoot.slotCount { synchronize(slot: slot, in: &storage) }
+            (0..<PCIRoot.slotCount).flatMap { synchronize(slot: $0, in: &storage) }
         }
-    }
-
-    func refreshMappings(slot: Int) {
-        storage.withLock { synchronize(slot: slot, in: &$0) }
     }
 
     // MARK: - Mapping
 
-    private func synchronize(slot: Int, in storage: inout Storage) {
-        guard var entry = storage.slots[slot] else { return }
+    private func synchronize(slot: Int, in storage: inout Storage) -> [BARMapping] {
+        guard var entry = storage.slots[slot] else { return [] }
         let configuration = entry.device.configuration
         let decoding = configuration.command & PCICommand.memorySpace != 0
+        var changes: [BARMapping] = []
         for (position, bar) in configuration.bars.enumerated() {
             var wanted: UInt64? = nil
-            if decoding, let base = configuration.barAddress(bar.index), fitsWindow(base: base, size: bar.size) {
+            if decoding, let base = configuration.barAddress(bar.index), let range = AddressRange(start: base, length: bar.size),
+                mmioWindow.contains(range)
+            {
                 wanted = base
             }
             guard wanted != entry.mapped[position] else { continue }
@@ -156,9 +157,10 @@ public final class PCIRoot: Sendable {
             if let wanted, (try? mmioBus.insert(region, base: wanted, length: bar.size)) != nil {
                 entry.mapped[position] = wanted
             }
-            storage.observer?(BARMapping(slot: slot, bar: bar.index, base: entry.mapped[position]))
+            changes.append(BARMapping(slot: slot, bar: bar.index, base: entry.mapped[position]))
         }
         storage.slots[slot] = entry
+        return changes
     }
 
     private func unmapAll(slot: Int, in storage: inout Storage) {
@@ -168,10 +170,6 @@ public final class PCIRoot: Sendable {
         }
     }
 
-    private func fitsWindow(base: UInt64, size: UInt64) -> Bool {
-        base >= mmioWindow.lowerBound && base <= mmioWindow.upperBound && mmioWindow.upperBound - base >= size
-    }
-
     // MARK: - Snapshot
 
     public func saveState() -> State {
@@ -179,9 +177,9 @@ public final class PCIRoot: Sendable {
     }
 
     /// Restores the host bridge and re-derives every BAR mapping from the (already restored)
-    /// devices' configuration spaces.
-    public func restoreState(_ state: State) throws {
+    /// devices' configuration spaces; returns the BARs that moved.
+    public func restoreState(_ state: State) throws(PCIError) -> [BARMapping] {
         try hostBridge.configuration.restoreState(state.hostBridge)
-        refreshMappings()
+        return refreshMappings()
     }
 }

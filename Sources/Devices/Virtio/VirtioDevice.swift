@@ -1,11 +1,10 @@
-import GuestMemory
-
 /// A virtio device model, independent of the transport that carries it.
 ///
-/// The transport (`VirtioPCIDevice`) owns feature negotiation, status, queue setup and
-/// interrupts; the device only describes itself and consumes descriptor chains. All calls
-/// except the identity properties and config-space accesses arrive on the transport's
-/// serial I/O queue, so a device needs no locking for its processing state.
+/// The transport (`VirtioPCIDevice`, and any later one through `VirtioDeviceCore`) owns
+/// feature negotiation, status, queue setup and interrupts; the device only describes itself
+/// and consumes descriptor chains. All calls except the identity properties and config-space
+/// accesses arrive on the core's serial I/O queue, so a device needs no locking for its
+/// processing state.
 public protocol VirtioDevice: AnyObject, Sendable {
     /// Prefix of error reports, e.g. "virtio-blk".
     var name: String { get }
@@ -17,7 +16,8 @@ public protocol VirtioDevice: AnyObject, Sendable {
     var queueMaxSizes: [UInt16] { get }
     /// Bytes of device-specific configuration space.
     var configSpaceSize: Int { get }
-    /// Reads device config bytes at `offset` (bytes past the end read zero).
+    /// Reads device config bytes at `offset`; the transport keeps the access inside
+    /// `configSpaceSize` rounded up to a dword (bytes past the end read zero).
     func readConfig(offset: Int, data: UnsafeMutableRawBufferPointer)
     func writeConfig(offset: Int, data: UnsafeRawBufferPointer)
     /// The driver set DRIVER_OK with `features` negotiated.

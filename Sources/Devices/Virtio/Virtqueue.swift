@@ -1,4 +1,5 @@
 import GuestMemory
+import SwiftletCore
 import Synchronization
 
 /// The device side of a split virtqueue (virtio 1.x §2.7) over guest RAM.
@@ -25,11 +26,12 @@ public final class Virtqueue {
 
     public let index: Int
     public let size: UInt16
-    public let memory: GuestMemory
     public let eventIndex: Bool
-    private let descriptorTable: UInt64
-    private let availRing: UInt64
-    private let usedRing: UInt64
+    /// Only the chains this queue hands out reach guest RAM beyond the rings.
+    private let memory: GuestMemory
+    private let descriptorTable: GuestAddress
+    private let availRing: GuestAddress
+    private let usedRing: GuestAddress
 
     public private(set) var nextAvail: UInt16 = 0
     public private(set) var nextUsed: UInt16 = 0
@@ -48,29 +50,29 @@ public final class Virtqueue {
         ]
         for (name, address, alignment, length) in rings {
             guard address % alignment == 0 else { throw .misalignedRing(name, address: address) }
-            guard memory.contains(address, length: length) else { throw .ringOutsideMemory(name, address: address, length: length) }
+            guard memory.contains(GuestAddress(address), length: length) else { throw .ringOutsideMemory(name, address: address, length: length) }
         }
         self.index = index
         self.size = size
         self.memory = memory
         self.eventIndex = eventIndex
-        descriptorTable = configuration.descriptorTable
-        availRing = configuration.availRing
-        usedRing = configuration.usedRing
+        descriptorTable = GuestAddress(configuration.descriptorTable)
+        availRing = GuestAddress(configuration.availRing)
+        usedRing = GuestAddress(configuration.usedRing)
     }
 
     // MARK: - Consuming requests
 
     /// The next available chain, or nil when the driver has posted nothing new.
     public func popChain() throws(VirtqueueError) -> DescriptorChain? {
-        let availIndex = try read(UInt16.self, at: availRing + 2)
+        let availIndex = try read(UInt16.self, at: availRing, 2)
         let pending = availIndex &- nextAvail
         if pending == 0 { return nil }
         guard pending <= size else { throw .availIndexTooFarAhead(availIndex: availIndex, nextAvail: nextAvail, size: size) }
         // The ring entry and descriptors must not be read before the index that published them.
         atomicMemoryFence(ordering: .acquiring)
         let slot = UInt64(nextAvail % size)
-        let head = try read(UInt16.self, at: availRing + 4 + 2 * slot)
+        let head = try read(UInt16.self, at: availRing, 4 + 2 * slot)
         guard head < size else { throw .headOutOfRange(head, size: size) }
 
         var buffers: [GuestBuffer] = []
@@ -79,37 +81,39 @@ public final class Virtqueue {
         var sawWritable = false
         while true {
             guard buffers.count < Int(size) else { throw .loop }
-            let entry = descriptorTable + Self.descriptorSize * UInt64(current)
-            let address = try read(UInt64.self, at: entry)
-            let length = try read(UInt32.self, at: entry + 8)
-            let flags = try read(UInt16.self, at: entry + 12)
-            let next = try read(UInt16.self, at: entry + 14)
+            let entry = Self.descriptorSize * UInt64(current)
+            let address = GuestAddress(try read(UInt64.self, at: descriptorTable, entry))
+            let length = try read(UInt32.self, at: descriptorTable, entry + 8)
+            let flags = try read(UInt16.self, at: descriptorTable, entry + 12)
+            let next = try read(UInt16.self, at: descriptorTable, entry + 14)
             guard flags & Self.flagIndirect == 0 else { throw .indirectNotNegotiated }
             let writable = flags & Self.flagWrite != 0
             guard writable || !sawWritable else { throw .readableAfterWritable }
             sawWritable = sawWritable || writable
-            guard memory.contains(address, length: UInt64(length)) else { throw .bufferOutsideMemory(address: address, length: length) }
+            guard let buffer = GuestBuffer.checked(address: address, length: length, deviceWritable: writable, in: memory) else {
+                throw .bufferOutsideMemory(address: address.rawValue, length: length)
+            }
             total += UInt64(length)
             guard total <= UInt64(UInt32.max) else { throw .lengthOverflow }
-            buffers.append(GuestBuffer(address: address, length: length, deviceWritable: writable))
+            buffers.append(buffer)
             guard flags & Self.flagNext != 0 else { break }
             guard next < size else { throw .nextOutOfRange(next, size: size) }
             current = next
         }
         nextAvail &+= 1
-        return DescriptorChain(head: head, buffers: buffers)
+        return DescriptorChain(head: head, buffers: buffers, memory: memory)
     }
 
     /// Returns a chain to the driver with `length` bytes written into its buffers.
     public func addUsed(head: UInt16, length: UInt32) throws(VirtqueueError) {
         guard head < size else { throw .usedHeadOutOfRange(head) }
-        let element = usedRing + 4 + 8 * UInt64(nextUsed % size)
-        try write(UInt32(head), at: element)
-        try write(length, at: element + 4)
+        let element = 4 + 8 * UInt64(nextUsed % size)
+        try write(UInt32(head), at: usedRing, element)
+        try write(length, at: usedRing, element + 4)
         nextUsed &+= 1
         // The driver may read the element as soon as it sees the new index.
         atomicMemoryFence(ordering: .releasing)
-        try write(nextUsed, at: usedRing + 2)
+        try write(nextUsed, at: usedRing, 2)
     }
 
     // MARK: - Notification suppression
@@ -124,18 +128,18 @@ public final class Virtqueue {
         // used.idx must be visible before we look at what the driver asked for.
         atomicMemoryFence(ordering: .sequentiallyConsistent)
         if eventIndex {
-            let usedEvent = try read(UInt16.self, at: availRing + 4 + 2 * UInt64(size))
+            let usedEvent = try read(UInt16.self, at: availRing, 4 + 2 * UInt64(size))
             return new &- usedEvent &- 1 < new &- old
         }
-        return try read(UInt16.self, at: availRing) & Self.availFlagNoInterrupt == 0
+        return try read(UInt16.self, at: availRing, 0) & Self.availFlagNoInterrupt == 0
     }
 
     /// Re-arms driver notifications (avail_event = next_avail with EVENT_IDX) and reports
     /// whether chains arrived meanwhile, which the driver would then not have notified.
     public func rearmNotifications() throws(VirtqueueError) -> Bool {
-        if eventIndex { try write(nextAvail, at: usedRing + 4 + 8 * UInt64(size)) }
+        if eventIndex { try write(nextAvail, at: usedRing, 4 + 8 * UInt64(size)) }
         atomicMemoryFence(ordering: .sequentiallyConsistent)
-        return try read(UInt16.self, at: availRing + 2) != nextAvail
+        return try read(UInt16.self, at: availRing, 2) != nextAvail
     }
 
     // MARK: - Snapshot
@@ -153,11 +157,15 @@ public final class Virtqueue {
 
     // MARK: - Memory access
 
-    private func read<T: FixedWidthInteger>(_ type: T.Type, at address: UInt64) throws(VirtqueueError) -> T {
+    /// Reads the field `offset` bytes into a ring. Construction checked that every ring
+    /// lies in guest RAM, so neither the sum nor the access can fail unless the map changes.
+    private func read<T: FixedWidthInteger>(_ type: T.Type, at ring: GuestAddress, _ offset: UInt64) throws(VirtqueueError) -> T {
+        guard let address = ring.adding(offset) else { throw .memory(.outOfBounds(address: ring, length: offset)) }
         do { return try memory.read(type, at: address) } catch { throw .memory(error) }
     }
 
-    private func write<T: FixedWidthInteger>(_ value: T, at address: UInt64) throws(VirtqueueError) {
+    private func write<T: FixedWidthInteger>(_ value: T, at ring: GuestAddress, _ offset: UInt64) throws(VirtqueueError) {
+        guard let address = ring.adding(offset) else { throw .memory(.outOfBounds(address: ring, length: offset)) }
         do { try memory.write(value, at: address) } catch { throw .memory(error) }
     }
 }

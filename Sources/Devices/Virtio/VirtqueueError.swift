@@ -15,6 +15,8 @@ public enum VirtqueueError: Error, Equatable, Sendable, CustomStringConvertible 
     case readableAfterWritable
     case indirectNotNegotiated
     case usedHeadOutOfRange(UInt16)
+    case writeToReadableBuffer
+    case bufferTooShort(needed: Int, length: UInt32)
     case memory(GuestMemoryError)
 
     public var description: String {
@@ -34,6 +36,8 @@ public enum VirtqueueError: Error, Equatable, Sendable, CustomStringConvertible 
         case .readableAfterWritable: return "rejected descriptor chain: device-readable buffer after a device-writable one"
         case .indirectNotNegotiated: return "rejected descriptor chain: indirect descriptor without VIRTIO_F_INDIRECT_DESC"
         case .usedHeadOutOfRange(let head): return "device bug: used head \(head) out of range"
+        case .writeToReadableBuffer: return "device bug: write to a device-readable buffer"
+        case .bufferTooShort(let needed, let length): return "device bug: \(needed)-byte write to a \(length)-byte buffer"
         case .memory(let error): return "invalid queue: \(error)"
         }
     }

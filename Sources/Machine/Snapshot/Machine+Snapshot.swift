@@ -12,7 +12,8 @@ import Glibc
 #endif
 
 extension Machine {
-    static let snapshotSoftwareVersion = "swiftlet-snapshot-1"
+    /// Version 2: device states became a keyed list (`DeviceStateRecord`).
+    static let snapshotSoftwareVersion = "swiftlet-snapshot-2"
 
     /// Writes guest RAM to `memoryPath` and the rest of the VM to `statePath`. The VM must be
     /// paused. Memory is written first, so a state file always names complete memory, and
@@ -74,9 +75,7 @@ extension Machine {
                 memoryRegions: memory.regions.map { .init(base: $0.range.start, size: $0.range.length) },
                 vcpus: vcpuStates,
                 vm: vmState,
-                devices: .init(
-                    serial: serial.saveState(), i8042: keyboardController.saveState(), pciConfigIO: pci.configIO.saveState(), pciRoot: pci.root.saveState(),
-                    virtio: pci.disks.map { $0.transport.saveState() }, blocks: pci.disks.map { $0.block.saveState() }))
+                devices: try saveDeviceStates())
         } catch {
             throw .snapshot(.capturing(error))
         }
@@ -93,20 +92,27 @@ extension Machine {
         logger: Logger
     ) throws(MachineError) -> Machine {
         let snapshot = try readSnapshot(statePath)
+        let deviceStates = try checkedDeviceStates(snapshot, path: statePath)
         let memory = try mapMemoryFile(memoryPath, for: snapshot)
-        // Disks are reopened from the paths in the snapshot; the user keeps them unchanged.
-        let disks = snapshot.devices.blocks.map { DiskConfiguration(path: $0.path, readOnly: $0.readOnly, id: $0.id) }
+        // Virtio devices are built from their saved states: disks are reopened from the paths
+        // in the snapshot, which the user keeps unchanged.
+        let virtioDevices: [(name: String, device: any SnapshottableVirtioDevice)]
+        do {
+            virtioDevices = try deviceStates.buildVirtioDevices()
+        } catch {
+            throw .snapshot(.invalidDevices(path: statePath, error))
+        }
         let machine = try Machine(
-            memory: memory, vcpuCount: snapshot.vcpus.count, disks: disks, startPaused: true, kvmDevicePath: kvmDevicePath,
+            memory: memory, vcpuCount: snapshot.vcpus.count, virtioDevices: virtioDevices, startPaused: true, kvmDevicePath: kvmDevicePath,
             serialOutput: serialOutput, logger: logger)
         try machine.restoreVMState(snapshot.vm)
         let canScaleTSC = machine.kvm.checkExtension(KVM_CAP_TSC_CONTROL) > 0
         for (vcpu, state) in zip(machine.vcpus, snapshot.vcpus) {
             try state.restore(into: vcpu, canScaleTSC: canScaleTSC)
         }
-        machine.serial.restoreState(snapshot.devices.serial)
-        machine.keyboardController.restoreState(snapshot.devices.i8042)
-        try machine.restorePCIState(snapshot.devices)
+        try machine.restoreDeviceStates(deviceStates)
+        // Notifications stay held back until the VM resumes.
+        machine.pci.quiesce()
         return machine
     }
 
@@ -117,14 +123,17 @@ extension Machine {
         } catch {
             throw .snapshot(.stateFile(error))
         }
+        // The version is read on its own first: an older payload has another shape, and
+        // should be refused as incompatible rather than as undecodable.
+        struct VersionProbe: Decodable { var swiftletVersion: String }
+        if let probe = try? JSONDecoder().decode(VersionProbe.self, from: Data(payload)), probe.swiftletVersion != snapshotSoftwareVersion {
+            throw .snapshot(.incompatibleVersion(path: path, version: probe.swiftletVersion))
+        }
         let snapshot: MachineSnapshot
         do {
             snapshot = try JSONDecoder().decode(MachineSnapshot.self, from: Data(payload))
         } catch {
             throw .snapshot(.decoding(path: path, error))
-        }
-        guard snapshot.swiftletVersion == snapshotSoftwareVersion else {
-            throw .snapshot(.incompatibleVersion(path: path, version: snapshot.swiftletVersion))
         }
         // The same limits as a boot: a snapshot is one more door into the VMM.
         guard MachineLimits.vcpuCount.contains(snapshot.vcpus.count),
@@ -132,9 +141,7 @@ extension Machine {
         else {
             throw .snapshot(.invalidVCPUList(path: path))
         }
-        guard snapshot.devices.virtio.count == snapshot.devices.blocks.count else {
-            throw .snapshot(.inconsistentDevices(path: path))
-        }
+        _ = try checkedDeviceStates(snapshot, path: path)
         guard MachineLimits.memoryMiB.contains(snapshot.memoryMiB),
             let expected = X86Layout.ramLayout(size: UInt64(snapshot.memoryMiB) << 20),
             snapshot.memoryRegions == expected.map({ .init(base: $0.start, size: $0.length) })
@@ -142,6 +149,16 @@ extension Machine {
             throw .snapshot(.memoryLayoutMismatch(path: path))
         }
         return snapshot
+    }
+
+    /// The snapshot's device states, refused unless every key this VM needs is present and
+    /// every key is one this Swiftlet knows.
+    static func checkedDeviceStates(_ snapshot: MachineSnapshot, path: String) throws(MachineError) -> DeviceStateSet {
+        do {
+            return try DeviceStateSet(snapshot.devices)
+        } catch {
+            throw .snapshot(.invalidDevices(path: path, error))
+        }
     }
 
     private static func mapMemoryFile(_ path: String, for snapshot: MachineSnapshot) throws(MachineError) -> GuestMemory {
@@ -162,21 +179,6 @@ extension Machine {
         } catch {
             throw .snapshot(.mappingMemory(path: path, error))
         }
-    }
-
-    private func restorePCIState(_ devices: MachineSnapshot.DeviceStates) throws(MachineError) {
-        do {
-            try pci.configIO.restoreState(devices.pciConfigIO)
-            for (disk, state) in zip(pci.disks, devices.virtio) {
-                try disk.transport.restoreState(state)
-            }
-            try pci.root.restoreState(devices.pciRoot)
-        } catch {
-            throw .snapshot(.restoringDevices(error))
-        }
-        try pci.connectNotifiers()
-        // Notifications stay held back until the VM resumes.
-        pci.quiesce()
     }
 
     private func restoreVMState(_ state: MachineSnapshot.VMState) throws(MachineError) {

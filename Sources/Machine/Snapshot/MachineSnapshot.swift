@@ -1,4 +1,3 @@
-import Devices
 import Foundation
 
 /// The state file's payload: the VM's shape, KVM's VM-wide and per-vCPU state, and every
@@ -18,21 +17,13 @@ struct MachineSnapshot: Codable {
         var clock: Data
     }
 
-    struct DeviceStates: Codable {
-        var serial: Serial16550.State
-        var i8042: I8042Controller.State
-        var pciConfigIO: PCIConfigIO.State
-        var pciRoot: PCIRoot.State
-        var virtio: [VirtioPCIDevice.State]
-        var blocks: [VirtioBlock.State]
-    }
-
     var swiftletVersion: String
     var memoryMiB: Int
     var memoryRegions: [Region]
     var vcpus: [VCPUSnapshot]
     var vm: VMState
-    var devices: DeviceStates
+    /// Every device's state under its key (`DeviceStateKey`, `VirtioDeviceKind`).
+    var devices: [DeviceStateRecord]
 
     var memoryBytes: UInt64 { memoryRegions.reduce(0) { $0 + $1.size } }
 }

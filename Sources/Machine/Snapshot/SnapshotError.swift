@@ -15,12 +15,12 @@ public enum SnapshotError: Error, CustomStringConvertible, Sendable {
     /// Written by a Swiftlet whose state format this one does not read.
     case incompatibleVersion(path: String, version: String)
     case invalidVCPUList(path: String)
-    case inconsistentDevices(path: String)
+    case invalidDevices(path: String, any Error)
     /// The memory size or regions are not what this Swiftlet would build.
     case memoryLayoutMismatch(path: String)
     /// A saved KVM structure has the wrong size for this build.
     case stateSize(what: String, actual: Int, expected: Int)
-    case capturing(KVMError)
+    case capturing(any Error)
     case restoringVM(any Error)
     case restoringVCPU(id: Int, any Error)
     case restoringDevices(any Error)
@@ -36,7 +36,7 @@ public enum SnapshotError: Error, CustomStringConvertible, Sendable {
         case .decoding(let path, let error): return "\(path): state does not decode: \(error)"
         case .incompatibleVersion(let path, let version): return "\(path) was written by an incompatible Swiftlet (\(version))"
         case .invalidVCPUList(let path): return "\(path): invalid vCPU list"
-        case .inconsistentDevices(let path): return "\(path): device list is inconsistent"
+        case .invalidDevices(let path, let error): return "\(path): \(error)"
         case .memoryLayoutMismatch(let path): return "\(path): memory layout does not match this Swiftlet's"
         case .stateSize(let what, let actual, let expected): return "\(what) has \(actual) bytes, expected \(expected)"
         case .capturing(let error): return "capturing state: \(error)"

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import SwiftletCore
 
 /// An open disk image: a descriptor plus its size, closed when the last reference goes.
 /// pread/pwrite carry their own offsets, so no seek state is shared between requests.
@@ -44,37 +45,15 @@ final class BlockBackingFile: Sendable {
 
     /// Fills `buffer` from `offset`; false on error or a short file.
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) -> Bool {
-        guard let base = buffer.baseAddress else { return true }
-        return Self.transferAll(buffer.count) { done in
-            pread(descriptor, base + done, buffer.count - done, off_t(offset + UInt64(done)))
-        }
+        (try? HostFile.read(.init(rawValue: descriptor), into: buffer, at: offset)) != nil
     }
 
     /// Writes all of `buffer` at `offset`; false on error.
     func write(_ buffer: UnsafeRawBufferPointer, at offset: UInt64) -> Bool {
-        guard let base = buffer.baseAddress else { return true }
-        return Self.transferAll(buffer.count) { done in
-            pwrite(descriptor, base + done, buffer.count - done, off_t(offset + UInt64(done)))
-        }
-    }
-
-    /// Repeats a partial pread/pwrite (`step` gets the bytes done so far) until `count` bytes
-    /// moved; retries EINTR, fails on an error or on no progress (end of file).
-    private static func transferAll(_ count: Int, _ step: (Int) -> Int) -> Bool {
-        var done = 0
-        while done < count {
-            let moved = step(done)
-            if moved < 0 && errno == EINTR { continue }
-            guard moved > 0 else { return false }
-            done += moved
-        }
-        return true
+        (try? HostFile.write(.init(rawValue: descriptor), buffer, at: offset)) != nil
     }
 
     func flush() -> Bool {
-        while fdatasync(descriptor) != 0 {
-            guard errno == EINTR else { return false }
-        }
-        return true
+        retryingOnInterrupt { fdatasync(descriptor) } == 0
     }
 }

@@ -1,4 +1,4 @@
-import GuestMemory
+import SwiftletCore
 
 /// A virtio-blk request split out of a descriptor chain (virtio 1.x §5.2.6).
 ///
@@ -13,7 +13,12 @@ struct BlockRequest {
         case getID = 8
     }
 
-    static let headerSize: UInt64 = 16
+    /// struct virtio_blk_outhdr: type (u32), reserved (u32), sector (u64).
+    private enum Header {
+        static let size: UInt64 = 16
+        static let type = 0
+        static let sector = 8
+    }
 
     let type: UInt32
     let sector: UInt64
@@ -21,27 +26,31 @@ struct BlockRequest {
     let readableData: [GuestBuffer]
     /// Device-writable bytes before the status (the destination of a read).
     let writableData: [GuestBuffer]
-    let statusAddress: UInt64
+    /// The one device-writable byte the status goes to.
+    let status: GuestBuffer
 
-    init(chain: DescriptorChain, memory: GuestMemory) throws {
+    init(chain: DescriptorChain) throws {
         let readable = chain.readable
         let readableBytes = Self.total(readable)
-        guard readableBytes >= Self.headerSize else { throw VirtioBlockRequestError.headerTooShort(readableBytes: readableBytes) }
+        guard readableBytes >= Header.size else { throw VirtioBlockRequestError.headerTooShort(readableBytes: readableBytes) }
         let writable = chain.writable
         let writableBytes = Self.total(writable)
         guard writableBytes >= 1 else { throw VirtioBlockRequestError.noStatusByte }
 
-        let (headerBuffers, payload) = Self.split(readable, at: Self.headerSize)
-        var header: [UInt8] = []
-        for buffer in headerBuffers { header += try memory.readBytes(at: buffer.address, count: Int(buffer.length)) }
-        type = header[0..<4].reversed().reduce(0) { $0 << 8 | UInt32($1) }
-        sector = header[8..<16].reversed().reduce(0) { $0 << 8 | UInt64($1) }
+        let (headerBuffers, payload) = Self.split(readable, at: Header.size)
+        let header = try chain.readBytes(of: headerBuffers)
+        guard let type = header.loadLittleEndian(UInt32.self, at: Header.type), let sector = header.loadLittleEndian(UInt64.self, at: Header.sector) else {
+            throw VirtioBlockRequestError.headerTooShort(readableBytes: UInt64(header.count))
+        }
+        self.type = type
+        self.sector = sector
         readableData = payload
 
-        let (data, status) = Self.split(writable, at: writableBytes - 1)
+        let (data, statusBuffers) = Self.split(writable, at: writableBytes - 1)
         writableData = data
-        // `status` holds exactly one byte, possibly after empty buffers.
-        statusAddress = status.first { $0.length > 0 }?.address ?? 0
+        // `statusBuffers` holds exactly one byte, possibly after empty buffers.
+        guard let status = statusBuffers.first(where: { $0.length > 0 }) else { throw VirtioBlockRequestError.noStatusByte }
+        self.status = status
     }
 
     static func total(_ buffers: [GuestBuffer]) -> UInt64 {
@@ -58,9 +67,9 @@ struct BlockRequest {
             if remaining >= length && remaining > 0 {
                 head.append(buffer)
                 remaining -= length
-            } else if remaining > 0 {
-                head.append(GuestBuffer(address: buffer.address, length: UInt32(remaining), deviceWritable: buffer.deviceWritable))
-                tail.append(GuestBuffer(address: buffer.address + remaining, length: UInt32(length - remaining), deviceWritable: buffer.deviceWritable))
+            } else if remaining > 0, let (first, rest) = buffer.split(at: UInt32(remaining)) {
+                head.append(first)
+                tail.append(rest)
                 remaining = 0
             } else if length > 0 {
                 tail.append(buffer)

@@ -1,14 +1,18 @@
-import GuestMemory
-import Synchronization
+import SwiftletCore
 
 /// A virtio block device (virtio 1.x §5.2) backed by a host file or block device.
 ///
-/// Offers FLUSH (the host page cache is a writeback cache; FLUSH is fdatasync) and RO for a
-/// read-only image; no SEG_MAX, so Linux sends one data buffer per request. Every request is
-/// checked before any I/O, so a rejected request never touches the file.
-public final class VirtioBlock: VirtioDevice {
+/// Offers FLUSH (the host page cache is a writeback cache; FLUSH is fdatasync), SEG_MAX (so
+/// Linux puts up to `segmentMax` data buffers in one request) and RO for a read-only image.
+/// Every request is checked before any I/O, so a rejected request never touches the file.
+///
+/// The disk is the device's identity: it is opened once, at construction, and never changes.
+/// A snapshot therefore saves the path, read-only flag and ID, and restore builds the device
+/// from them (`init(restoring:)`).
+public final class VirtioBlock: VirtioDevice, BuildableFromState {
     public static let sectorSize: UInt64 = 512
-    public static let idLength = 20
+    /// GET_ID answers with this many bytes: the drive ID, zero-padded.
+    public static let idLength = MachineLimits.driveIDBytes
     public static let featureReadOnly: UInt64 = 1 << 5
     public static let featureFlush: UInt64 = 1 << 9
     /// VIRTIO_BLK_F_SEG_MAX: without it Linux sends one segment per request, so a 1 MiB
@@ -29,16 +33,18 @@ public final class VirtioBlock: VirtioDevice {
         public var path: String
         public var readOnly: Bool
         public var id: String
+
+        public init(path: String, readOnly: Bool, id: String) {
+            self.path = path
+            self.readOnly = readOnly
+            self.id = id
+        }
     }
 
-    private struct Disk {
-        var file: BlockBackingFile
-        var path: String
-        var id: String
-    }
-
+    public let path: String
     public let readOnly: Bool
-    private let disk: Mutex<Disk>
+    public let id: String
+    private let file: BlockBackingFile
 
     public let name = "virtio-blk"
     public let deviceType: UInt16 = 2
@@ -51,33 +57,26 @@ public final class VirtioBlock: VirtioDevice {
     /// Opens `path` (read-write unless `readOnly`). `id` is what GET_ID returns (at most 20 bytes).
     public init(path: String, readOnly: Bool, id: String) throws {
         guard id.utf8.count <= Self.idLength else { throw VirtioBlockError.idTooLong(id) }
+        self.path = path
         self.readOnly = readOnly
-        disk = Mutex(Disk(file: try BlockBackingFile(path: path, readOnly: readOnly), path: path, id: id))
+        self.id = id
+        file = try BlockBackingFile(path: path, readOnly: readOnly)
     }
 
-    public convenience init(state: State) throws {
-        try self.init(path: state.path, readOnly: state.readOnly, id: state.id)
-    }
-
-    public var path: String { disk.withLock { $0.path } }
-    public var id: String { disk.withLock { $0.id } }
     /// Capacity in 512-byte sectors (a partial last sector is not exposed).
-    public var capacity: UInt64 { disk.withLock { $0.file.sizeInBytes } / Self.sectorSize }
+    public var capacity: UInt64 { file.sizeInBytes / Self.sectorSize }
 
     // MARK: - VirtioDevice
 
     /// struct virtio_blk_config: capacity (u64) at 0, size_max (u32, not offered) at 8,
     /// seg_max (u32) at 12; every other field reads as zero.
     public func readConfig(offset: Int, data: UnsafeMutableRawBufferPointer) {
-        let sectors = capacity
-        for index in 0..<data.count {
-            let position = offset + index
-            switch position {
-            case 0..<8: data[index] = UInt8(truncatingIfNeeded: sectors >> (8 * UInt64(position)))
-            case 12..<16: data[index] = UInt8(truncatingIfNeeded: Self.segmentMax >> (8 * UInt32(position - 12)))
-            default: data[index] = 0
-            }
-        }
+        var config = [UInt8](repeating: 0, count: configSpaceSize)
+        config.storeLittleEndian(capacity, at: 0)
+        config.storeLittleEndian(Self.segmentMax, at: 12)
+        let space = AddressRange(start: 0, length: UInt64(config.count))!
+        guard offset >= 0, space.contains(UInt64(offset), count: UInt64(data.count)) else { return data.fillWithZeros() }
+        data.copyBytes(from: config[offset..<offset + data.count])
     }
 
     /// Nothing in our config space is writable (no CONFIG_WCE).
@@ -89,12 +88,11 @@ public final class VirtioBlock: VirtioDevice {
     public func reset() {}
 
     public func process(queue: Virtqueue) throws {
-        let disk = disk.withLock { $0 }
         for _ in 0..<Int(queue.size) {
             guard let chain = try queue.popChain() else { return }
-            let request = try BlockRequest(chain: chain, memory: queue.memory)
-            let (status, written) = execute(request, file: disk.file, id: disk.id, memory: queue.memory)
-            try queue.memory.write(status.rawValue, at: request.statusAddress)
+            let request = try BlockRequest(chain: chain)
+            let (status, written) = execute(request, chain: chain)
+            try chain.write(status.rawValue, to: request.status)
             try queue.addUsed(head: chain.head, length: written)
         }
     }
@@ -103,29 +101,25 @@ public final class VirtioBlock: VirtioDevice {
 
     /// Runs one request; returns its status and how many bytes went into writable buffers
     /// (status byte included).
-    private func execute(_ request: BlockRequest, file: BlockBackingFile, id: String, memory: GuestMemory) -> (Status, UInt32) {
+    private func execute(_ request: BlockRequest, chain: DescriptorChain) -> (Status, UInt32) {
         switch BlockRequest.Kind(rawValue: request.type) {
         case .read:
-            guard request.readableData.isEmpty, let offset = fileOffset(request, length: BlockRequest.total(request.writableData), file: file) else {
+            guard request.readableData.isEmpty, let offset = fileOffset(request, length: BlockRequest.total(request.writableData)) else {
                 return (.ioError, 1)
             }
             var position = offset
             for buffer in request.writableData {
-                guard let destination = try? memory.buffer(at: buffer.address, length: UInt64(buffer.length)),
-                    file.read(into: destination, at: position)
-                else { return (.ioError, 1) }
+                guard let destination = try? chain.writableContents(of: buffer), file.read(into: destination, at: position) else { return (.ioError, 1) }
                 position += UInt64(buffer.length)
             }
             return (.ok, UInt32(truncatingIfNeeded: BlockRequest.total(request.writableData) + 1))
         case .write:
             guard !readOnly, request.writableData.isEmpty,
-                let offset = fileOffset(request, length: BlockRequest.total(request.readableData), file: file)
+                let offset = fileOffset(request, length: BlockRequest.total(request.readableData))
             else { return (.ioError, 1) }
             var position = offset
             for buffer in request.readableData {
-                guard let source = try? memory.buffer(at: buffer.address, length: UInt64(buffer.length)),
-                    file.write(UnsafeRawBufferPointer(source), at: position)
-                else { return (.ioError, 1) }
+                guard let source = try? chain.contents(of: buffer), file.write(source, at: position) else { return (.ioError, 1) }
                 position += UInt64(buffer.length)
             }
             return (.ok, 1)
@@ -137,12 +131,7 @@ public final class VirtioBlock: VirtioDevice {
             guard request.readableData.isEmpty, length >= UInt64(Self.idLength) else { return (.ioError, 1) }
             var bytes = Array(id.utf8.prefix(Self.idLength))
             bytes += Array(repeating: 0, count: Self.idLength - bytes.count)
-            var written = 0
-            for buffer in request.writableData where written < bytes.count {
-                let count = min(Int(buffer.length), bytes.count - written)
-                guard (try? memory.write(bytes: bytes[written..<(written + count)], at: buffer.address)) != nil else { return (.ioError, 1) }
-                written += count
-            }
+            guard (try? chain.write(bytes, to: request.writableData)) != nil else { return (.ioError, 1) }
             return (.ok, UInt32(Self.idLength + 1))
         case nil:
             return (.unsupported, 1)
@@ -150,7 +139,7 @@ public final class VirtioBlock: VirtioDevice {
     }
 
     /// The byte offset of the request if `[sector*512, +length)` is whole sectors inside the disk.
-    private func fileOffset(_ request: BlockRequest, length: UInt64, file: BlockBackingFile) -> UInt64? {
+    private func fileOffset(_ request: BlockRequest, length: UInt64) -> UInt64? {
         guard length % Self.sectorSize == 0 else { return nil }
         let (offset, overflow) = request.sector.multipliedReportingOverflow(by: Self.sectorSize)
         guard !overflow else { return nil }
@@ -162,20 +151,11 @@ public final class VirtioBlock: VirtioDevice {
     // MARK: - Snapshot
 
     public func saveState() -> State {
-        disk.withLock { State(path: $0.path, readOnly: readOnly, id: $0.id) }
+        State(path: path, readOnly: readOnly, id: id)
     }
 
-    /// Adopts the saved disk: reopens it when the path differs. The read-only flag decides
-    /// the offered features, so it must match the device this state is restored into.
-    public func restoreState(_ state: State) throws {
-        guard state.readOnly == readOnly else { throw VirtioBlockError.stateMismatch("read-only flag differs") }
-        guard state.id.utf8.count <= Self.idLength else { throw VirtioBlockError.idTooLong(state.id) }
-        let current = path
-        let file = state.path == current ? nil : try BlockBackingFile(path: state.path, readOnly: readOnly)
-        disk.withLock { disk in
-            if let file { disk.file = file }
-            disk.path = state.path
-            disk.id = state.id
-        }
+    /// Opens the saved disk; the same checks as a boot apply (the ID's length, the file).
+    public convenience init(restoring state: State) throws {
+        try self.init(path: state.path, readOnly: state.readOnly, id: state.id)
     }
 }

@@ -3,8 +3,9 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import SwiftletCore
 
-/// Why a disk image could not be opened or a block state restored.
+/// Why a disk image could not be opened.
 public enum VirtioBlockError: Error, Equatable, Sendable, CustomStringConvertible {
     case fileNotFound(path: String)
     case isDirectory(path: String)
@@ -12,7 +13,6 @@ public enum VirtioBlockError: Error, Equatable, Sendable, CustomStringConvertibl
     case notWritable(path: String, errno: Int32)
     case cannotOpen(path: String, errno: Int32)
     case idTooLong(String)
-    case stateMismatch(String)
 
     public var description: String {
         switch self {
@@ -23,11 +23,10 @@ public enum VirtioBlockError: Error, Equatable, Sendable, CustomStringConvertibl
             return "disk image \(path) cannot be opened read-write (\(Self.message(code))); attach it read-only"
         case .cannotOpen(let path, let code): return "cannot open disk image \(path): \(Self.message(code))"
         case .idTooLong(let id): return "disk id \"\(id)\" is longer than \(VirtioBlock.idLength) bytes"
-        case .stateMismatch(let why): return "virtio-blk state does not match this disk: \(why)"
         }
     }
 
-    private static func message(_ code: Int32) -> String { String(cString: strerror(code)) }
+    private static func message(_ code: Int32) -> String { SystemError.message(code) }
 }
 
 /// A request the device cannot even answer (no header or no status byte to write).

@@ -1,3 +1,5 @@
+import SwiftletCore
+
 /// Where the virtio-pci structures live inside the device's single 64-bit BAR.
 ///
 /// Each structure gets its own 4 KiB page so the MSI-X table and PBA never share a page
@@ -18,6 +20,14 @@ public enum VirtioPCILayout {
     public static let msixPBA: UInt64 = 0x5000
     /// One vector per queue plus one for configuration changes fits the table page.
     public static let maxQueues = 255
+
+    static let barRange = AddressRange(start: 0, length: barSize)!
+    static let isrRange = range(isr, isrLength)
+
+    /// `[offset, offset + length)` inside the BAR; every structure is far below 2^64.
+    static func range(_ offset: UInt64, _ length: UInt64) -> AddressRange {
+        AddressRange(start: offset, length: length)!
+    }
 
     /// virtio_pci_cap.cfg_type values.
     enum CapabilityType: UInt8 {
@@ -44,10 +54,9 @@ public enum VirtioPCILayout {
     static func capabilityBody(type: CapabilityType, offset: UInt64, length: UInt64, trailer: UInt32? = nil) -> [UInt8] {
         let capabilityLength: UInt8 = trailer == nil ? 16 : 20
         var body: [UInt8] = [capabilityLength, type.rawValue, UInt8(bar), 0, 0, 0]
-        func append32(_ value: UInt32) { for shift in stride(from: 0, to: 32, by: 8) { body.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) } }
-        append32(UInt32(truncatingIfNeeded: offset))
-        append32(UInt32(truncatingIfNeeded: length))
-        if let trailer { append32(trailer) }
+        body.appendLittleEndian(UInt32(truncatingIfNeeded: offset))
+        body.appendLittleEndian(UInt32(truncatingIfNeeded: length))
+        if let trailer { body.appendLittleEndian(trailer) }
         return body
     }
 }

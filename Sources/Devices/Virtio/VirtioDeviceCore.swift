@@ -1,0 +1,248 @@
+import Dispatch
+import GuestMemory
+import Synchronization
+
+/// What every virtio transport shares: the driver-visible registers and their state
+/// machine, the live queues, and the device's serial I/O queue.
+///
+/// A transport (virtio-pci today, virtio-mmio later) only maps its register layout onto
+/// `VirtioRegisters`, passes the effect of each write here, and delivers interrupts through
+/// the `VirtioInterrupt` it was built with. Register accesses arrive on vCPU threads and only
+/// touch registers under a lock. Queue work never runs there: a notification hops onto the
+/// device's own serial `ioQueue`, where the device consumes chains. A malformed ring or chain
+/// is reported through the error handler, the device sets DEVICE_NEEDS_RESET and raises a
+/// configuration interrupt, and that queue stays dead until the driver resets the device.
+public final class VirtioDeviceCore: Sendable {
+    /// Registers plus the runtime state of the queues; the transport saves its own parts
+    /// (virtio-pci: configuration space and MSI-X) and the device model its own.
+    public struct State: Codable, Sendable, Equatable {
+        public var registers: VirtioRegisters
+        /// Runtime indices of each live queue (nil before DRIVER_OK or for disabled queues).
+        public var queues: [Virtqueue.State?]
+        /// Queues stopped after a malformed ring or chain.
+        public var failedQueues: [Bool]
+    }
+
+    private struct IOState {
+        var queues: [Virtqueue?]
+        var failed: [Bool]
+    }
+
+    public let device: any VirtioDevice
+    public let memory: GuestMemory
+    /// Everything offered: the device's bits plus VERSION_1 and EVENT_IDX.
+    public let offeredFeatures: UInt64
+    public let queueMaxSizes: [UInt16]
+    public var queueCount: Int { queueMaxSizes.count }
+    let limits: VirtioRegisters.Limits
+
+    private let interrupt: any VirtioInterrupt
+    private let reporter: ErrorReportLimiter
+    /// Bumped by every reset and restore; an activation queued before one is stale.
+    private let resetEpoch = Atomic<UInt64>(0)
+    private let ioQueue: DispatchQueue
+    private let registers: Mutex<VirtioRegisters>
+    /// Only locked on `ioQueue` (or while it is held by a synchronous job), so never contended.
+    private let io: Mutex<IOState>
+
+    private static let ioQueueKey = DispatchSpecificKey<ObjectIdentifier>()
+
+    /// - Parameters:
+    ///   - maxQueues: how many queues the transport can address.
+    ///   - vectorCount: MSI-X vectors the transport has (0 for none).
+    ///   - errorHandler: receives one line per rejected chain or ring, e.g.
+    ///     "virtio-blk: rejected descriptor chain: loop".
+    init(
+        device: any VirtioDevice, memory: GuestMemory, maxQueues: Int, vectorCount: Int, interrupt: any VirtioInterrupt,
+        errorHandler: @escaping @Sendable (String) -> Void
+    ) throws(VirtioError) {
+        let sizes = device.queueMaxSizes
+        guard !sizes.isEmpty, sizes.count <= maxQueues else { throw .invalidDevice("\(sizes.count) queues") }
+        guard sizes.allSatisfy({ $0 != 0 && $0 & ($0 - 1) == 0 && $0 <= 32768 }) else { throw .invalidDevice("queue sizes must be powers of two up to 32768") }
+        self.device = device
+        self.memory = memory
+        self.interrupt = interrupt
+        queueMaxSizes = sizes
+        offeredFeatures = device.deviceFeatures | VirtioFeature.version1 | VirtioFeature.ringEventIndex
+        limits = .init(offeredFeatures: offeredFeatures, queueMaxSizes: sizes, vectorCount: vectorCount)
+        reporter = ErrorReportLimiter(prefix: device.name, handler: errorHandler)
+        registers = Mutex(VirtioRegisters(queueMaxSizes: sizes))
+        io = Mutex(IOState(queues: Array(repeating: nil, count: sizes.count), failed: Array(repeating: false, count: sizes.count)))
+        ioQueue = DispatchQueue(label: "swiftlet.\(device.name)")
+        ioQueue.setSpecific(key: Self.ioQueueKey, value: ObjectIdentifier(self))
+    }
+
+    // MARK: - Register access (vCPU threads)
+
+    public var deviceStatus: UInt8 { registers.withLock { $0.status } }
+
+    func readRegisters<T>(_ body: (VirtioRegisters) -> T) -> T {
+        registers.withLock { body($0) }
+    }
+
+    /// Reading the interrupt status acknowledges it, as on INTx hardware.
+    func takeInterruptStatus() -> UInt8 {
+        registers.withLock { registers in
+            defer { registers.isr = 0 }
+            return registers.isr
+        }
+    }
+
+    /// Applies a driver's register write and then what it asks for: a reset (synchronous,
+    /// so no DMA happens after the driver sees status 0) or an activation (on the I/O queue).
+    func writeRegisters(_ change: (inout VirtioRegisters, VirtioRegisters.Limits) -> VirtioRegisters.Effect) {
+        // The activation snapshot and epoch are taken with the DRIVER_OK write itself, so
+        // a reset racing in from another vCPU can only cancel it, never mix with it.
+        let (effect, snapshot, epoch) = registers.withLock { registers in
+            let effect = change(&registers, limits)
+            return (effect, registers, resetEpoch.load(ordering: .sequentiallyConsistent))
+        }
+        switch effect {
+        case .none: break
+        case .reset: reset()
+        case .activate: ioQueue.async { self.activate(snapshot, epoch: epoch) }
+        }
+    }
+
+    // MARK: - Queue work
+
+    /// The driver kicked queue `index`. Returns at once; the work runs on the device's queue.
+    public func notifyQueue(_ index: Int) {
+        guard index >= 0 && index < queueCount else { return }
+        ioQueue.async { self.processQueue(index) }
+    }
+
+    /// Waits until all queued device work has finished (before pausing or snapshotting).
+    public func drain() {
+        onIOQueue {}
+    }
+
+    /// Status 0: wait for in-flight work so no DMA happens after the driver sees 0, then
+    /// clear queues, device state and registers.
+    private func reset() {
+        // First cancel activations still queued, then wait out in-flight work.
+        resetEpoch.add(1, ordering: .sequentiallyConsistent)
+        onIOQueue {
+            io.withLock { io in
+                io.queues = Array(repeating: nil, count: queueCount)
+                io.failed = Array(repeating: false, count: queueCount)
+            }
+            device.reset()
+        }
+        registers.withLock { $0.reset(queueMaxSizes: queueMaxSizes) }
+    }
+
+    private func activate(_ registersAtDriverOK: VirtioRegisters, epoch: UInt64) {
+        guard resetEpoch.load(ordering: .sequentiallyConsistent) == epoch else { return }
+        let eventIndex = registersAtDriverOK.driverFeatures & VirtioFeature.ringEventIndex != 0
+        var failures: [String] = []
+        io.withLock { io in
+            for (index, queueConfiguration) in registersAtDriverOK.queues.enumerated() where queueConfiguration.enabled {
+                do {
+                    io.queues[index] = try Virtqueue(
+                        index: index, configuration: queueConfiguration, maxSize: queueMaxSizes[index], memory: memory, eventIndex: eventIndex)
+                } catch {
+                    io.failed[index] = true
+                    failures.append("queue \(index): \(error)")
+                }
+            }
+        }
+        do { try device.activate(features: registersAtDriverOK.driverFeatures) } catch { failures.append("activation failed: \(error)") }
+        for failure in failures { fail(failure) }
+    }
+
+    private func processQueue(_ index: Int) {
+        var failure: String?
+        var interrupt = false
+        var more = false
+        io.withLock { io in
+            guard index < io.queues.count, !io.failed[index], let queue = io.queues[index] else { return }
+            let before = queue.nextAvail
+            do {
+                try device.process(queue: queue)
+                more = try queue.rearmNotifications() && queue.nextAvail != before
+                interrupt = try queue.needsInterrupt()
+            } catch {
+                io.failed[index] = true
+                failure = "\(error)"
+            }
+        }
+        if interrupt { raiseQueueInterrupt(index) }
+        if let failure { fail(failure) }
+        // More work arrived while notifications were off: go round again, but through the
+        // queue so a guest that keeps posting cannot monopolise this call.
+        if more { ioQueue.async { self.processQueue(index) } }
+    }
+
+    private func raiseQueueInterrupt(_ index: Int) {
+        let vector = registers.withLock { registers -> UInt16 in
+            registers.isr |= VirtioISR.queue
+            return index < registers.queues.count ? registers.queues[index].vector : MSIXTable.noVector
+        }
+        interrupt.raise(vector: vector)
+    }
+
+    /// Reports a broken ring or request and tells the driver the device needs a reset.
+    private func fail(_ message: String) {
+        reporter.report(message)
+        let vector = registers.withLock { registers -> UInt16 in
+            registers.status |= VirtioDeviceStatus.deviceNeedsReset
+            registers.isr |= VirtioISR.configuration
+            return registers.configVector
+        }
+        interrupt.raise(vector: vector)
+    }
+
+    private func onIOQueue<T>(_ work: () throws -> T) rethrows -> T {
+        if DispatchQueue.getSpecific(key: Self.ioQueueKey) == ObjectIdentifier(self) { return try work() }
+        return try ioQueue.sync(execute: work)
+    }
+
+    // MARK: - Snapshot
+
+    /// Waits for queued work, then captures registers and queue state.
+    func saveState() -> State {
+        onIOQueue {
+            let (queues, failed) = io.withLock { io in (io.queues.map { $0?.saveState() }, io.failed) }
+            return State(registers: registers.withLock { $0 }, queues: queues, failedQueues: failed)
+        }
+    }
+
+    /// Rebuilds the live device from `state`, checking it like guest input: registers
+    /// within limits, and live queues re-validated against guest RAM. `restoreTransport`
+    /// puts back the transport's own state once everything here is known to be valid and
+    /// before anything is committed, so a refusal from either side leaves the device as it was.
+    func restoreState(_ state: State, restoreTransport: () throws -> Void) throws {
+        if let problem = state.registers.validate(limits: limits) { throw VirtioError.invalidState(problem) }
+        guard state.queues.count == queueCount, state.failedQueues.count == queueCount else {
+            throw VirtioError.invalidState("snapshot has \(state.queues.count) queues, device has \(queueCount)")
+        }
+        let driverOK = state.registers.status & VirtioDeviceStatus.driverOK != 0
+        let eventIndex = state.registers.driverFeatures & VirtioFeature.ringEventIndex != 0
+        resetEpoch.add(1, ordering: .sequentiallyConsistent)
+        try onIOQueue {
+            try io.withLock { io in
+                var queues: [Virtqueue?] = Array(repeating: nil, count: queueCount)
+                for index in 0..<queueCount {
+                    guard let runtime = state.queues[index] else { continue }
+                    let queueConfiguration = state.registers.queues[index]
+                    guard driverOK, queueConfiguration.enabled else { throw VirtioError.invalidState("queue \(index) is live but not enabled") }
+                    do {
+                        let queue = try Virtqueue(
+                            index: index, configuration: queueConfiguration, maxSize: queueMaxSizes[index], memory: memory, eventIndex: eventIndex)
+                        queue.restoreState(runtime)
+                        queues[index] = queue
+                    } catch {
+                        throw VirtioError.invalidState("queue \(index): \(error)")
+                    }
+                }
+                try restoreTransport()
+                io.queues = queues
+                io.failed = state.failedQueues
+            }
+            device.reset()
+            registers.withLock { $0 = state.registers }
+            if driverOK { try device.activate(features: state.registers.driverFeatures) }
+        }
+    }
+}

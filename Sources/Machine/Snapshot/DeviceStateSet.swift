@@ -1,0 +1,43 @@
+/// A snapshot's device states after their keys were checked: every key this VM needs is
+/// there exactly once, and there is no other.
+///
+/// Which keys are needed follows from the virtio devices in the snapshot: the fixed devices,
+/// each virtio device ("virtio-blk:rootfs"), and one transport per virtio device
+/// ("virtio-pci:0", … in the order the devices appear, which is their slot order).
+struct DeviceStateSet {
+    private let records: [String: DeviceStateRecord]
+    /// The virtio devices' records in slot order.
+    let virtioDevices: [DeviceStateRecord]
+
+    init(_ list: [DeviceStateRecord]) throws(DeviceStateError) {
+        var records: [String: DeviceStateRecord] = [:]
+        for record in list {
+            guard records[record.key] == nil else { throw .duplicate(record.key) }
+            records[record.key] = record
+        }
+        let virtioDevices = list.filter { VirtioDeviceKind.builder(forKey: $0.key) != nil }
+        let transports = virtioDevices.indices.map(DeviceStateKey.virtioPCI)
+        let required = DeviceStateKey.fixed + transports
+        if let missing = required.first(where: { records[$0] == nil }) { throw .missing(missing) }
+        let known = Set(required + virtioDevices.map(\.key))
+        if let unknown = list.first(where: { !known.contains($0.key) }) { throw .unknown(unknown.key) }
+        self.records = records
+        self.virtioDevices = virtioDevices
+    }
+
+    /// The decoded state under `key`, which the initialiser checked is present.
+    func state<State: Decodable>(_ key: String, as type: State.Type) throws(DeviceStateError) -> State {
+        guard let record = records[key] else { throw .missing(key) }
+        return try record.decode(type)
+    }
+
+    /// Rebuilds the virtio devices from their states, in slot order.
+    func buildVirtioDevices() throws(DeviceStateError) -> [(name: String, device: any SnapshottableVirtioDevice)] {
+        var devices: [(name: String, device: any SnapshottableVirtioDevice)] = []
+        for record in virtioDevices {
+            guard let (name, build) = VirtioDeviceKind.builder(forKey: record.key) else { throw .unknown(record.key) }
+            devices.append((name, try build(record)))
+        }
+        return devices
+    }
+}
