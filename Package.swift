@@ -24,7 +24,9 @@ let package = Package(
         .target(name: "KVM", dependencies: ["CKVM", "SwiftletCore"]),
         .target(name: "GuestMemory", dependencies: ["SwiftletCore"]),
         .target(name: "X86Boot", dependencies: ["SwiftletCore", "GuestMemory"]),
-        .target(name: "Devices", dependencies: ["SwiftletCore", "GuestMemory"]),
+        // The tun/tap ioctls, for virtio-net's tap backend.
+        .target(name: "CTap"),
+        .target(name: "Devices", dependencies: ["CTap", "SwiftletCore", "GuestMemory"]),
         .target(
             name: "Machine",
             dependencies: [
@@ -72,7 +74,7 @@ let package = Package(
 
 // The code base is kept warning-free: any new warning fails the build.
 for target in package.targets where target.type != .system {
-    if target.name == "CKVM" || target.name == "CSandbox" {
+    if target.name == "CKVM" || target.name == "CSandbox" || target.name == "CTap" {
         target.cSettings = (target.cSettings ?? []) + [.unsafeFlags(["-Werror"])]
     } else {
         target.swiftSettings = (target.swiftSettings ?? []) + [.treatAllWarnings(as: .error)]

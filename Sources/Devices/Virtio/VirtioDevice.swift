@@ -29,4 +29,13 @@ public protocol VirtioDevice: AnyObject, Sendable {
     /// DEVICE_NEEDS_RESET. Process a bounded number of chains: the transport calls again when
     /// more are available.
     func process(queue: Virtqueue) throws
+    /// Called once when a transport's core takes the device. A device with a host-side event
+    /// source (a tap, a socket) keeps the trigger to have a queue processed when its source
+    /// has work; the others ignore it.
+    func connect(_ trigger: VirtioQueueTrigger)
+}
+
+extension VirtioDevice {
+    /// Most devices only react to the guest's notifications.
+    public func connect(_ trigger: VirtioQueueTrigger) {}
 }

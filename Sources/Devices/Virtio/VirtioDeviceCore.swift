@@ -40,6 +40,9 @@ public final class VirtioDeviceCore: Sendable {
     private let reporter: ErrorReportLimiter
     /// Bumped by every reset and restore; an activation queued before one is stale.
     private let resetEpoch = Atomic<UInt64>(0)
+    /// Set while the machine is paused or snapshotting: host-side events must not reach guest
+    /// RAM then. Read on `ioQueue`, so setting it and then draining leaves no request behind.
+    private let externalRequestsHeld = Atomic<Bool>(false)
     private let ioQueue: DispatchQueue
     private let registers: Mutex<VirtioRegisters>
     /// Only locked on `ioQueue` (or while it is held by a synchronous job), so never contended.
@@ -70,6 +73,7 @@ public final class VirtioDeviceCore: Sendable {
         io = Mutex(IOState(queues: Array(repeating: nil, count: sizes.count), failed: Array(repeating: false, count: sizes.count)))
         ioQueue = DispatchQueue(label: "swiftlet.\(device.name)")
         ioQueue.setSpecific(key: Self.ioQueueKey, value: ObjectIdentifier(self))
+        device.connect(VirtioQueueTrigger { [weak self] index in self?.processFromOutside(index) })
     }
 
     // MARK: - Register access (vCPU threads)
@@ -110,6 +114,27 @@ public final class VirtioDeviceCore: Sendable {
     public func notifyQueue(_ index: Int) {
         guard index >= 0 && index < queueCount else { return }
         ioQueue.async { self.processQueue(index) }
+    }
+
+    /// A device's host-side source has work for queue `index` (see `VirtioQueueTrigger`).
+    private func processFromOutside(_ index: Int) {
+        guard index >= 0 && index < queueCount else { return }
+        ioQueue.async {
+            guard !self.externalRequestsHeld.load(ordering: .sequentiallyConsistent) else { return }
+            self.processQueue(index)
+        }
+    }
+
+    /// Drops host-side requests until `releaseExternalRequests`; call before `drain` when
+    /// pausing, so no tap frame or socket data lands in guest RAM while the VM is frozen.
+    public func holdExternalRequests() {
+        externalRequestsHeld.store(true, ordering: .sequentiallyConsistent)
+    }
+
+    /// Lets host-side requests through again; the caller then notifies every queue once, so
+    /// work dropped while held is picked up.
+    public func releaseExternalRequests() {
+        externalRequestsHeld.store(false, ordering: .sequentiallyConsistent)
     }
 
     /// Waits until all queued device work has finished (before pausing or snapshotting).

@@ -104,6 +104,14 @@ public final class Virtqueue {
         return DescriptorChain(head: head, buffers: buffers, memory: memory)
     }
 
+    /// Puts the last `count` popped chains back, unused, so the next pops return them again:
+    /// a receiving device that found too little buffer space for a frame leaves the buffers
+    /// for later. Only chains popped since the last `addUsed` of theirs may be put back.
+    public func unpop(_ count: Int) {
+        guard count > 0, count <= Int(size) else { return }
+        nextAvail &-= UInt16(count)
+    }
+
     /// Returns a chain to the driver with `length` bytes written into its buffers.
     public func addUsed(head: UInt16, length: UInt32) throws(VirtqueueError) {
         guard head < size else { throw .usedHeadOutOfRange(head) }
