@@ -1,3 +1,5 @@
+import Devices
+
 /// Everything needed to build a VM that boots a kernel. Limits are checked against
 /// `MachineLimits` when the VM is built.
 public struct BootConfiguration: Sendable, Equatable {
@@ -7,14 +9,20 @@ public struct BootConfiguration: Sendable, Equatable {
     public var memoryMiB: Int
     public var vcpuCount: Int
     public var disks: [DiskConfiguration]
+    /// virtio-net interfaces, attached after the disks in this order.
+    public var netInterfaces: [NetConfiguration]
 
-    public init(kernelPath: String, initrdPath: String? = nil, commandLine: String = "", memoryMiB: Int = 128, vcpuCount: Int = 1, disks: [DiskConfiguration] = []) {
+    public init(
+        kernelPath: String, initrdPath: String? = nil, commandLine: String = "", memoryMiB: Int = 128, vcpuCount: Int = 1, disks: [DiskConfiguration] = [],
+        netInterfaces: [NetConfiguration] = []
+    ) {
         self.kernelPath = kernelPath
         self.initrdPath = initrdPath
         self.commandLine = commandLine
         self.memoryMiB = memoryMiB
         self.vcpuCount = vcpuCount
         self.disks = disks
+        self.netInterfaces = netInterfaces
     }
 }
 
@@ -28,5 +36,20 @@ public struct DiskConfiguration: Sendable, Equatable, Codable {
         self.path = path
         self.readOnly = readOnly
         self.id = id
+    }
+}
+
+/// A virtio-net interface backed by an existing host tap.
+public struct NetConfiguration: Sendable, Equatable, Codable {
+    /// The user's name for it (Firecracker's iface_id); its state is saved as "virtio-net:<id>".
+    public var id: String
+    public var tap: String
+    /// The guest's MAC; nil gives a locally administered one derived from the interface's position.
+    public var mac: MACAddress?
+
+    public init(id: String, tap: String, mac: MACAddress? = nil) {
+        self.id = id
+        self.tap = tap
+        self.mac = mac
     }
 }

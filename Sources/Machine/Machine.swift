@@ -60,8 +60,9 @@ public final class Machine: Sendable {
             throw .kernel(path: configuration.kernelPath, error)
         }
 
+        let virtioDevices = try PCISubsystem.openDevices(disks: configuration.disks, netInterfaces: configuration.netInterfaces)
         let machine = try Machine(
-            memory: memory, vcpuCount: configuration.vcpuCount, virtioDevices: try PCISubsystem.openDisks(configuration.disks), startPaused: false,
+            memory: memory, vcpuCount: configuration.vcpuCount, virtioDevices: virtioDevices, startPaused: false,
             kvmDevicePath: kvmDevicePath, serialOutput: serialOutput, logger: logger)
         do {
             let cpuid = try machine.kvm.supportedCPUID()

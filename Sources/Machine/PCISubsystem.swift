@@ -57,12 +57,30 @@ final class PCISubsystem: Sendable {
         }
     }
 
-    /// Opens each disk as a virtio-blk device, in the order given.
-    static func openDisks(_ disks: [DiskConfiguration]) throws(MachineError) -> [(name: String, device: any SnapshottableVirtioDevice)] {
+    /// Opens every configured virtio device, disks first and then network interfaces, each
+    /// kind in the order given; this order is their PCI slot order. A disk or tap that cannot
+    /// be opened fails here, before the guest starts.
+    static func openDevices(disks: [DiskConfiguration], netInterfaces: [NetConfiguration]) throws(MachineError)
+        -> [(name: String, device: any SnapshottableVirtioDevice)]
+    {
+        // An interface's ID is its state key in a snapshot, so it must be unique; checked
+        // before anything is opened.
+        var interfaceIDs = Set<String>()
+        if let repeated = netInterfaces.first(where: { !interfaceIDs.insert($0.id).inserted }) {
+            throw MachineError.device(NetConfigurationError.duplicateID(repeated.id))
+        }
         var devices: [(name: String, device: any SnapshottableVirtioDevice)] = []
         for disk in disks {
             do {
                 devices.append((disk.id, try VirtioBlock(path: disk.path, readOnly: disk.readOnly, id: disk.id)))
+            } catch {
+                throw MachineError.device(error)
+            }
+        }
+        for (index, interface) in netInterfaces.enumerated() {
+            do {
+                let mac = interface.mac ?? MACAddress.locallyAdministered(index: UInt32(index))
+                devices.append((interface.id, try VirtioNet(tap: interface.tap, mac: mac)))
             } catch {
                 throw MachineError.device(error)
             }
@@ -80,7 +98,11 @@ final class PCISubsystem: Sendable {
     /// in-flight requests finish (so their completions land before the VM is frozen).
     func quiesce() {
         notifiers.suspendDelivery()
-        for function in virtioFunctions { function.transport.drain() }
+        for function in virtioFunctions {
+            // Host-side events (tap frames) first, so the drain leaves none behind.
+            function.transport.core.holdExternalRequests()
+            function.transport.drain()
+        }
     }
 
     func resumeActivity() {
@@ -88,6 +110,7 @@ final class PCISubsystem: Sendable {
         // A kick that raced with the pause (or a snapshot) may sit in an eventfd nobody reads
         // any more; looking at every queue once is harmless when there is nothing new.
         for function in virtioFunctions {
+            function.transport.core.releaseExternalRequests()
             for queue in 0..<function.transport.queueCount { function.transport.notifyQueue(queue) }
         }
     }

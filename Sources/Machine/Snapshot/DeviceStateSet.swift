@@ -31,10 +31,14 @@ struct DeviceStateSet {
         return try record.decode(type)
     }
 
-    /// Rebuilds the virtio devices from their states, in slot order.
-    func buildVirtioDevices() throws(DeviceStateError) -> [(name: String, device: any SnapshottableVirtioDevice)] {
+    /// Rebuilds the virtio devices from their states, in slot order; `adjust` may rewrite a
+    /// record first (a network override points an interface at another tap).
+    func buildVirtioDevices(
+        adjust: (DeviceStateRecord) throws(DeviceStateError) -> DeviceStateRecord = { $0 }
+    ) throws(DeviceStateError) -> [(name: String, device: any SnapshottableVirtioDevice)] {
         var devices: [(name: String, device: any SnapshottableVirtioDevice)] = []
-        for record in virtioDevices {
+        for saved in virtioDevices {
+            let record = try adjust(saved)
             guard let (name, build) = VirtioDeviceKind.builder(forKey: record.key) else { throw .unknown(record.key) }
             devices.append((name, try build(record)))
         }

@@ -88,17 +88,21 @@ extension Machine {
         statePath: String,
         memoryPath: String,
         kvmDevicePath: String = defaultKVMDevicePath,
+        networkOverrides: [NetworkOverride] = [],
         serialOutput: @escaping @Sendable ([UInt8]) -> Void,
         logger: Logger
     ) throws(MachineError) -> Machine {
         let snapshot = try readSnapshot(statePath)
         let deviceStates = try checkedDeviceStates(snapshot, path: statePath)
+        try NetworkOverride.check(networkOverrides, against: deviceStates)
         let memory = try mapMemoryFile(memoryPath, for: snapshot)
         // Virtio devices are built from their saved states: disks are reopened from the paths
-        // in the snapshot, which the user keeps unchanged.
+        // in the snapshot, which the user keeps unchanged, and taps by name unless overridden.
         let virtioDevices: [(name: String, device: any SnapshottableVirtioDevice)]
         do {
-            virtioDevices = try deviceStates.buildVirtioDevices()
+            virtioDevices = try deviceStates.buildVirtioDevices { record throws(DeviceStateError) in
+                try NetworkOverride.apply(networkOverrides, to: record)
+            }
         } catch {
             throw .snapshot(.invalidDevices(path: statePath, error))
         }

@@ -10,7 +10,8 @@ enum VirtioDeviceKind {
     typealias Builder = @Sendable (DeviceStateRecord) throws(DeviceStateError) -> any SnapshottableVirtioDevice
 
     private static let builders: [String: Builder] = [
-        "virtio-blk": { record throws(DeviceStateError) in try record.build(VirtioBlock.self) }
+        "virtio-blk": { record throws(DeviceStateError) in try record.build(VirtioBlock.self) },
+        "virtio-net": { record throws(DeviceStateError) in try record.build(VirtioNet.self) },
     ]
 
     /// The key a device's state is saved under: its type, then the user's name for it.
