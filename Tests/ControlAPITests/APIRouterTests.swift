@@ -11,21 +11,21 @@ struct APIRouterTests {
         #expect(try route("GET", "/") == .getInstanceInfo)
         #expect(try route("GET", "/version") == .getVersion)
         #expect(try route("GET", "/vm/config") == .getVMConfiguration)
-        #expect(try route("GET", "/machine-config") == .getMachineConfiguration)
+        #expect(try route("GET", "/machine-config") == .getMachineConfig)
         // Query strings and trailing slashes do not change the route.
         #expect(try route("GET", "/vm/config/?pretty=1") == .getVMConfiguration)
     }
 
-    @Test func machineConfiguration() throws {
+    @Test func machineConfig() throws {
         #expect(
             try route("PUT", "/machine-config", #"{"vcpu_count": 2, "mem_size_mib": 256}"#)
-                == .putMachineConfiguration(MachineConfiguration(vcpuCount: 2, memSizeMiB: 256)))
+                == .putMachineConfig(MachineConfig(vcpuCount: 2, memSizeMiB: 256)))
         // Firecracker's optional switches are accepted when they are off.
         #expect(
             try route(
                 "PUT", "/machine-config",
                 #"{"vcpu_count": 32, "mem_size_mib": 1, "smt": false, "track_dirty_pages": false, "huge_pages": "None"}"#)
-                == .putMachineConfiguration(MachineConfiguration(vcpuCount: 32, memSizeMiB: 1)))
+                == .putMachineConfig(MachineConfig(vcpuCount: 32, memSizeMiB: 1)))
     }
 
     @Test func bootSource() throws {
@@ -58,18 +58,18 @@ struct APIRouterTests {
     @Test func snapshots() throws {
         #expect(
             try route("PUT", "/snapshot/create", #"{"snapshot_path": "/s/state", "mem_file_path": "/s/mem"}"#)
-                == .createSnapshot(SnapshotCreateRequest(snapshotPath: "/s/state", memFilePath: "/s/mem")))
+                == .createSnapshot(SnapshotFiles(snapshotPath: "/s/state", memFilePath: "/s/mem")))
         #expect(
             try route("PUT", "/snapshot/create", #"{"snapshot_path": "a", "mem_file_path": "b", "snapshot_type": "Full"}"#)
-                == .createSnapshot(SnapshotCreateRequest(snapshotPath: "a", memFilePath: "b")))
+                == .createSnapshot(SnapshotFiles(snapshotPath: "a", memFilePath: "b")))
         #expect(
             try route(
                 "PUT", "/snapshot/load",
                 #"{"snapshot_path": "/s/state", "mem_backend": {"backend_type": "File", "backend_path": "/s/mem"}, "resume_vm": true}"#)
-                == .loadSnapshot(SnapshotLoadRequest(snapshotPath: "/s/state", memFilePath: "/s/mem", resumeVM: true)))
+                == .loadSnapshot(SnapshotLoadRequest(files: SnapshotFiles(snapshotPath: "/s/state", memFilePath: "/s/mem"), resumeVM: true)))
         #expect(
             try route("PUT", "/snapshot/load", #"{"snapshot_path": "/s/state", "mem_file_path": "/s/mem", "enable_diff_snapshots": false}"#)
-                == .loadSnapshot(SnapshotLoadRequest(snapshotPath: "/s/state", memFilePath: "/s/mem", resumeVM: false)))
+                == .loadSnapshot(SnapshotLoadRequest(files: SnapshotFiles(snapshotPath: "/s/state", memFilePath: "/s/mem"), resumeVM: false)))
     }
 
     @Test func hostileBodiesAreRefusedWithoutCrashing() {
