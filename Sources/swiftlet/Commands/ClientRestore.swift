@@ -19,11 +19,7 @@ struct ClientRestore: ParsableCommand {
 
     @OptionGroup var connection: ClientConnectionOptions
 
-    @Option(help: ArgumentHelp("The vCPU and device state file.", valueName: "file"))
-    var state: String
-
-    @Option(help: ArgumentHelp("The guest memory file.", valueName: "file"))
-    var mem: String
+    @OptionGroup var files: SnapshotFileOptions
 
     @Flag(help: "Resume the VM as soon as it is loaded.")
     var resume = false
@@ -37,8 +33,8 @@ struct ClientRestore: ParsableCommand {
 
     func run() throws {
         try ClientSupport.run {
-            let statePath = ClientSupport.absolutePath(state)
-            let memPath = ClientSupport.absolutePath(mem)
+            let statePath = files.statePath
+            let memPath = files.memoryPath
             for (path, what) in [(statePath, "state file"), (memPath, "memory file")] {
                 guard FileManager.default.isReadableFile(atPath: path) else {
                     throw ClientFailure("The \(what) \(path) does not exist or is not readable.")

@@ -21,11 +21,7 @@ struct ClientSnapshot: ParsableCommand {
 
     @OptionGroup var connection: ClientConnectionOptions
 
-    @Option(help: ArgumentHelp("Where to write the vCPU and device state.", valueName: "file"))
-    var state: String
-
-    @Option(help: ArgumentHelp("Where to write guest memory (as large as the VM's RAM).", valueName: "file"))
-    var mem: String
+    @OptionGroup var files: SnapshotFileOptions
 
     @Flag(help: "Leave the VM paused after the snapshot even if it was running before.")
     var leavePaused = false
@@ -35,16 +31,16 @@ struct ClientSnapshot: ParsableCommand {
 
     func validate() throws {
         guard snapshotTimeout > 0 else { throw ValidationError("--snapshot-timeout must be at least 1 second.") }
-        guard ClientSupport.absolutePath(state) != ClientSupport.absolutePath(mem) else {
-            throw ValidationError("--state and --mem must be different files.")
+        guard files.statePath != files.memoryPath else {
+            throw ValidationError("--state and --mem-file must be different files.")
         }
     }
 
     func run() throws {
         try ClientSupport.run {
             let client = connection.client
-            let statePath = ClientSupport.absolutePath(state)
-            let memPath = ClientSupport.absolutePath(mem)
+            let statePath = files.statePath
+            let memPath = files.memoryPath
 
             let wasRunning: Bool
             switch try ClientSupport.instanceState(client) {

@@ -35,7 +35,7 @@ enum ClientSupport {
     }
 
     static func fail(_ message: String) -> Never {
-        FileHandle.standardError.write(Data("swiftlet: \(message)\n".utf8))
+        Diagnostics.error(message)
         Foundation.exit(1)
     }
 

@@ -1,28 +1,39 @@
-import ArgumentParser
 import Machine
+import SwiftletCore
 
-/// `--disk PATH[,ro][,id=NAME]`, parsed as the user typed it.
-struct DiskOption: ExpressibleByArgument, Sendable {
+/// `--disk PATH[,ro|readonly][,id=NAME]`, parsed as the user typed it.
+struct DiskOption: Sendable, Equatable {
     var path: String
     var readOnly = false
     var id: String?
 
-    init?(argument: String) {
+    static let valueName = "PATH[,ro][,id=NAME]"
+
+    /// Parses one `--disk` value; the error names the part that is wrong.
+    init(parsing argument: String) throws(DiskOptionError) {
         let parts = argument.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        guard let first = parts.first, !first.isEmpty else { return nil }
+        guard let first = parts.first, !first.isEmpty else {
+            throw DiskOptionError("the path before the first ',' is missing")
+        }
         path = first
         for part in parts.dropFirst() {
-            if part == "ro" {
+            switch part {
+            case "ro", "readonly":
                 readOnly = true
-            } else if part.hasPrefix("id="), part.count > 3, part.count <= 20 {
-                id = String(part.dropFirst(3))
-            } else {
-                return nil
+            case _ where part.hasPrefix("id="):
+                guard id == nil else { throw DiskOptionError("'id=' is given twice") }
+                let name = String(part.dropFirst(3))
+                do {
+                    try MachineLimits.checkDriveID(name, field: "id")
+                } catch {
+                    throw DiskOptionError("\(error)")
+                }
+                id = name
+            default:
+                throw DiskOptionError("unknown part '\(part)'; expected ro, readonly or id=NAME")
             }
         }
     }
-
-    static var defaultValueDescription: String { "PATH[,ro][,id=NAME]" }
 
     /// Disks without an id are named like the guest will see them: vda, vdb, ...
     static func configurations(_ options: [DiskOption]) -> [DiskConfiguration] {
@@ -31,4 +42,10 @@ struct DiskOption: ExpressibleByArgument, Sendable {
             return DiskConfiguration(path: option.path, readOnly: option.readOnly, id: option.id ?? "vd\(letter)")
         }
     }
+}
+
+/// What is wrong with a `--disk` value; ArgumentParser prints it after the value itself.
+struct DiskOptionError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
