@@ -98,6 +98,14 @@ struct FirecrackerConfigFileTests {
         (#"{"boot-source": {"kernel_image_path": "/k"}, "drives": {}}"#, "\"drives\" must be a list"),
         (#"{"boot-source": {"kernel_image_path": "/k", "bootargs": ""}}"#, "unknown field 'bootargs'"),
         (#"{"boot-source": {"kernel_image_path": "/k"}, "machine-config": {"vcpu_count": 2}}"#, "missing required field 'mem_size_mib'"),
+        (
+            #"{"boot-source": {"kernel_image_path": "/k"}, "machine-config": {"vcpu_count": 2, "mem_size_mib": 8}}"#,
+            "Invalid machine-config: mem_size_mib must be between 16 and 1048576 MiB (got 8)."
+        ),
+        (
+            #"{"boot-source": {"kernel_image_path": "/k"}, "drives": [{"drive_id": "abcdefghij0123456789x", "path_on_host": "/1", "is_root_device": true}]}"#,
+            "Invalid drives[0]: drive_id 'abcdefghij0123456789x' must be 1 to 20"
+        ),
         (#"{"boot-source": {"kernel_image_path": "/k"}, "drives": [{"drive_id": "a", "is_root_device": true}]}"#, "drives[0]"),
         (
             #"{"boot-source": {"kernel_image_path": "/k"}, "drives": [{"drive_id": "a", "path_on_host": "/1", "is_root_device": true}, {"drive_id": "a", "path_on_host": "/2", "is_root_device": false}]}"#,

@@ -20,6 +20,13 @@ enum FatalSignals {
 
     /// Installs the handlers; call once the terminal's settings are saved.
     static func restoreTerminalBeforeDying() {
+        // A parent may start Swiftlet with some of these blocked (a libdispatch worker thread
+        // blocks SIGABRT, and a child inherits the mask of the thread that spawned it); a
+        // blocked signal sent from outside would wait forever instead of ending the process.
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        for number in numbers { sigaddset(&unblocked, number) }
+        pthread_sigmask(SIG_UNBLOCK, &unblocked, nil)
         for number in numbers {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { number in
