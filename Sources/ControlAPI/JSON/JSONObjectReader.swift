@@ -32,43 +32,39 @@ struct JSONObjectReader {
         return value
     }
 
-    mutating func optionalString(_ key: String) throws(APIFault) -> String? {
-        try optional(key, .string)
-    }
-
-    mutating func requiredString(_ key: String) throws(APIFault) -> String {
-        try required(key, .string)
-    }
-
     /// A required string that must not be empty (paths and identifiers).
     mutating func requiredNonEmptyString(_ key: String) throws(APIFault) -> String {
-        let string = try requiredString(key)
+        let string = try required(key, .string)
         guard !string.isEmpty else { throw APIFault("Invalid \(context): field '\(key)' must not be empty.") }
         return string
     }
 
-    mutating func optionalBool(_ key: String) throws(APIFault) -> Bool? {
-        try optional(key, .bool)
+    /// The member as `kind` (`.string`, `.bool`, `.integer`), or nil when absent or null.
+    mutating func optional<Value>(_ key: String, _ kind: Kind<Value>) throws(APIFault) -> Value? {
+        guard let value = value(key) else { return nil }
+        guard let typed = kind.extract(value) else {
+            throw APIFault("Invalid \(context): field '\(key)' must be \(kind.name), got \(value.typeName).")
+        }
+        return typed
     }
 
-    mutating func requiredBool(_ key: String) throws(APIFault) -> Bool {
-        try required(key, .bool)
-    }
-
-    mutating func requiredInteger(_ key: String) throws(APIFault) -> Int {
-        try required(key, .integer)
+    mutating func required<Value>(_ key: String, _ kind: Kind<Value>) throws(APIFault) -> Value {
+        guard let typed = try optional(key, kind) else { throw missing(key) }
+        return typed
     }
 
     /// A check from `MachineLimits`, given the field's name as the client spelled it, so the
     /// API refuses a bad value with the same words as the command line.
     typealias Limit<Value> = (Value, String) throws(MachineLimits.Violation) -> Void
 
-    mutating func requiredInteger(_ key: String, limit: Limit<Int>) throws(APIFault) -> Int {
-        try checked(key, try requiredInteger(key), limit)
-    }
-
-    mutating func requiredString(_ key: String, limit: Limit<String>) throws(APIFault) -> String {
-        try checked(key, try requiredString(key), limit)
+    mutating func required<Value>(_ key: String, _ kind: Kind<Value>, limit: Limit<Value>) throws(APIFault) -> Value {
+        let value = try required(key, kind)
+        do {
+            try limit(value, key)
+        } catch {
+            throw APIFault("Invalid \(context): \(error).")
+        }
+        return value
     }
 
     mutating func requiredObject(_ key: String) throws(APIFault) -> JSONObjectReader {
@@ -98,34 +94,10 @@ struct JSONObjectReader {
         throw APIFault("Invalid \(context): unknown \(list).")
     }
 
-    // MARK: - Typed access
-
     /// How to take one JSON type out of a value, and what to call it in a message.
     struct Kind<Value> {
         let name: String
         let extract: (JSONValue) -> Value?
-    }
-
-    private mutating func optional<Value>(_ key: String, _ kind: Kind<Value>) throws(APIFault) -> Value? {
-        guard let value = value(key) else { return nil }
-        guard let typed = kind.extract(value) else {
-            throw APIFault("Invalid \(context): field '\(key)' must be \(kind.name), got \(value.typeName).")
-        }
-        return typed
-    }
-
-    private mutating func required<Value>(_ key: String, _ kind: Kind<Value>) throws(APIFault) -> Value {
-        guard let typed = try optional(key, kind) else { throw missing(key) }
-        return typed
-    }
-
-    private func checked<Value>(_ key: String, _ value: Value, _ limit: Limit<Value>) throws(APIFault) -> Value {
-        do {
-            try limit(value, key)
-        } catch {
-            throw APIFault("Invalid \(context): \(error).")
-        }
-        return value
     }
 
     private func missing(_ key: String) -> APIFault {

@@ -19,10 +19,10 @@ public struct Drive: Sendable, Equatable {
 extension Drive {
     init(json: JSONValue, context: String) throws(APIFault) {
         var reader = try JSONObjectReader(json, context: context)
-        let id = try reader.requiredString("drive_id", limit: MachineLimits.checkDriveID)
+        let id = try reader.required("drive_id", .string, limit: MachineLimits.checkDriveID)
         let path = try reader.requiredNonEmptyString("path_on_host")
-        let isRoot = try reader.requiredBool("is_root_device")
-        let isReadOnly = try reader.optionalBool("is_read_only") ?? false
+        let isRoot = try reader.required("is_root_device", .bool)
+        let isReadOnly = try reader.optional("is_read_only", .bool) ?? false
         try reader.requireUnsupported("partuuid", toBeOneOf: [], feature: "a root partition UUID")
         try reader.requireUnsupported("cache_type", toBeOneOf: [.string("Unsafe")], feature: "this cache type")
         try reader.requireUnsupported("io_engine", toBeOneOf: [.string("Sync")], feature: "this I/O engine")

@@ -20,8 +20,8 @@ extension MachineConfig {
     /// refused by the request that carries it and not later by InstanceStart.
     init(json: JSONValue, context: String = "machine-config") throws(APIFault) {
         var reader = try JSONObjectReader(json, context: context)
-        let vcpus = try reader.requiredInteger("vcpu_count", limit: MachineLimits.checkVCPUCount)
-        let memory = try reader.requiredInteger("mem_size_mib", limit: MachineLimits.checkMemory)
+        let vcpus = try reader.required("vcpu_count", .integer, limit: MachineLimits.checkVCPUCount)
+        let memory = try reader.required("mem_size_mib", .integer, limit: MachineLimits.checkMemory)
         try reader.requireUnsupported("smt", toBeOneOf: [.bool(false)], feature: "simultaneous multithreading")
         try reader.requireUnsupported("track_dirty_pages", toBeOneOf: [.bool(false)], feature: "dirty page tracking")
         try reader.requireUnsupported("huge_pages", toBeOneOf: [.string("None")], feature: "huge pages")

@@ -19,7 +19,7 @@ extension SnapshotFiles {
         var reader = try JSONObjectReader(json, context: "snapshot/create")
         let snapshot = try reader.requiredNonEmptyString("snapshot_path")
         let memory = try reader.requiredNonEmptyString("mem_file_path")
-        if let type = try reader.optionalString("snapshot_type") {
+        if let type = try reader.optional("snapshot_type", .string) {
             switch type {
             case "Full": break
             case "Diff": throw APIFault("Diff snapshots are not supported by Swiftlet; use \"snapshot_type\": \"Full\".")

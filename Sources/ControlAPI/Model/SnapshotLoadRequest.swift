@@ -17,7 +17,7 @@ extension SnapshotLoadRequest {
         var reader = try JSONObjectReader(json, context: "snapshot/load")
         let snapshot = try reader.requiredNonEmptyString("snapshot_path")
         let memory = try Self.memoryFilePath(&reader)
-        let resume = try reader.optionalBool("resume_vm") ?? false
+        let resume = try reader.optional("resume_vm", .bool) ?? false
         try reader.requireUnsupported("enable_diff_snapshots", toBeOneOf: [.bool(false)], feature: "diff snapshots")
         try reader.requireUnsupported("track_dirty_pages", toBeOneOf: [.bool(false)], feature: "dirty page tracking")
         try reader.requireUnsupported("network_overrides", toBeOneOf: [.array([])], feature: "network overrides")
@@ -28,10 +28,10 @@ extension SnapshotLoadRequest {
 
     /// Exactly one of `mem_backend` (a "File" backend) and the older `mem_file_path`.
     private static func memoryFilePath(_ reader: inout JSONObjectReader) throws(APIFault) -> String {
-        let legacyMemoryPath = try reader.optionalString("mem_file_path")
+        let legacyMemoryPath = try reader.optional("mem_file_path", .string)
         var backendPath: String?
         if var backend = try reader.optionalObject("mem_backend") {
-            let type = try backend.requiredString("backend_type")
+            let type = try backend.required("backend_type", .string)
             let path = try backend.requiredNonEmptyString("backend_path")
             try backend.rejectUnknownFields()
             switch type {

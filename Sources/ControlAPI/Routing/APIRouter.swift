@@ -64,7 +64,7 @@ enum APIRouter {
     /// The one string member an object must have, and nothing else.
     private static func onlyString(_ key: String, of json: JSONValue, context: String) throws(APIFault) -> String {
         var reader = try JSONObjectReader(json, context: context)
-        let value = try reader.requiredString(key)
+        let value = try reader.required(key, .string)
         try reader.rejectUnknownFields()
         return value
     }

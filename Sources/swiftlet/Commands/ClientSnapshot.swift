@@ -26,21 +26,14 @@ struct ClientSnapshot: ParsableCommand {
     @Flag(help: "Leave the VM paused after the snapshot even if it was running before.")
     var leavePaused = false
 
-    @Option(help: ArgumentHelp("Give up if writing the snapshot takes longer than this many seconds.", valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp("Give up if writing the snapshot takes longer than this many seconds.", valueName: "seconds"),
+        transform: ClientSupport.seconds)
     var snapshotTimeout: Int = 600
-
-    func validate() throws {
-        guard snapshotTimeout > 0 else { throw ValidationError("--snapshot-timeout must be at least 1 second.") }
-        guard files.statePath != files.memoryPath else {
-            throw ValidationError("--state and --mem-file must be different files.")
-        }
-    }
 
     func run() throws {
         try ClientSupport.run {
             let client = connection.client
-            let statePath = files.statePath
-            let memPath = files.memoryPath
 
             let wasRunning: Bool
             switch try ClientSupport.instanceState(client) {
@@ -54,7 +47,7 @@ struct ClientSnapshot: ParsableCommand {
             var writer = client
             writer.timeout = .seconds(snapshotTimeout)
             let request = JSONValue.object([
-                "snapshot_type": .string("Full"), "snapshot_path": .string(statePath), "mem_file_path": .string(memPath),
+                "snapshot_type": .string("Full"), "snapshot_path": .string(files.statePath), "mem_file_path": .string(files.memoryPath),
             ])
             let outcome = Result { () throws(APIClientError) in
                 _ = try writer.checked(method: "PUT", path: "/snapshot/create", json: request)
@@ -70,7 +63,7 @@ struct ClientSnapshot: ParsableCommand {
             }
             try outcome.get()
             let after = wasRunning && !leavePaused ? "the VM was resumed" : "the VM is paused"
-            print("Snapshot written: state \(statePath), memory \(memPath); \(after).")
+            print("Snapshot written: state \(files.statePath), memory \(files.memoryPath); \(after).")
         }
     }
 }

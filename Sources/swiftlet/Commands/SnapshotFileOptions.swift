@@ -15,6 +15,7 @@ struct SnapshotFileOptions: ParsableArguments {
     mutating func validate() throws {
         memoryFile = try RenamedOption.resolve(memoryFile, name: "--mem-file", oldValue: oldMemoryFile, oldName: "--mem")
         guard memoryFile != nil else { throw ValidationError("Missing expected argument '--mem-file <file>'") }
+        guard statePath != memoryPath else { throw ValidationError("--state and --mem-file must be different files.") }
     }
 
     var statePath: String { ClientSupport.absolutePath(state) }
