@@ -8,7 +8,8 @@ struct Swiftlet: AsyncParsableCommand {
         discussion: """
             Boots a Linux kernel (bzImage or ELF vmlinux) on /dev/kvm with a 16550 serial console on \
             the terminal and virtio-blk disks, and serves a Firecracker-style control API on a Unix socket.
-            Shell completion: swiftlet --generate-completion-script bash|zsh|fish.
+
+            Shell completion: `swiftlet --generate-completion-script bash|zsh|fish` prints a script.
             """,
         version: SwiftletVersion.current,
         subcommands: [RunCommand.self, ClientPause.self, ClientResume.self, ClientStatus.self, ClientSnapshot.self, ClientRestore.self])
