@@ -18,11 +18,16 @@ final class MachineBackend: VMMBackend {
     private let pending: PendingMachine
     private let serialOutput: @Sendable ([UInt8]) -> Void
     private let logger: Logger
+    private let kvmDevicePath: String
     let instanceID: String
 
-    init(pending: PendingMachine, instanceID: String, serialOutput: @escaping @Sendable ([UInt8]) -> Void, logger: Logger) {
+    init(
+        pending: PendingMachine, instanceID: String, kvmDevicePath: String, serialOutput: @escaping @Sendable ([UInt8]) -> Void,
+        logger: Logger
+    ) {
         self.pending = pending
         self.instanceID = instanceID
+        self.kvmDevicePath = kvmDevicePath
         self.serialOutput = serialOutput
         self.logger = logger
     }
@@ -82,14 +87,14 @@ final class MachineBackend: VMMBackend {
             let drives = configuration.drives.filter(\.isRootDevice) + configuration.drives.filter { !$0.isRootDevice }
             let commandLine = bootSource.bootArgs ?? KernelCommandLine.default
             logger.info("kernel command line: \(commandLine)")
-            let build = MachineConfiguration(
+            let build = BootConfiguration(
                 kernelPath: bootSource.kernelImagePath,
                 initrdPath: bootSource.initrdPath,
                 commandLine: commandLine,
                 memoryMiB: configuration.machineConfig.memSizeMiB,
                 vcpuCount: configuration.machineConfig.vcpuCount,
                 disks: drives.map { DiskConfiguration(path: $0.pathOnHost, readOnly: $0.isReadOnly, id: $0.driveID) })
-            let machine = try Machine.boot(build, serialOutput: serialOutput, logger: logger)
+            let machine = try Machine.boot(build, kvmDevicePath: kvmDevicePath, serialOutput: serialOutput, logger: logger)
             machine.start()
             configuration.rules.recordStarted()
             pending.fulfill(machine)
@@ -131,7 +136,8 @@ final class MachineBackend: VMMBackend {
         try configuration.withLock { configuration in
             try configuration.rules.checkSnapshotLoad()
             let machine = try Machine.restore(
-                statePath: request.files.snapshotPath, memoryPath: request.files.memFilePath, serialOutput: serialOutput, logger: logger)
+                statePath: request.files.snapshotPath, memoryPath: request.files.memFilePath, kvmDevicePath: kvmDevicePath,
+                serialOutput: serialOutput, logger: logger)
             machine.start()
             if request.resumeVM { try machine.resume() }
             configuration.rules.recordSnapshotLoaded(resumed: request.resumeVM)

@@ -105,7 +105,7 @@ final class ConsoleInput: Sendable {
                 usleep(10_000)
                 continue
             }
-            let taken = machine.serial.enqueueInput(remaining)
+            let taken = machine.sendConsoleInput(remaining)
             remaining = remaining.dropFirst(taken)
             if !remaining.isEmpty { usleep(2000) }
         }

@@ -110,13 +110,20 @@ struct RunCommand: ParsableCommand {
         }
     }
 
+    /// The KVM device; `SWIFTLET_KVM_DEVICE` overrides it, so tests can show the errors for a
+    /// missing or wrong device without touching the host's /dev/kvm.
+    static var kvmDevicePath: String {
+        ProcessInfo.processInfo.environment["SWIFTLET_KVM_DEVICE"] ?? Machine.defaultKVMDevicePath
+    }
+
     mutating func run() throws {
         try checkCombination()
         let logger = try bootstrapLogging()
         signal(SIGPIPE, SIG_IGN)
         let output = try openConsoleOutput()
         let pending = PendingMachine()
-        let backend = MachineBackend(pending: pending, instanceID: id, serialOutput: output.write, logger: logger)
+        let backend = MachineBackend(
+            pending: pending, instanceID: id, kvmDevicePath: Self.kvmDevicePath, serialOutput: output.write, logger: logger)
 
         var server: APIServer?
         if let apiSock {
