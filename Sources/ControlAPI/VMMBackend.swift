@@ -25,6 +25,9 @@ public protocol VMMBackend: Sendable {
     func setBootSource(_ bootSource: BootSource) throws
     /// `PUT /drives/{drive_id}`: adds the drive or replaces the one with the same id; pre-boot only.
     func putDrive(_ drive: Drive) throws
+    /// `PUT /network-interfaces/{iface_id}`: adds the interface or replaces the one with the
+    /// same id; pre-boot only. The default refuses: a backend without networking says so.
+    func putNetworkInterface(_ interface: NetworkInterface) throws
     /// `PUT /actions {"action_type": "InstanceStart"}`: boots the configured VM. Returns once
     /// the vCPUs are running (the guest boots asynchronously), like Firecracker.
     func instanceStart() throws
@@ -45,6 +48,10 @@ public protocol VMMBackend: Sendable {
 
 extension VMMBackend {
     public func flushMetrics() throws {}
+
+    public func putNetworkInterface(_ interface: NetworkInterface) throws {
+        throw VMMError("This VMM has no network interfaces.")
+    }
 }
 
 /// An error whose message is shown to the API client verbatim as `fault_message`.

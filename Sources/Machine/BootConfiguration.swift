@@ -1,4 +1,4 @@
-import Devices
+import SwiftletCore
 
 /// Everything needed to build a VM that boots a kernel. Limits are checked against
 /// `MachineLimits` when the VM is built.

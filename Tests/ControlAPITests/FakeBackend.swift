@@ -9,6 +9,7 @@ final class FakeBackend: VMMBackend {
         case machineConfig(MachineConfig)
         case bootSource(BootSource)
         case drive(Drive)
+        case networkInterface(NetworkInterface)
         case instanceStart, sendCtrlAltDel, flushMetrics, pause, resume
         case createSnapshot(SnapshotFiles)
         case loadSnapshot(SnapshotLoadRequest)
@@ -53,6 +54,15 @@ final class FakeBackend: VMMBackend {
             try state.rules.checkPreBootConfiguration()
             state.configuration.bootSource = bootSource
             state.rules.recordPreBootConfiguration(isBootSource: true)
+        }
+    }
+
+    func putNetworkInterface(_ interface: NetworkInterface) throws {
+        try state.withLock { state in
+            state.calls.append(.networkInterface(interface))
+            try state.rules.checkPreBootConfiguration()
+            state.configuration.networkInterfaces.append(interface)
+            state.rules.recordPreBootConfiguration()
         }
     }
 

@@ -112,8 +112,16 @@ struct FirecrackerConfigFileTests {
             "appears more than once"
         ),
         (
-            #"{"boot-source": {"kernel_image_path": "/k"}, "network-interfaces": [{"iface_id": "eth0", "host_dev_name": "tap0"}]}"#,
-            "\"network-interfaces\" is not supported"
+            #"{"boot-source": {"kernel_image_path": "/k"}, "network-interfaces": [{"iface_id": "eth0", "host_dev_name": "tap0"}, {"iface_id": "eth0", "host_dev_name": "tap1"}]}"#,
+            "iface_id 'eth0' appears more than once"
+        ),
+        (
+            #"{"boot-source": {"kernel_image_path": "/k"}, "network-interfaces": [{"iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "02:00"}]}"#,
+            "Invalid network-interfaces[0]: field 'guest_mac'"
+        ),
+        (
+            #"{"boot-source": {"kernel_image_path": "/k"}, "network-interfaces": [{"iface_id": "eth0", "host_dev_name": "tap0", "rx_rate_limiter": {"bandwidth": {}}}]}"#,
+            "rate limiting"
         ),
         (#"{"boot-source": {"kernel_image_path": "/k"}, "vsock": {"guest_cid": 3, "uds_path": "/v"}}"#, "\"vsock\" is not supported"),
     ]

@@ -1,5 +1,6 @@
 import Devices
 import Foundation
+import SwiftletCore
 @testable import Machine
 import Testing
 

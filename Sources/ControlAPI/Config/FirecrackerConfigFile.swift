@@ -1,18 +1,20 @@
 import SwiftletCore
 
 /// Firecracker's `--config-file`: the same resources as the API, in one JSON document with
-/// kebab-case section names ("boot-source", "drives", "machine-config") and the API's field
+/// kebab-case section names ("boot-source", "drives", "network-interfaces", "machine-config") and the API's field
 /// names inside. Firecracker starts the VM right after applying it; `apply(to:)` only
 /// configures, so the caller decides when to call `instanceStart()`.
 public struct FirecrackerConfigFile: Sendable, Equatable {
     public var bootSource: BootSource
     public var drives: [Drive]
+    public var networkInterfaces: [NetworkInterface]
     /// nil when the file has no "machine-config" (Firecracker's defaults then apply).
     public var machineConfig: MachineConfig?
 
-    public init(bootSource: BootSource, drives: [Drive] = [], machineConfig: MachineConfig? = nil) {
+    public init(bootSource: BootSource, drives: [Drive] = [], machineConfig: MachineConfig? = nil, networkInterfaces: [NetworkInterface] = []) {
         self.bootSource = bootSource
         self.drives = drives
+        self.networkInterfaces = networkInterfaces
         self.machineConfig = machineConfig
     }
 
@@ -20,7 +22,7 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
     /// (null, an empty list or an empty object), so Firecracker's sample files load; anything
     /// else is refused instead of being silently dropped.
     static let unsupportedSections = [
-        "network-interfaces", "vsock", "balloon", "logger", "metrics", "mmds-config", "entropy",
+        "vsock", "balloon", "logger", "metrics", "mmds-config", "entropy",
         "cpu-config", "serial", "pmem", "memory-hotplug",
     ]
 
@@ -52,6 +54,19 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
                     drives.append(drive)
                 }
             }
+            networkInterfaces = []
+            if let interfacesJSON = reader.value("network-interfaces") {
+                guard case .array(let entries) = interfacesJSON else {
+                    throw APIFault("Invalid config file: \"network-interfaces\" must be a list, got \(interfacesJSON.typeName).")
+                }
+                for (index, entry) in entries.enumerated() {
+                    let interface = try NetworkInterface(json: entry, context: "network-interfaces[\(index)]")
+                    guard !networkInterfaces.contains(where: { $0.interfaceID == interface.interfaceID }) else {
+                        throw APIFault("Invalid config file: iface_id '\(interface.interfaceID)' appears more than once in \"network-interfaces\".")
+                    }
+                    networkInterfaces.append(interface)
+                }
+            }
             for section in Self.unsupportedSections {
                 guard let value = reader.value(section) else { continue }
                 guard value == .array([]) || value == .object([:]) else {
@@ -79,11 +94,12 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
         }
     }
 
-    /// Configures `backend` in Firecracker's order: machine, boot source, drives.
+    /// Configures `backend` in Firecracker's order: machine, boot source, drives, network interfaces.
     public func apply(to backend: any VMMBackend) throws {
         if let machineConfig { try backend.setMachineConfig(machineConfig) }
         try backend.setBootSource(bootSource)
         for drive in drives { try backend.putDrive(drive) }
+        for interface in networkInterfaces { try backend.putNetworkInterface(interface) }
     }
 }
 

@@ -5,10 +5,13 @@ public struct SnapshotLoadRequest: Sendable, Equatable {
     public var files: SnapshotFiles
     /// Resume the vCPUs once loaded; otherwise the VM stays "Paused".
     public var resumeVM: Bool
+    /// `network_overrides`: interface id → the host tap to reopen it on instead.
+    public var networkOverrides: [NetworkOverrideRequest]
 
-    public init(files: SnapshotFiles, resumeVM: Bool = false) {
+    public init(files: SnapshotFiles, resumeVM: Bool = false, networkOverrides: [NetworkOverrideRequest] = []) {
         self.files = files
         self.resumeVM = resumeVM
+        self.networkOverrides = networkOverrides
     }
 }
 
@@ -20,10 +23,10 @@ extension SnapshotLoadRequest {
         let resume = try reader.optional("resume_vm", .bool) ?? false
         try reader.requireUnsupported("enable_diff_snapshots", toBeOneOf: [.bool(false)], feature: "diff snapshots")
         try reader.requireUnsupported("track_dirty_pages", toBeOneOf: [.bool(false)], feature: "dirty page tracking")
-        try reader.requireUnsupported("network_overrides", toBeOneOf: [.array([])], feature: "network overrides")
+        let overrides = try NetworkOverrideRequest.list(reader.value("network_overrides"))
         try reader.requireUnsupported("clock_realtime", toBeOneOf: [.bool(false)], feature: "realtime clock restore")
         try reader.rejectUnknownFields()
-        self.init(files: SnapshotFiles(snapshotPath: snapshot, memFilePath: memory), resumeVM: resume)
+        self.init(files: SnapshotFiles(snapshotPath: snapshot, memFilePath: memory), resumeVM: resume, networkOverrides: overrides)
     }
 
     /// Exactly one of `mem_backend` (a "File" backend) and the older `mem_file_path`.

@@ -4,21 +4,23 @@ public struct VMConfiguration: Sendable, Equatable {
     public var bootSource: BootSource?
     public var drives: [Drive]
     public var machineConfig: MachineConfig
+    public var networkInterfaces: [NetworkInterface]
 
     public init(
         bootSource: BootSource? = nil, drives: [Drive] = [],
-        machineConfig: MachineConfig = .firecrackerDefault
+        machineConfig: MachineConfig = .firecrackerDefault, networkInterfaces: [NetworkInterface] = []
     ) {
         self.bootSource = bootSource
         self.drives = drives
         self.machineConfig = machineConfig
+        self.networkInterfaces = networkInterfaces
     }
 
     var jsonValue: JSONValue {
         var members: [String: JSONValue] = [
             "drives": .array(drives.map(\.jsonValue)),
             "machine-config": machineConfig.jsonValue,
-            "network-interfaces": .array([]),
+            "network-interfaces": .array(networkInterfaces.map(\.jsonValue)),
         ]
         if let bootSource { members["boot-source"] = bootSource.jsonValue }
         return .object(members)

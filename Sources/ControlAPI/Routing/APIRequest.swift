@@ -7,6 +7,7 @@ enum APIRequest: Equatable, Sendable {
     case putMachineConfig(MachineConfig)
     case putBootSource(BootSource)
     case putDrive(Drive)
+    case putNetworkInterface(NetworkInterface)
     case instanceStart
     case sendCtrlAltDel
     case flushMetrics
@@ -50,6 +51,8 @@ extension APIRequest {
                 try backend.setBootSource(bootSource)
             case .putDrive(let drive):
                 try backend.putDrive(drive)
+            case .putNetworkInterface(let interface):
+                try backend.putNetworkInterface(interface)
             case .instanceStart:
                 try backend.instanceStart()
             case .sendCtrlAltDel:

@@ -16,6 +16,14 @@ enum APIRouter {
             }
             return .putDrive(drive)
         }
+        if method == "PUT", segments.count == 2, segments[0] == "network-interfaces" {
+            let id = segments[1]
+            let interface = try NetworkInterface(json: try parse(body, "network-interfaces"), context: "network-interfaces")
+            guard interface.interfaceID == id else {
+                throw APIFault("The iface_id in the body ('\(interface.interfaceID)') does not match the one in the path ('\(id)').")
+            }
+            return .putNetworkInterface(interface)
+        }
         switch (method, normalized) {
         case ("GET", ""): return .getInstanceInfo
         case ("GET", "version"): return .getVersion

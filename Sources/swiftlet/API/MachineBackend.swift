@@ -12,6 +12,7 @@ final class MachineBackend: VMMBackend {
         var machineConfig = MachineConfig.firecrackerDefault
         var bootSource: BootSource?
         var drives: [Drive] = []
+        var networkInterfaces: [NetworkInterface] = []
     }
 
     private let configuration = Mutex(Configuration())
@@ -41,7 +42,7 @@ final class MachineBackend: VMMBackend {
 
     func vmConfiguration() throws -> VMConfiguration {
         configuration.withLock {
-            VMConfiguration(bootSource: $0.bootSource, drives: $0.drives, machineConfig: $0.machineConfig)
+            VMConfiguration(bootSource: $0.bootSource, drives: $0.drives, machineConfig: $0.machineConfig, networkInterfaces: $0.networkInterfaces)
         }
     }
 
@@ -77,6 +78,18 @@ final class MachineBackend: VMMBackend {
         }
     }
 
+    func putNetworkInterface(_ interface: NetworkInterface) throws {
+        try configuration.withLock { configuration in
+            try configuration.rules.checkPreBootConfiguration()
+            if let index = configuration.networkInterfaces.firstIndex(where: { $0.interfaceID == interface.interfaceID }) {
+                configuration.networkInterfaces[index] = interface
+            } else {
+                configuration.networkInterfaces.append(interface)
+            }
+            configuration.rules.recordPreBootConfiguration()
+        }
+    }
+
     // MARK: - Lifecycle
 
     func instanceStart() throws {
@@ -93,7 +106,8 @@ final class MachineBackend: VMMBackend {
                 commandLine: commandLine,
                 memoryMiB: configuration.machineConfig.memSizeMiB,
                 vcpuCount: configuration.machineConfig.vcpuCount,
-                disks: drives.map { DiskConfiguration(path: $0.pathOnHost, readOnly: $0.isReadOnly, id: $0.driveID) })
+                disks: drives.map { DiskConfiguration(path: $0.pathOnHost, readOnly: $0.isReadOnly, id: $0.driveID) },
+                netInterfaces: configuration.networkInterfaces.map { NetConfiguration(id: $0.interfaceID, tap: $0.hostDeviceName, mac: $0.guestMAC) })
             let machine = try Machine.boot(build, kvmDevicePath: kvmDevicePath, serialOutput: serialOutput, logger: logger)
             machine.start()
             configuration.rules.recordStarted()
@@ -137,6 +151,7 @@ final class MachineBackend: VMMBackend {
             try configuration.rules.checkSnapshotLoad()
             let machine = try Machine.restore(
                 statePath: request.files.snapshotPath, memoryPath: request.files.memFilePath, kvmDevicePath: kvmDevicePath,
+                networkOverrides: request.networkOverrides.map { NetworkOverride(interfaceID: $0.interfaceID, tap: $0.hostDeviceName) },
                 serialOutput: serialOutput, logger: logger)
             machine.start()
             if request.resumeVM { try machine.resume() }

@@ -65,6 +65,17 @@ struct RunCommand: ParsableCommand {
         transform: { argument throws(DiskOptionError) in try DiskOption(parsing: argument) })
     var disk: [DiskOption] = []
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            """
+            A virtio-net interface on an existing host tap; repeat for more (eth0, eth1, ...). ',mac=' sets the \
+            guest's MAC (default 02:53:57:00:00:N), ',id=' the interface id the API and snapshots use.
+            """,
+            valueName: NetOption.valueName),
+        transform: { argument throws(NetOptionError) in try NetOption(parsing: argument) })
+    var net: [NetOption] = []
+
     @Option(name: .customLong("serial-out"), help: ArgumentHelp("Write the guest console to this file instead of stdout.", valueName: "path"))
     var serialOut: String?
 
@@ -152,8 +163,8 @@ struct RunCommand: ParsableCommand {
         }
         memoryFile = try RenamedOption.resolve(memoryFile, name: "--mem-file", oldValue: oldMemoryFile, oldName: "--mem")
         guard (restore == nil) == (memoryFile == nil) else { throw OptionCombinationError("--restore and --mem-file go together") }
-        guard kernel != nil || (initrd == nil && cmdline == nil && disk.isEmpty) else {
-            throw OptionCombinationError("--initrd, --cmdline and --disk need --kernel")
+        guard kernel != nil || (initrd == nil && cmdline == nil && disk.isEmpty && net.isEmpty) else {
+            throw OptionCombinationError("--initrd, --cmdline, --disk and --net need --kernel")
         }
         guard !paused || restore != nil else { throw OptionCombinationError("--paused goes with --restore") }
     }
@@ -177,6 +188,7 @@ struct RunCommand: ParsableCommand {
             for disk in DiskOption.configurations(disk) {
                 try backend.putDrive(Drive(driveID: disk.id, pathOnHost: disk.path, isRootDevice: false, isReadOnly: disk.readOnly))
             }
+            for interface in NetOption.interfaces(net) { try backend.putNetworkInterface(interface) }
             try backend.instanceStart()
         } else if let configFile {
             try FirecrackerConfigFile(contentsOf: configFile).apply(to: backend)

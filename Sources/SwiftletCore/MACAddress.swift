@@ -1,5 +1,3 @@
-import SwiftletCore
-
 /// An Ethernet MAC address, written and encoded as "02:00:00:00:00:01".
 public struct MACAddress: Sendable, Equatable, Hashable, Codable, CustomStringConvertible, LosslessStringConvertible {
     public let bytes: [UInt8]
