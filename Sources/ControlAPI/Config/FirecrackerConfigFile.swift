@@ -41,32 +41,9 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
             if let machineJSON = reader.value("machine-config") {
                 machineConfig = try MachineConfig(json: machineJSON)
             }
-            drives = []
-            if let drivesJSON = reader.value("drives") {
-                guard case .array(let entries) = drivesJSON else {
-                    throw APIFault("Invalid config file: \"drives\" must be a list, got \(drivesJSON.typeName).")
-                }
-                for (index, entry) in entries.enumerated() {
-                    let drive = try Drive(json: entry, context: "drives[\(index)]")
-                    guard !drives.contains(where: { $0.driveID == drive.driveID }) else {
-                        throw APIFault("Invalid config file: drive_id '\(drive.driveID)' appears more than once in \"drives\".")
-                    }
-                    drives.append(drive)
-                }
-            }
-            networkInterfaces = []
-            if let interfacesJSON = reader.value("network-interfaces") {
-                guard case .array(let entries) = interfacesJSON else {
-                    throw APIFault("Invalid config file: \"network-interfaces\" must be a list, got \(interfacesJSON.typeName).")
-                }
-                for (index, entry) in entries.enumerated() {
-                    let interface = try NetworkInterface(json: entry, context: "network-interfaces[\(index)]")
-                    guard !networkInterfaces.contains(where: { $0.interfaceID == interface.interfaceID }) else {
-                        throw APIFault("Invalid config file: iface_id '\(interface.interfaceID)' appears more than once in \"network-interfaces\".")
-                    }
-                    networkInterfaces.append(interface)
-                }
-            }
+            drives = try Self.list(reader.value("drives"), section: "drives", idField: "drive_id", id: \.driveID, parse: Drive.init)
+            networkInterfaces = try Self.list(
+                reader.value("network-interfaces"), section: "network-interfaces", idField: "iface_id", id: \.interfaceID, parse: NetworkInterface.init)
             for section in Self.unsupportedSections {
                 guard let value = reader.value(section) else { continue }
                 guard value == .array([]) || value == .object([:]) else {
@@ -77,6 +54,27 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
         } catch {
             throw FirecrackerConfigFileError(error.message)
         }
+    }
+
+    /// A section that is a list of resources with unique ids ("drives", "network-interfaces");
+    /// absent or null is an empty list.
+    private static func list<Resource>(
+        _ json: JSONValue?, section: String, idField: String, id: (Resource) -> String,
+        parse: (JSONValue, String) throws(APIFault) -> Resource
+    ) throws(APIFault) -> [Resource] {
+        guard let json else { return [] }
+        guard case .array(let entries) = json else {
+            throw APIFault("Invalid config file: \"\(section)\" must be a list, got \(json.typeName).")
+        }
+        var resources: [Resource] = []
+        for (index, entry) in entries.enumerated() {
+            let resource = try parse(entry, "\(section)[\(index)]")
+            guard !resources.contains(where: { id($0) == id(resource) }) else {
+                throw APIFault("Invalid config file: \(idField) '\(id(resource))' appears more than once in \"\(section)\".")
+            }
+            resources.append(resource)
+        }
+        return resources
     }
 
     public init(contentsOf path: String) throws(FirecrackerConfigFileError) {
