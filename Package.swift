@@ -53,8 +53,11 @@ let package = Package(
     swiftLanguageModes: [.v6]
 )
 
-// The code base is kept warning-free: any new warning fails the build.
-for target in package.targets where target.type != .system {
+// The code base is kept warning-free: with SWIFTLET_STRICT=1 (set by scripts/test.sh, so in CI)
+// any warning in Swiftlet's own targets fails the build. A plain `swift build` leaves warnings
+// as warnings, so a newer compiler's new warning never stops a user's build.
+let strict = Context.environment["SWIFTLET_STRICT"] == "1"
+for target in package.targets where strict && target.type != .system {
     if target.name == "CKVM" {
         target.cSettings = (target.cSettings ?? []) + [.unsafeFlags(["-Werror"])]
     } else {
