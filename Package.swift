@@ -10,10 +10,15 @@ let package = Package(
     products: [
         .executable(name: "swiftlet", targets: ["swiftlet"])
     ],
+    // Exact versions: the ones CI builds and tests. Package.resolved is not committed (README,
+    // "Dependency versions"): the development and CI machines fetch these
+    // packages from a local mirror whose commit ids differ from GitHub's, and SwiftPM checks out a
+    // pin by its commit id, so a Package.resolved made there would fail every build from GitHub.
+    // Update all three together, after `scripts/test.sh` passed with the new versions.
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
-        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
     ],
     targets: [
         .target(name: "CKVM"),
