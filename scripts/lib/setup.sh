@@ -9,7 +9,9 @@
 #      (the integration tests boot the tiny guest on it); `run` can do without it (the guest then
 #      runs in the nested testbed) and only says so.
 # On Debian 12 the testbed's QEMU comes from bookworm-backports (10.0; docs/testbed.md says why):
-# as root the set-up adds that suite to apt's sources and installs it from there.
+# as root the set-up adds that suite to apt's sources and installs it from there, unless
+# SWIFTLET_QEMU_BACKPORTS=0 (keep Debian 12's own QEMU 7.2, e.g. on a machine shared with runs
+# that must not see QEMU change under them).
 # shellcheck shell=bash
 
 SETUP_MIN_SWIFT=6.2
@@ -56,6 +58,7 @@ setup_missing_packages() {
 # The testbed's L1 froze now and then under QEMU 7.2 (bookworm); 10.0 from bookworm-backports
 # did not (docs/testbed.md, "A frozen L1"). Only Debian 12 needs the backport.
 setup_wants_backports_qemu() {
+    [ "${SWIFTLET_QEMU_BACKPORTS:-1}" = 1 ] || return 1
     [ "$(setup_codename)" = bookworm ] || return 1
     local version
     version=$(dpkg-query -W -f='${Version}' qemu-system-x86 2>/dev/null || true)
