@@ -45,13 +45,16 @@ set -e
 unit_total=$(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\} in .*/\1/p' "$work/swift-test.log" | tail -n1)
 unit_failed=$(grep -cE '^✘ Test .* failed after' "$work/swift-test.log" || true)
 unit_total=${unit_total:-0}
-passed=$((unit_total - unit_failed))
-failed=$unit_failed
-[ "$unit_status" = 0 ] || [ "$unit_failed" -gt 0 ] || failed=$((failed + 1))
-# Swift Testing reports a test that was not run (.enabled(if:), .disabled) as "skipped".
+# Swift Testing reports a test that was not run (.enabled(if:), .disabled) as skipped, and
+# counts it in "Test run with N tests": it neither passed nor failed.
+unit_skipped=0
 while read -r name; do
     skipped+=("swift test: $name")
-done < <(sed -n 's/^.* Test \(.*\) skipped.*/\1/p' "$work/swift-test.log")
+    unit_skipped=$((unit_skipped + 1))
+done < <(sed -n 's/^.* Test \(.*\) skipped: \(.*\)/\1 (\2)/p' "$work/swift-test.log")
+passed=$((unit_total - unit_failed - unit_skipped))
+failed=$unit_failed
+[ "$unit_status" = 0 ] || [ "$unit_failed" -gt 0 ] || failed=$((failed + 1))
 
 testbed_status=0
 if [ "${1:-}" != --unit-only ]; then
