@@ -8,10 +8,10 @@
 #   3. /dev/kvm: read-write for this user (otherwise the `usermod -aG kvm` hint). `test` needs it
 #      (the integration tests boot the tiny guest on it); `run` can do without it (the guest then
 #      runs in the nested testbed) and only says so.
-# On Debian 12 the testbed's QEMU comes from bookworm-backports (10.0; docs/testbed.md says why):
-# as root the set-up adds that suite to apt's sources and installs it from there, unless
-# SWIFTLET_QEMU_BACKPORTS=0 (keep Debian 12's own QEMU 7.2, e.g. on a machine shared with runs
-# that must not see QEMU change under them).
+# QEMU is the release's own (7.2 on Debian 12): measured side by side, 10.0 from
+# bookworm-backports froze the testbed's L1 no less often (docs/testbed.md, "A frozen L1").
+# SWIFTLET_QEMU_BACKPORTS=1 installs 10.0 instead, as root: it adds bookworm-backports to apt's
+# sources and installs qemu-system-x86 from there.
 # shellcheck shell=bash
 
 SETUP_MIN_SWIFT=6.2
@@ -55,10 +55,9 @@ setup_missing_packages() {
     done
 }
 
-# The testbed's L1 froze now and then under QEMU 7.2 (bookworm); 10.0 from bookworm-backports
-# did not (docs/testbed.md, "A frozen L1"). Only Debian 12 needs the backport.
+# Only on request (SWIFTLET_QEMU_BACKPORTS=1), and only Debian 12 has a backport to install.
 setup_wants_backports_qemu() {
-    [ "${SWIFTLET_QEMU_BACKPORTS:-1}" = 1 ] || return 1
+    [ "${SWIFTLET_QEMU_BACKPORTS:-0}" = 1 ] || return 1
     [ "$(setup_codename)" = bookworm ] || return 1
     local version
     version=$(dpkg-query -W -f='${Version}' qemu-system-x86 2>/dev/null || true)
@@ -109,7 +108,7 @@ setup_packages_step() {
             printf '\n    sudo apt-get install %s\n\n' "${missing[*]}" >&2
             die "then run $(basename "$0") again"
         fi
-        log "note: QEMU $(dpkg-query -W -f='${Version}' qemu-system-x86) works, but the testbed's L1 freezes less with 10.0 from bookworm-backports (docs/testbed.md)"
+        log "SWIFTLET_QEMU_BACKPORTS=1 needs root: QEMU $(dpkg-query -W -f='${Version}' qemu-system-x86) stays"
         return 0
     fi
 
