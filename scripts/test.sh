@@ -43,7 +43,8 @@ swift test --skip-build --no-parallel 2>&1 | tee "$work/swift-test.log"
 unit_status=${PIPESTATUS[0]}
 set -e
 unit_total=$(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\} in .*/\1/p' "$work/swift-test.log" | tail -n1)
-unit_failed=$(grep -cE '^✘ Test .* failed after' "$work/swift-test.log" || true)
+# "✘ Test run with N tests ... failed after" is the summary, not a test.
+unit_failed=$(grep -E '^✘ Test .* failed after' "$work/swift-test.log" | grep -cv '^✘ Test run with' || true)
 unit_total=${unit_total:-0}
 # Swift Testing reports a test that was not run (.enabled(if:), .disabled) as skipped, and
 # counts it in "Test run with N tests": it neither passed nor failed.
