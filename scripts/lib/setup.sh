@@ -37,10 +37,12 @@ setup_packages() {
 }
 
 # libstdc++-12-dev on Debian 12, libstdc++-14-dev on 13: the one that goes with the default gcc.
+# (gcc itself when it is installed: asking apt takes seconds.)
 setup_libstdcxx_package() {
     local gcc_major
-    gcc_major=$(apt-cache depends gcc 2>/dev/null | sed -n 's/.*Depends: gcc-\([0-9][0-9]*\)$/\1/p' | head -n1)
-    [ -n "$gcc_major" ] || gcc_major=$(gcc -dumpversion 2>/dev/null | cut -d. -f1)
+    gcc_major=$(gcc -dumpversion 2>/dev/null | cut -d. -f1)
+    [ -n "$gcc_major" ] ||
+        gcc_major=$(apt-cache depends gcc 2>/dev/null | sed -n 's/.*Depends: gcc-\([0-9][0-9]*\)$/\1/p' | head -n1)
     printf 'libstdc++-%s-dev\n' "${gcc_major:-12}"
 }
 
@@ -48,10 +50,11 @@ setup_is_debian() { [ -r /etc/os-release ] && command -v apt-get >/dev/null 2>&1
 setup_codename() { (. /etc/os-release && printf '%s\n' "${VERSION_CODENAME:-}"); }
 
 setup_missing_packages() {
-    local package status
+    local installed
+    installed=$(dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null | sed -n 's/ install ok installed$//p' | sed 's/:.*//')
+    local package
     for package in "$@"; do
-        status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
-        [ "$status" = "install ok installed" ] || printf '%s\n' "$package"
+        grep -qxF "$package" <<<"$installed" || printf '%s\n' "$package"
     done
 }
 

@@ -30,11 +30,11 @@ case ${1:-} in
     ;;
 --interactive)
     # The shell with the disk attached and mounted; a copy of the image, so that what the user
-    # writes never changes the cached one.
+    # writes never changes the cached one. `quiet`: the README, not the kernel's log, greets them.
     mkdir -p "$TESTBED_WORK"
     cp "$(guest_disk)" "$TESTBED_WORK/welcome-disk.img" || exit 1
     exec "$SWIFTLET" run --kernel "$(guest_kernel)" --initrd "$(guest_initramfs)" \
-        --memory "$TESTBED_L2_MEMORY" --cmdline "$(guest_cmdline welcome)" \
+        --memory "$TESTBED_L2_MEMORY" --cmdline "$(guest_cmdline welcome) quiet loglevel=3" \
         --disk "$TESTBED_WORK/welcome-disk.img"
     ;;
 "" | -*)
