@@ -40,9 +40,9 @@ setup_packages() {
 # (gcc itself when it is installed: asking apt takes seconds.)
 setup_libstdcxx_package() {
     local gcc_major
-    gcc_major=$(gcc -dumpversion 2>/dev/null | cut -d. -f1)
+    gcc_major=$(gcc -dumpversion 2>/dev/null | cut -d. -f1 || true)
     [ -n "$gcc_major" ] ||
-        gcc_major=$(apt-cache depends gcc 2>/dev/null | sed -n 's/.*Depends: gcc-\([0-9][0-9]*\)$/\1/p' | head -n1)
+        gcc_major=$(apt-cache depends gcc 2>/dev/null | sed -n 's/.*Depends: gcc-\([0-9][0-9]*\)$/\1/p' | head -n1 || true)
     printf 'libstdc++-%s-dev\n' "${gcc_major:-12}"
 }
 
@@ -51,7 +51,8 @@ setup_codename() { (. /etc/os-release && printf '%s\n' "${VERSION_CODENAME:-}");
 
 setup_missing_packages() {
     local installed
-    installed=$(dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null | sed -n 's/ install ok installed$//p' | sed 's/:.*//')
+    # (dpkg-query fails when it knows some of the packages not at all: that is no error here.)
+    installed=$(dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null | sed -n 's/ install ok installed$//p' | sed 's/:.*//' || true)
     local package
     for package in "$@"; do
         grep -qxF "$package" <<<"$installed" || printf '%s\n' "$package"
@@ -85,7 +86,7 @@ EOF
 # newest kernel package the lists name, and stale lists name files the archive no longer has.
 setup_apt_lists_stale() {
     local newest
-    newest=$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -printf '%T@\n' 2>/dev/null | sort -n | tail -n1)
+    newest=$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -printf '%T@\n' 2>/dev/null | sort -n | tail -n1 || true)
     [ -z "$newest" ] && return 0
     [ $(($(date +%s) - ${newest%.*})) -gt 86400 ]
 }
@@ -140,7 +141,7 @@ setup_swift_step() {
     local version
     command -v swift >/dev/null 2>&1 ||
         die "Swift is not on PATH: install Swift $SETUP_MIN_SWIFT or newer from $SWIFT_INSTALL_URL and put its usr/bin on PATH"
-    version=$(swift --version 2>&1 | sed -n 's/.*Swift version \([0-9][0-9.]*\).*/\1/p' | head -n1)
+    version=$(swift --version 2>&1 | sed -n 's/.*Swift version \([0-9][0-9.]*\).*/\1/p' | head -n1 || true)
     [ -n "$version" ] || die "'swift --version' failed: $(swift --version 2>&1 | head -n3 | tr '\n' ' ')"
     [ "$(printf '%s\n%s\n' "$SETUP_MIN_SWIFT" "$version" | sort -V | head -n1)" = "$SETUP_MIN_SWIFT" ] ||
         die "Swift $version is too old: Swiftlet needs $SETUP_MIN_SWIFT or newer ($SWIFT_INSTALL_URL)"
