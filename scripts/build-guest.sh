@@ -4,7 +4,7 @@
 #                      linux-image-cloud-amd64 names: 6.1 on Debian 12, 6.12 on Debian 13)
 #   initramfs.cpio.gz  busybox-static + the virtio modules + guest/linux/init
 #   disk.ext4          a small ext4 image made without root (mke2fs -d) from guest/linux/disk/
-#   kvm-modules/       irqbypass, kvm, kvm-amd of the same kernel (for the nested testbed's L1)
+#   kvm-modules/       irqbypass, kvm, kvm-amd and tun of the same kernel (for the nested testbed's L1)
 #   kernel-version     the exact package, version and kernel release used
 # Nothing is rebuilt when the inputs (these scripts, guest/linux, busybox, the kernel package)
 # are unchanged. Usage: scripts/build-guest.sh [--force] [--quiet]
@@ -27,10 +27,11 @@ done
 require_tools apt-cache apt-get dpkg-deb cpio gzip xz mke2fs sha256sum
 BUSYBOX=$(static_busybox)
 
-# Virtio modules in dependency order (virtio needs virtio_ring); the cloud kernel has them as
-# modules, not built in.
-VIRTIO_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk"
-KVM_MODULES="irqbypass kvm kvm-amd"
+# Virtio modules in dependency order (virtio needs virtio_ring, virtio_net needs net_failover,
+# which needs failover); the cloud kernel has them as modules, not built in.
+VIRTIO_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk failover net_failover virtio_net"
+# For the testbed's L1: KVM, and tun for the taps Swiftlet's virtio-net attaches to.
+KVM_MODULES="irqbypass kvm kvm-amd tun"
 
 # The cloud kernel of this host's Debian release: the one its metapackage linux-image-cloud-amd64
 # depends on (apt's candidate follows the release, not backports), as the -unsigned package, which
