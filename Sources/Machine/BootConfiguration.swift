@@ -7,14 +7,20 @@ public struct BootConfiguration: Sendable, Equatable {
     public var memoryMiB: Int
     public var vcpuCount: Int
     public var disks: [DiskConfiguration]
+    /// What carries the disks: virtio-pci unless the caller asks for virtio-mmio.
+    public var transport: VirtioTransportKind
 
-    public init(kernelPath: String, initrdPath: String? = nil, commandLine: String = "", memoryMiB: Int = 128, vcpuCount: Int = 1, disks: [DiskConfiguration] = []) {
+    public init(
+        kernelPath: String, initrdPath: String? = nil, commandLine: String = "", memoryMiB: Int = 128, vcpuCount: Int = 1, disks: [DiskConfiguration] = [],
+        transport: VirtioTransportKind = .pci
+    ) {
         self.kernelPath = kernelPath
         self.initrdPath = initrdPath
         self.commandLine = commandLine
         self.memoryMiB = memoryMiB
         self.vcpuCount = vcpuCount
         self.disks = disks
+        self.transport = transport
     }
 }
 

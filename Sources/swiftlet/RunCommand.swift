@@ -47,6 +47,13 @@ struct RunCommand: ParsableCommand {
             valueName: "PATH[,ro][,id=NAME]"))
     var disk: [DiskOption] = []
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "What carries the disks: pci (virtio-pci, the default) or mmio (virtio-mmio, announced in the DSDT and by virtio_mmio.device= words appended to the command line, as Firecracker does).",
+            valueName: "pci|mmio"))
+    var transport: VirtioTransportKind = .pci
+
     @Option(name: .customLong("serial-out"), help: ArgumentHelp("Write the guest console to this file instead of stdout.", valueName: "path"))
     var serialOut: String?
 
@@ -96,7 +103,7 @@ struct RunCommand: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let output = try openConsoleOutput()
         let slot = MachineSlot()
-        let backend = MachineBackend(slot: slot, instanceID: id, serialOutput: output.write, logger: logger)
+        let backend = MachineBackend(slot: slot, instanceID: id, transport: transport, serialOutput: output.write, logger: logger)
 
         var server: APIServer?
         if let apiSock {

@@ -18,10 +18,16 @@ final class MachineBackend: VMMBackend {
     private let slot: MachineSlot
     private let serialOutput: @Sendable ([UInt8]) -> Void
     private let logger: Logger
+    /// What carries the VM's virtio devices (`run --transport`).
+    private let transport: VirtioTransportKind
     let instanceID: String
 
-    init(slot: MachineSlot, instanceID: String, serialOutput: @escaping @Sendable ([UInt8]) -> Void, logger: Logger) {
+    init(
+        slot: MachineSlot, instanceID: String, transport: VirtioTransportKind = .pci, serialOutput: @escaping @Sendable ([UInt8]) -> Void,
+        logger: Logger
+    ) {
         self.slot = slot
+        self.transport = transport
         self.instanceID = instanceID
         self.serialOutput = serialOutput
         self.logger = logger
@@ -87,7 +93,8 @@ final class MachineBackend: VMMBackend {
                 commandLine: bootSource.bootArgs ?? "",
                 memoryMiB: configuration.machineConfiguration.memSizeMiB,
                 vcpuCount: configuration.machineConfiguration.vcpuCount,
-                disks: drives.map { DiskConfiguration(path: $0.pathOnHost, readOnly: $0.isReadOnly, id: $0.driveID) })
+                disks: drives.map { DiskConfiguration(path: $0.pathOnHost, readOnly: $0.isReadOnly, id: $0.driveID) },
+                transport: transport)
             let machine = try Machine.boot(build, serialOutput: serialOutput, logger: logger)
             machine.start()
             configuration.rules.recordStarted()
