@@ -56,4 +56,20 @@ import Testing
         #expect(result.stderr.contains("virtio-mmio devices"), "\(result.stderr)")
         #expect(!result.lines.contains("swiftlet-testguest: hello"))
     }
+
+    @Test func anMMIODiskSurvivesSnapshotAndRestore() throws {
+        let disk = try DiskTests.makeDisk("mmio-snap")
+        defer { try? FileManager.default.removeItem(at: disk) }
+        let vm = try RunningSwiftlet(["--transport", "mmio", "--kernel", try TestGuest.path(), "--cmdline", "test=count", "--disk", disk.path])
+        try waitUntil(timeout: 20, "the guest to count") { vm.counts.count >= 2 }
+        #expect(try vm.curl("PATCH", "/vm", #"{"state": "Paused"}"#).status == 204)
+        let state = vm.file("m.state"), memory = vm.file("m.mem")
+        #expect(try vm.curl("PUT", "/snapshot/create", #"{"snapshot_path": "\#(state)", "mem_file_path": "\#(memory)"}"#).status == 204)
+        _ = vm.stop()
+        let saved = String(decoding: try Data(contentsOf: URL(fileURLWithPath: state)), as: UTF8.self)
+        #expect(saved.contains("virtio-mmio:0"), "the transport is saved under its own key")
+        #expect(!saved.contains("virtio-pci:0"))
+        let restored = try RunningSwiftlet(["--restore", state, "--mem", memory], name: "mmio-restored")
+        try waitUntil(timeout: 20, "the restored guest to count") { !restored.counts.isEmpty }
+    }
 }
