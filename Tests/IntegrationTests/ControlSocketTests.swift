@@ -49,7 +49,7 @@ import Testing
             "PUT", "/snapshot/load",
             #"{"snapshot_path": "\#(state)", "mem_backend": {"backend_type": "File", "backend_path": "\#(memory)"}, "resume_vm": true}"#)
         #expect(load.status == 204, "\(load.body)")
-        let fromCommandLine = try RunningSwiftlet(["--restore", state, "--mem", memory], name: "restored-cli")
+        let fromCommandLine = try RunningSwiftlet(["--restore", state, "--mem-file", memory], name: "restored-cli")
 
         for restored in [throughAPI, fromCommandLine] {
             try waitUntil(timeout: 20, "the restored guest to count") { restored.counts.count >= 2 }
@@ -95,7 +95,7 @@ import Testing
         for (statePath, memoryPath, expected) in [
             (state, shortMemory, "bytes"), (truncated, memory, "truncated"), (vm.file("absent.state"), memory, "absent.state"),
         ] {
-            let result = try SwiftletProcess.run(["run", "--restore", statePath, "--mem", memoryPath], timeout: 30)
+            let result = try SwiftletProcess.run(["run", "--restore", statePath, "--mem-file", memoryPath], timeout: 30)
             #expect(result.status != 0 && !result.exitedBySignal)
             #expect(result.stdout.isEmpty, "nothing ran")
             #expect(result.stderr.contains(expected), "\(result.stderr)")
