@@ -8,11 +8,11 @@ import Testing
         let disk = try DiskTests.makeDisk("mmio-blk")
         defer { try? FileManager.default.removeItem(at: disk) }
         let result = try SwiftletProcess.run([
-            "run", "--transport", "mmio", "--kernel", try TestGuest.path(), "--cmdline", "test=blk", "--disk", "\(disk.path),id=mmio-test",
+            "run", "--transport", "mmio", "--kernel", try TestGuest.path(), "--cmdline", "test=blk", "--disk", "\(disk.path),id=mmio_test",
         ])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.lines.contains("blk: ok"), "\(result.stdout)")
-        #expect(result.lines.contains("blk: id mmio-test"))
+        #expect(result.lines.contains("blk: id mmio_test"))
         #expect(result.lines.contains("blk: capacity 16384 sectors, flush yes"), "\(result.stdout)")
         let bytes = try [UInt8](Data(contentsOf: disk))
         let pattern = bytes[(2048 * 512)..<(2048 * 512 + 4096)]
