@@ -56,6 +56,7 @@ public final class Machine: Sendable {
 
         let disks = try PCISubsystem.openDisks(configuration.disks)
         let commandLine = try kernelCommandLine(configuration.commandLine, transport: configuration.transport, deviceCount: disks.count)
+        if commandLine != configuration.commandLine { logger.info("kernel command line with the virtio-mmio devices: \(commandLine)") }
         let boot: LinuxBootResult
         do {
             boot = try LinuxBoot.prepare(memory: memory, kernel: kernel, initrd: initrd, commandLine: commandLine)

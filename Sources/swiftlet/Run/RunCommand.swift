@@ -143,7 +143,7 @@ struct RunCommand: ParsableCommand {
         do {
             try startFromCommandLine(backend)
         } catch {
-            throw CommandFailure("\(error)")
+            throw CommandFailure("\(error)", isConfiguration: true)
         }
         let reason = VMSession(pending: pending).run()
         server?.stop()
@@ -208,5 +208,11 @@ struct RunCommand: ParsableCommand {
 /// A runtime failure: printed as one line on stderr, exit status 1.
 struct CommandFailure: Error, CustomStringConvertible {
     let description: String
-    init(_ message: String) { description = message }
+    /// The VM could not be built from the configuration given (Firecracker mode exits with
+    /// BadConfiguration for a configuration file that fails this way).
+    let isConfiguration: Bool
+    init(_ message: String, isConfiguration: Bool = false) {
+        description = message
+        self.isConfiguration = isConfiguration
+    }
 }
