@@ -60,6 +60,8 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.lines.contains("blk: ok"), "\(result.stdout)")
         #expect(result.stderr.contains("virtio_mmio.device=4K@0xd0000000:5"), "the log names the command line: \(result.stderr)")
+        // The root drive is announced as Firecracker does.
+        #expect(result.stderr.contains("test=blk root=/dev/vda rw"), "\(result.stderr)")
         let pci = try run(["--no-api", "--config-file", config, "--enable-pci", "--level", "info"])
         #expect(pci.lines.contains("blk: ok"), "\(pci.stdout)")
         #expect(!pci.stderr.contains("virtio_mmio.device="), "\(pci.stderr)")

@@ -88,7 +88,8 @@ final class MachineBackend: VMMBackend {
             guard let bootSource = configuration.bootSource else { throw VMMError("no boot source") }
             // Firecracker puts the root device first; the rest keep their order (vda, vdb, ...).
             let drives = configuration.drives.filter(\.isRootDevice) + configuration.drives.filter { !$0.isRootDevice }
-            let commandLine = bootSource.bootArgs ?? KernelCommandLine.default
+            let rootReadOnly = drives.first(where: \.isRootDevice)?.isReadOnly
+            let commandLine = KernelCommandLine.withRootDevice(bootSource.bootArgs ?? KernelCommandLine.default, rootReadOnly: rootReadOnly)
             logger.info("kernel command line: \(commandLine)")
             let build = BootConfiguration(
                 kernelPath: bootSource.kernelImagePath,
