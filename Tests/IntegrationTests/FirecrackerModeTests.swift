@@ -37,6 +37,11 @@ import Testing
         // What launchers parse: "Firecracker v<major>.<minor>.<patch>".
         #expect(first.wholeMatch(of: /Firecracker v\d+\.\d+\.\d+/) != nil, "\(first)")
         #expect(result.stdout.contains("Swiftlet"))
+        #expect(try run(["--help"]).status == 0)
+        // A file that is not a snapshot state file cannot be described.
+        let notASnapshot = try run(["--describe-snapshot", SwiftletProcess.executable.path])
+        #expect(notASnapshot.status == 1)
+        #expect(notASnapshot.stderr.contains("not a Swiftlet snapshot"), "\(notASnapshot.stderr)")
     }
 
     @Test func argumentErrorsExitWithFirecrackersArgParsingCode() throws {

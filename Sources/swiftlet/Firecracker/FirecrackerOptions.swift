@@ -43,7 +43,7 @@ struct FirecrackerOptions: ParsableArguments {
     @Option(name: .customLong("mmds-size-limit"), help: "Accepted and ignored (no MMDS).")
     var mmdsSizeLimit: UInt64?
 
-    @Flag(name: .customLong("no-seccomp"), help: "Accepted; the VMM installs no seccomp filter of its own in this mode.")
+    @Flag(name: .customLong("no-seccomp"), help: "Accepted; not passed on to the sandbox yet.")
     var noSeccomp = false
 
     @Option(name: .customLong("seccomp-filter"), help: "Accepted and ignored (Firecracker's compiled filter format).")
