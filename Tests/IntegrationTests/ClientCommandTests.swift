@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// The `swiftlet pause|resume|status|snapshot|restore` client subcommands against a live VMM.
-@Suite(.serialized) struct ClientCommandTests {
+@Suite(.serialized, .needsKVM) struct ClientCommandTests {
     @Test func clientSubcommandsDriveTheWholeCycle() throws {
         let vm = try RunningSwiftlet(["--kernel", try TestGuest.path(), "--cmdline", "test=count"])
         try waitUntil(timeout: 20, "the guest to count") { vm.counts.count >= 2 }

@@ -3,7 +3,7 @@ import Testing
 
 /// Pause, resume, snapshot and restore of the tiny guest's `count` scenario, driven over the
 /// control socket with curl.
-@Suite(.serialized) struct ControlSocketTests {
+@Suite(.serialized, .needsKVM) struct ControlSocketTests {
     func countingVM() throws -> RunningSwiftlet {
         let vm = try RunningSwiftlet(["--kernel", try TestGuest.path(), "--cmdline", "test=count"])
         try waitUntil(timeout: 20, "the guest to count") { vm.counts.count >= 2 }
@@ -125,7 +125,7 @@ import Testing
 
 /// A guest idling in HLT never leaves KVM_RUN by itself: pause, snapshot and stop must still
 /// reach its vCPU (the kick signal must not be blocked on the vCPU thread).
-@Suite(.serialized) struct IdleGuestTests {
+@Suite(.serialized, .needsKVM) struct IdleGuestTests {
     @Test func pauseSnapshotAndStopReachAnIdleVCPU() throws {
         let vm = try RunningSwiftlet(["--kernel", try TestGuest.path(), "--cmdline", "test=idle"])
         try waitUntil(timeout: 20, "the guest to go idle") { vm.console.contains("swiftlet-testguest: idle") }
@@ -142,7 +142,7 @@ import Testing
 }
 
 /// `--config-file` takes Firecracker's JSON configuration and boots at once.
-@Suite struct ConfigFileTests {
+@Suite(.needsKVM) struct ConfigFileTests {
     @Test func firecrackerConfigFileBootsTheGuest() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-config-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// The tiny guest's virtio-pci block driver against Swiftlet's virtio-blk, on /dev/kvm.
-@Suite(.serialized) struct DiskTests {
+@Suite(.serialized, .needsKVM) struct DiskTests {
     static func makeDisk(_ name: String, megabytes: Int = 8) throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-disk-\(getpid())-\(name).img")
         _ = FileManager.default.createFile(atPath: url.path, contents: nil)
