@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Benchmarks Swiftlet against QEMU (Debian's qemu-system-x86) on this host's /dev/kvm and prints a
 # Markdown table; see docs/benchmarks.md for what each row measures.
-# Usage: scripts/bench.sh [--quick] [--json PATH] [--runs N] [--linux] [--time-limit SECONDS]
+# Usage: scripts/bench.sh [--quick] [--json PATH] [--runs N] [--linux] [--time-limit SECONDS] [--only ROWS]
 #   --quick     one run per figure (CI smoke run, well under two minutes)
 #   --json PATH also write the figures as JSON
 #   --linux     also Linux boot and virtio-blk rows in the nested testbed (scripts/testbed.sh, ~10 min)
 #   --time-limit SECONDS  fail and skip the remaining rows after this long (default 100 / 1200)
+#   --only ROWS comma-separated row groups, e.g. --only "exits,first output"
 # Exits non-zero if a build or any measurement fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."

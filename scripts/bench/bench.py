@@ -389,6 +389,26 @@ class Bench:
                     vm.stop()
         return row
 
+    def row_exits(self):
+        count = 20000 if self.o.quick else 200000
+        row = report.Row("exits", "Port-I/O exit rate (exits)", "exits/s", "higher",
+                         "the guest writes %d bytes to port 0x80, each a VM exit handled by the VMM; timed from "
+                         "the guest's 'exits start' line to its 'exits done' line" % count)
+        for _ in range(self.runs):
+            for column, argv in (
+                    (row.swiftlet, [self.o.swiftlet, "run", "--kernel", self.o.test_guest, "--cmdline",
+                                    "test=exits exits=%d" % count, "--memory", "128"]),
+                    (row.qemu, self.qemu_guest_argv("exits exits=%d" % count, 128))):
+                vm = Child(argv, "exits", self.dir)
+                try:
+                    index, started, _ = vm.wait_line(lambda text: "exits start %d" % count in text, LINE_TIMEOUT)
+                    _, finished, _ = vm.wait_line(lambda text: "exits done %d" % count in text, 120, after=index)
+                    column.append(count / max(finished - started, 1e-6))
+                    vm.wait_exit(10)
+                finally:
+                    vm.stop()
+        return row
+
     def row_density(self):
         total = 8 if self.o.quick else 20
         parallel = 2 * (os.cpu_count() or 1)
@@ -518,13 +538,21 @@ class Bench:
             lambda: self.rows_snapshot(128),
             lambda: self.rows_snapshot(1024),
             lambda: [self.row_first_output()],
+            lambda: [self.row_exits()],
             lambda: [self.row_density()],
         ]
         names = ["startup microvm", "startup pc", "memory", "pause/resume count", "pause/resume echo", "snapshot 128 MiB",
-                 "snapshot 1 GiB", "first output", "density"]
+                 "snapshot 1 GiB", "first output", "exits", "density"]
         if self.o.linux:
             plan.append(self.rows_linux)
             names.append("linux in the testbed")
+        if self.o.only:
+            wanted = [name.strip() for name in self.o.only.split(",")]
+            unknown = [name for name in wanted if name not in names]
+            if unknown:
+                raise SystemExit("bench: unknown row(s) for --only: %s (known: %s)" % (", ".join(unknown), ", ".join(names)))
+            kept = [(name, step) for name, step in zip(names, plan) if name in wanted]
+            names, plan = [name for name, _ in kept], [step for _, step in kept]
         rows = []
         out_of_time = False
         for name, step in zip(names, plan):
@@ -581,6 +609,7 @@ def main():
     parser.add_argument("--qemu-guest", required=True, help="the multiboot bench guest for QEMU")
     parser.add_argument("--quick", action="store_true", help="one run per figure")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", help="comma-separated row groups to run, e.g. 'exits,first output'")
     parser.add_argument("--json", help="also write the figures here")
     parser.add_argument("--linux", action="store_true",
                         help="also boot Linux with both VMMs in the nested testbed (scripts/testbed.sh; minutes)")
