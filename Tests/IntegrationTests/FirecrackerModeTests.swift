@@ -97,13 +97,14 @@ import Testing
             if process.isRunning { process.terminate() }
             process.waitUntilExit()
         }
-        try waitUntil(timeout: 20, "the API socket") { FileManager.default.fileExists(atPath: socket) }
-        func put(_ path: String, _ body: String) throws -> String {
-            let output = try RunningSwiftlet.runTool(
-                "/usr/bin/curl",
-                ["-s", "--unix-socket", socket, "-X", "PUT", "-H", "Content-Type: application/json", "-d", body, "-w", "%{http_code}", "http://localhost\(path)"])
-            return String(output.suffix(3))
+        func request(_ method: String, _ path: String, _ body: String? = nil) throws -> String {
+            var arguments = ["-s", "--unix-socket", socket, "-X", method, "-w", "%{http_code}"]
+            if let body { arguments += ["-H", "Content-Type: application/json", "-d", body] }
+            return String(try RunningSwiftlet.runTool("/usr/bin/curl", arguments + ["http://localhost\(path)"]).suffix(3))
         }
+        func put(_ path: String, _ body: String) throws -> String { try request("PUT", path, body) }
+        // The socket file appears when it is bound, a moment before the server listens.
+        try waitUntil(timeout: 20, "the API to answer") { (try? request("GET", "/")) == "200" }
         #expect(try put("/boot-source", #"{"kernel_image_path": "\#(try TestGuest.path())", "boot_args": "test=blk pci=off"}"#) == "204")
         #expect(try put("/drives/rootfs", #"{"drive_id": "rootfs", "path_on_host": "\#(disk.path)", "is_root_device": true, "is_read_only": false}"#) == "204")
         #expect(try put("/machine-config", #"{"vcpu_count": 1, "mem_size_mib": 64}"#) == "204")
