@@ -57,32 +57,44 @@ public final class VirtioMMIODevice: BusDevice, RestorableInPlace {
 
     // MARK: - Bus
 
-    /// Registers answer 32-bit accesses at their own offset only; anything else reads zero.
-    /// The device configuration answers 1-, 2-, 4- and 8-byte accesses inside it.
+    /// Where an access goes. Registers answer 32-bit accesses at their own offset only; the
+    /// device configuration answers 1- to 8-byte accesses inside it; anything else reads zero
+    /// and drops writes.
+    private enum AccessTarget {
+        case deviceConfiguration(offset: Int)
+        case register
+        case ignored
+    }
+
+    private func target(offset: UInt64, count: Int) -> AccessTarget {
+        if let relative = deviceConfigurationRange.offset(of: offset, count: UInt64(count)) {
+            return count <= 8 ? .deviceConfiguration(offset: Int(relative)) : .ignored
+        }
+        return count == 4 && offset % 4 == 0 ? .register : .ignored
+    }
+
     public func read(offset: UInt64, data: UnsafeMutableRawBufferPointer) {
         data.fillWithZeros()
-        let count = UInt64(data.count)
-        if let relative = deviceConfigurationRange.offset(of: offset, count: count) {
-            guard count <= 8 else { return }
-            core.device.readConfig(offset: Int(relative), data: data)
-            return
+        switch target(offset: offset, count: data.count) {
+        case .ignored: return
+        case .deviceConfiguration(let relative): core.device.readConfig(offset: relative, data: data)
+        case .register:
+            let value = core.readRegisters {
+                VirtioMMIORegisters.read(
+                    $0, offset: offset, deviceType: core.device.deviceType, offeredFeatures: core.offeredFeatures, queueMaxSizes: core.queueMaxSizes)
+            }
+            if let value { data.storeLittleEndian(value, at: 0) }
         }
-        guard count == 4, offset % 4 == 0 else { return }
-        let value = core.readRegisters {
-            VirtioMMIORegisters.read(
-                $0, offset: offset, deviceType: core.device.deviceType, offeredFeatures: core.offeredFeatures, queueMaxSizes: core.queueMaxSizes)
-        }
-        if let value { data.storeLittleEndian(value, at: 0) }
     }
 
     public func write(offset: UInt64, data: UnsafeRawBufferPointer) {
-        let count = UInt64(data.count)
-        if let relative = deviceConfigurationRange.offset(of: offset, count: count) {
-            guard count <= 8 else { return }
-            core.device.writeConfig(offset: Int(relative), data: data)
+        switch target(offset: offset, count: data.count) {
+        case .ignored: return
+        case .deviceConfiguration(let relative):
+            core.device.writeConfig(offset: relative, data: data)
             return
+        case .register: break
         }
-        guard count == 4, offset % 4 == 0 else { return }
         let value = UInt32(truncatingIfNeeded: data.littleEndianValue)
         if offset == VirtioMMIORegisters.queueNotify {
             notifyQueue(Int(value))
