@@ -81,22 +81,30 @@ public final class VirtualMachine: Sendable {
     }
 
     /// Makes a write of `length` bytes to guest-physical `address` signal `eventFD` inside the
-    /// kernel instead of exiting to the vCPU thread.
-    public func registerIoeventfd(_ eventFD: Int32, mmioAddress address: UInt64, length: UInt32) throws(KVMError) {
-        var request = kvm_ioeventfd()
-        request.addr = address
-        request.len = length
-        request.fd = eventFD
+    /// kernel instead of exiting to the vCPU thread. With `datamatch`, only writes of that value
+    /// do (virtio-mmio: every queue is notified at one address, with its index as the value).
+    public func registerIoeventfd(_ eventFD: Int32, mmioAddress address: UInt64, length: UInt32, datamatch: UInt64? = nil) throws(KVMError) {
+        var request = Self.ioeventfdRequest(eventFD, address: address, length: length, datamatch: datamatch)
         try ioctlStruct(fd, CKVM_IOEVENTFD, &request, "KVM_IOEVENTFD(0x\(String(address, radix: 16)))")
     }
 
-    public func unregisterIoeventfd(_ eventFD: Int32, mmioAddress address: UInt64, length: UInt32) throws(KVMError) {
+    /// Removes a registration; `datamatch` must be the one it was registered with.
+    public func unregisterIoeventfd(_ eventFD: Int32, mmioAddress address: UInt64, length: UInt32, datamatch: UInt64? = nil) throws(KVMError) {
+        var request = Self.ioeventfdRequest(eventFD, address: address, length: length, datamatch: datamatch)
+        request.flags |= UInt32(1 << kvm_ioeventfd_flag_nr_deassign)
+        try ioctlStruct(fd, CKVM_IOEVENTFD, &request, "KVM_IOEVENTFD(deassign)")
+    }
+
+    private static func ioeventfdRequest(_ eventFD: Int32, address: UInt64, length: UInt32, datamatch: UInt64?) -> kvm_ioeventfd {
         var request = kvm_ioeventfd()
         request.addr = address
         request.len = length
         request.fd = eventFD
-        request.flags = UInt32(1 << kvm_ioeventfd_flag_nr_deassign)
-        try ioctlStruct(fd, CKVM_IOEVENTFD, &request, "KVM_IOEVENTFD(deassign)")
+        if let datamatch {
+            request.datamatch = datamatch
+            request.flags = UInt32(1 << kvm_ioeventfd_flag_nr_datamatch)
+        }
+        return request
     }
 
     // MARK: - VM-wide state for snapshots

@@ -11,10 +11,12 @@ public struct BootConfiguration: Sendable, Equatable {
     public var disks: [DiskConfiguration]
     /// virtio-net interfaces, attached after the disks in this order.
     public var netInterfaces: [NetConfiguration]
+    /// What carries the virtio devices: virtio-pci unless the caller asks for virtio-mmio.
+    public var transport: VirtioTransportKind
 
     public init(
         kernelPath: String, initrdPath: String? = nil, commandLine: String = "", memoryMiB: Int = 128, vcpuCount: Int = 1, disks: [DiskConfiguration] = [],
-        netInterfaces: [NetConfiguration] = []
+        netInterfaces: [NetConfiguration] = [], transport: VirtioTransportKind = .pci
     ) {
         self.kernelPath = kernelPath
         self.initrdPath = initrdPath
@@ -23,6 +25,7 @@ public struct BootConfiguration: Sendable, Equatable {
         self.vcpuCount = vcpuCount
         self.disks = disks
         self.netInterfaces = netInterfaces
+        self.transport = transport
     }
 }
 

@@ -20,6 +20,7 @@ public final class Machine: Sendable {
     let keyboardController: I8042Controller
     let control: RunControl
     let pci: PCISubsystem
+    let virtioMMIO: VirtioMMIOSubsystem
     let logger: Logger
     private let runners: [VCPURunner]
 
@@ -53,16 +54,18 @@ public final class Machine: Sendable {
             throw .memory(error)
         }
 
+        let virtioDevices = try PCISubsystem.openDevices(disks: configuration.disks, netInterfaces: configuration.netInterfaces)
+        let commandLine = try kernelCommandLine(configuration.commandLine, transport: configuration.transport, deviceCount: virtioDevices.count)
+        if commandLine != configuration.commandLine { logger.info("kernel command line with the virtio-mmio devices: \(commandLine)") }
         let boot: LinuxBootResult
         do {
-            boot = try LinuxBoot.prepare(memory: memory, kernel: kernel, initrd: initrd, commandLine: configuration.commandLine)
+            boot = try LinuxBoot.prepare(memory: memory, kernel: kernel, initrd: initrd, commandLine: commandLine)
         } catch {
             throw .kernel(path: configuration.kernelPath, error)
         }
 
-        let virtioDevices = try PCISubsystem.openDevices(disks: configuration.disks, netInterfaces: configuration.netInterfaces)
         let machine = try Machine(
-            memory: memory, vcpuCount: configuration.vcpuCount, virtioDevices: virtioDevices, startPaused: false,
+            memory: memory, vcpuCount: configuration.vcpuCount, virtioDevices: virtioDevices, transport: configuration.transport, startPaused: false,
             kvmDevicePath: kvmDevicePath, serialOutput: serialOutput, logger: logger)
         do {
             let cpuid = try machine.kvm.supportedCPUID()
@@ -85,6 +88,18 @@ public final class Machine: Sendable {
         }
     }
 
+    /// The user's command line, plus on virtio-mmio a `virtio_mmio.device=` word per device
+    /// for kernels that find their devices there rather than in the DSDT.
+    static func kernelCommandLine(_ base: String, transport: VirtioTransportKind, deviceCount: Int) throws(MachineError) -> String {
+        guard transport == .mmio, deviceCount > 0 else { return base }
+        do {
+            let words = VirtioMMIOPlacement.commandLineWords(try VirtioMMIOPlacement.devices(count: deviceCount))
+            return ([base].filter { !$0.isEmpty } + words).joined(separator: " ")
+        } catch {
+            throw .device(error)
+        }
+    }
+
     /// A kernel or initrd: a regular file (never a FIFO or a device, which could block or
     /// never end) of at most `maxBootFileBytes`.
     static func readBootFile(_ path: String, what: String) throws(MachineError) -> [UInt8] {
@@ -98,7 +113,8 @@ public final class Machine: Sendable {
     /// Creates the KVM VM around `memory` with the in-kernel interrupt controllers, the PIT,
     /// the vCPUs and the legacy devices. Shared by boot and snapshot restore.
     init(
-        memory: GuestMemory, vcpuCount: Int, virtioDevices: [(name: String, device: any SnapshottableVirtioDevice)], startPaused: Bool,
+        memory: GuestMemory, vcpuCount: Int, virtioDevices: [(name: String, device: any SnapshottableVirtioDevice)], transport: VirtioTransportKind,
+        startPaused: Bool,
         kvmDevicePath: String,
         serialOutput: @escaping @Sendable ([UInt8]) -> Void, logger: Logger
     ) throws(MachineError) {
@@ -137,7 +153,10 @@ public final class Machine: Sendable {
         } catch {
             throw .device(error)
         }
-        pci = try PCISubsystem(vm: vm, memory: memory, portBus: portBus, mmioBus: mmioBus, virtioDevices: virtioDevices, logger: logger)
+        pci = try PCISubsystem(
+            vm: vm, memory: memory, portBus: portBus, mmioBus: mmioBus, virtioDevices: transport == .pci ? virtioDevices : [], logger: logger)
+        virtioMMIO = try VirtioMMIOSubsystem(
+            vm: vm, memory: memory, mmioBus: mmioBus, virtioDevices: transport == .mmio ? virtioDevices : [], logger: logger)
         runners = vcpus.map { [logger] in VCPURunner(vcpu: $0, portBus: portBus, mmioBus: mmioBus, control: control, logger: logger) }
     }
 
@@ -154,12 +173,14 @@ public final class Machine: Sendable {
     public func pause() throws(MachineError) {
         try control.pause { kickAll() }
         pci.quiesce()
+        virtioMMIO.quiesce()
         // The guest's kvmclock must not count the pause as a stall (soft lockup warnings).
         for vcpu in vcpus { vcpu.notifyClockPaused() }
     }
 
     public func resume() throws(MachineError) {
         pci.resumeActivity()
+        virtioMMIO.resumeActivity()
         try control.resume()
     }
 

@@ -16,16 +16,22 @@ final class QueueNotifier: @unchecked Sendable {
     private let vm: VirtualMachine
     private let eventFD: Int32
     private let address: UInt64
+    private let width: UInt32
+    private let datamatch: UInt64?
     private let source: any DispatchSourceRead
     private let suspended = Mutex(false)
 
-    static let notifyWidth: UInt32 = 2
+    /// virtio-pci's notify writes: 2 bytes, one address per queue.
+    static let pciNotifyWidth: UInt32 = 2
+    /// virtio-mmio's QueueNotify writes: 4 bytes of queue index, one address for all queues.
+    static let mmioNotifyWidth: UInt32 = 4
 
-    init(vm: VirtualMachine, address: UInt64, transport: VirtioPCIDevice, queue: Int) throws(KVMError) {
+    /// - Parameter datamatch: the value a write must carry to count (nil: any write).
+    init(vm: VirtualMachine, address: UInt64, width: UInt32, datamatch: UInt64? = nil, core: VirtioDeviceCore, queue: Int) throws(KVMError) {
         let fd = ckvm_eventfd()
         guard fd >= 0 else { throw KVMError.systemCall(operation: "eventfd", errno: errno) }
         do {
-            try vm.registerIoeventfd(fd, mmioAddress: address, length: Self.notifyWidth)
+            try vm.registerIoeventfd(fd, mmioAddress: address, length: width, datamatch: datamatch)
         } catch {
             close(fd)
             throw error
@@ -33,12 +39,14 @@ final class QueueNotifier: @unchecked Sendable {
         self.vm = vm
         self.eventFD = fd
         self.address = address
+        self.width = width
+        self.datamatch = datamatch
         source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: .global(qos: .userInitiated))
-        source.setEventHandler { [transport] in
+        source.setEventHandler { [core] in
             var counter: UInt64 = 0
             // Several kicks may have coalesced into one counter value; one pass serves them all.
             _ = read(fd, &counter, MemoryLayout<UInt64>.size)
-            transport.notifyQueue(queue)
+            core.notifyQueue(queue)
         }
         source.resume()
     }
@@ -46,7 +54,7 @@ final class QueueNotifier: @unchecked Sendable {
     deinit {
         suspended.withLock { if $0 { source.resume() } }
         source.cancel()
-        try? vm.unregisterIoeventfd(eventFD, mmioAddress: address, length: Self.notifyWidth)
+        try? vm.unregisterIoeventfd(eventFD, mmioAddress: address, length: width, datamatch: datamatch)
         close(eventFD)
     }
 

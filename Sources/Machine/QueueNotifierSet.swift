@@ -56,7 +56,7 @@ final class QueueNotifierSet: PCIMappingSink {
         var notifiers: [QueueNotifier] = []
         for queue in 0..<transport.queueCount {
             guard let address = transport.notifyAddress(queue: queue, barBase: barBase) else { continue }
-            let notifier = try QueueNotifier(vm: vm, address: address, transport: transport, queue: queue)
+            let notifier = try QueueNotifier(vm: vm, address: address, width: QueueNotifier.pciNotifyWidth, core: transport.core, queue: queue)
             if storage.suspended { notifier.suspendDelivery() }
             notifiers.append(notifier)
         }

@@ -24,8 +24,13 @@ public enum X86Layout {
 
     /// The 32-bit MMIO hole, [3 GiB, 4 GiB): no RAM, only device registers.
     public static let mmioHole = AddressRange(start: 0xC000_0000, length: 0x4000_0000)!
-    /// Where PCI BARs are placed: the start of the hole, below the IOAPIC and LAPIC pages.
-    public static let pciMMIOWindow = AddressRange(start: 0xC000_0000, length: 0xFEC0_0000 - 0xC000_0000)!
+    /// Where PCI BARs are placed: the first 256 MiB of the hole (each virtio-pci BAR takes
+    /// 32 KiB, so thousands fit).
+    public static let pciMMIOWindow = AddressRange(start: 0xC000_0000, length: 0x1000_0000)!
+    /// Where virtio-mmio devices' 4 KiB register windows are placed, one after the other:
+    /// right after the PCI window, so the two never overlap (Firecracker's devices start at
+    /// 0xD000_0000 too).
+    public static let virtioMMIOWindow = AddressRange(start: 0xD000_0000, length: 0x1000_0000)!
     public static let ioapicAddress: GuestAddress = 0xFEC0_0000
     public static let lapicAddress: GuestAddress = 0xFEE0_0000
 

@@ -20,6 +20,7 @@ struct Swiftlet: AsyncParsableCommand {
     /// ArgumentParser's own `main`, plus the one error it cannot format: option combinations
     /// checked after parsing (see `OptionCombinationError`).
     static func main() async {
+        if FirecrackerMode.applies(to: CommandLine.arguments) { FirecrackerMode.main(Array(CommandLine.arguments.dropFirst())) }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

@@ -21,7 +21,7 @@ struct DataBuffer {
     let writable: Bool
 }
 
-extension VirtioHarness {
+extension VirtqueueDriver {
     /// Posts header, data buffers and status as descriptors `base`, `base+1`, … and returns
     /// the status byte's address (pre-filled with 0xFF so a missing answer shows).
     @discardableResult
@@ -48,7 +48,9 @@ extension VirtioHarness {
     }
 
     func statusByte(_ address: UInt64) throws -> UInt8 { try memory.read(UInt8.self, at: address) }
+}
 
+extension VirtioHarness {
     static func blockHarness(disk: TemporaryDisk, readOnly: Bool = false, id: String = "swiftlet-disk") throws -> (VirtioHarness, VirtioBlock) {
         let block = try VirtioBlock(path: disk.path, readOnly: readOnly, id: id)
         return (try VirtioHarness(device: block), block)

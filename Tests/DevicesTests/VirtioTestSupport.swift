@@ -55,10 +55,7 @@ enum DescriptorFlag {
 
 /// Plays the Linux virtio-pci driver against a `VirtioPCIDevice` on a real PCI root,
 /// with guest RAM in the test process.
-final class VirtioHarness {
-    static let descriptorTable: UInt64 = 0x10000
-    static let availRing: UInt64 = 0x11000
-    static let usedRing: UInt64 = 0x12000
+final class VirtioHarness: VirtqueueDriver {
     static let msiAddress: UInt64 = 0xFEE0_0000
 
     let memory: GuestMemory
@@ -160,7 +157,31 @@ final class VirtioHarness {
         transport.drain()
     }
 
-    // MARK: Rings
+    /// Kicks queue 0 through the notify area, as the guest would, and waits for the work.
+    func kick() throws {
+        let address = try #require(transport.notifyAddress(queue: 0, barBase: bar))
+        mmio.write(address, 0, width: 2)
+        transport.drain()
+        transport.drain()
+    }
+
+    /// Interrupts for queue 0 (vector 1) and config changes (vector 0) seen so far.
+    var queueInterrupts: Int { msi.messages.filter { $0.data == 0x21 }.count }
+    var configInterrupts: Int { msi.messages.filter { $0.data == 0x20 }.count }
+}
+
+/// A driver's side of queue 0 at fixed guest addresses, whatever the transport: fills
+/// descriptors, publishes heads and reads the used ring.
+protocol VirtqueueDriver: AnyObject {
+    var memory: GuestMemory { get }
+    var queueSize: UInt16 { get }
+    var availIndex: UInt16 { get set }
+}
+
+extension VirtqueueDriver {
+    static var descriptorTable: UInt64 { 0x10000 }
+    static var availRing: UInt64 { 0x11000 }
+    static var usedRing: UInt64 { 0x12000 }
 
     func descriptor(_ index: UInt16, address: UInt64, length: UInt32, flags: UInt16 = 0, next: UInt16 = 0) throws {
         let entry = Self.descriptorTable + 16 * UInt64(index)
@@ -176,22 +197,10 @@ final class VirtioHarness {
         try memory.write(availIndex, at: Self.availRing + 2)
     }
 
-    /// Kicks queue 0 through the notify area, as the guest would, and waits for the work.
-    func kick() throws {
-        let address = try #require(transport.notifyAddress(queue: 0, barBase: bar))
-        mmio.write(address, 0, width: 2)
-        transport.drain()
-        transport.drain()
-    }
-
     var usedIndex: UInt16 { (try? memory.read(UInt16.self, at: Self.usedRing + 2)) ?? 0xDEAD }
 
     func usedElement(_ position: UInt16) throws -> (id: UInt32, length: UInt32) {
         let element = Self.usedRing + 4 + 8 * UInt64(position % queueSize)
         return (try memory.read(UInt32.self, at: element), try memory.read(UInt32.self, at: element + 4))
     }
-
-    /// Interrupts for queue 0 (vector 1) and config changes (vector 0) seen so far.
-    var queueInterrupts: Int { msi.messages.filter { $0.data == 0x21 }.count }
-    var configInterrupts: Int { msi.messages.filter { $0.data == 0x20 }.count }
 }

@@ -24,6 +24,9 @@ final class RunningSwiftlet {
         try process.run()
         stderrReader = ReadAll(stderrPipe.fileHandleForReading)
         try waitUntil(timeout: 20, "the API socket to appear") { FileManager.default.fileExists(atPath: self.socketPath) }
+        // The socket file appears when it is bound, a moment before the server listens; a
+        // request in between is refused (curl reports status 0).
+        try waitUntil(timeout: 20, "the API to answer") { (try? self.curl("GET", "/").status) == 200 }
     }
 
     deinit {

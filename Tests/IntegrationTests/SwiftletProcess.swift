@@ -25,11 +25,13 @@ struct SwiftletProcess {
         return packageRoot.appendingPathComponent(".build/debug/swiftlet")
     }
 
-    /// Launches swiftlet with `arguments`; `input` goes to its stdin (then EOF). The process is
-    /// killed after `timeout` seconds.
-    static func run(_ arguments: [String], input: Data = Data(), timeout: TimeInterval = 60, environment: [String: String] = [:]) throws -> Result {
+    /// Launches swiftlet (or `program`, e.g. a symlink to it) with `arguments`; `input` goes
+    /// to its stdin (then EOF). The process is killed after `timeout` seconds.
+    static func run(
+        _ arguments: [String], input: Data = Data(), timeout: TimeInterval = 60, environment: [String: String] = [:], program: URL = executable
+    ) throws -> Result {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = program
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let stdinPipe = Pipe(), stdoutPipe = Pipe(), stderrPipe = Pipe()

@@ -25,6 +25,16 @@ struct DeviceStateSetTests {
         #expect(throws: DeviceStateError.missing("virtio-pci:0")) { try DeviceStateSet(oneDisk.filter { $0.key != "virtio-pci:0" }) }
     }
 
+    @Test func virtioMMIOTransportsAreRequiredInsteadOfPCIOnes() throws {
+        let mmio = (DeviceStateKey.fixed + ["virtio-blk:rootfs", "virtio-mmio:0", "virtio-blk:data", "virtio-mmio:1"]).map(record)
+        let states = try DeviceStateSet(mmio)
+        #expect(states.transport == .mmio)
+        #expect(try DeviceStateSet(oneDisk).transport == .pci)
+        #expect(throws: DeviceStateError.missing("virtio-mmio:1")) { try DeviceStateSet(mmio.filter { $0.key != "virtio-mmio:1" }) }
+        // One VM has one transport: a PCI transport beside mmio ones belongs to nothing.
+        #expect(throws: DeviceStateError.unknown("virtio-pci:0")) { try DeviceStateSet(mmio + [record("virtio-pci:0")]) }
+    }
+
     @Test func anUnknownOrRepeatedKeyIsNamed() {
         #expect(throws: DeviceStateError.unknown("virtio-gpu:0")) { try DeviceStateSet(oneDisk + [record("virtio-gpu:0")]) }
         #expect(throws: DeviceStateError.unknown("floppy")) { try DeviceStateSet(oneDisk + [record("floppy")]) }

@@ -44,7 +44,7 @@ struct DeviceStateRecord: Codable, Equatable {
     }
 }
 
-/// The keys of the devices every VM has, and of the virtio-pci transports.
+/// The keys of the devices every VM has, and of the virtio transports.
 enum DeviceStateKey {
     static let serial = "serial"
     static let i8042 = "i8042"
@@ -54,6 +54,14 @@ enum DeviceStateKey {
 
     /// The transport of the `index`-th virtio device (in slot order).
     static func virtioPCI(_ index: Int) -> String { "virtio-pci:\(index)" }
+
+    /// The virtio-mmio transport of the `index`-th virtio device (in window order).
+    static func virtioMMIO(_ index: Int) -> String { "virtio-mmio:\(index)" }
+
+    /// The transport keys of `count` virtio devices on `transport`.
+    static func transports(_ transport: VirtioTransportKind, count: Int) -> [String] {
+        (0..<count).map(transport == .pci ? virtioPCI : virtioMMIO)
+    }
 }
 
 /// Why a snapshot's device states cannot be used.

@@ -13,6 +13,10 @@ extension Machine {
             records.append(try DeviceStateRecord(key: function.key, saving: function.device))
             records.append(try DeviceStateRecord(key: DeviceStateKey.virtioPCI(index), saving: function.transport))
         }
+        for (index, function) in virtioMMIO.virtioFunctions.enumerated() {
+            records.append(try DeviceStateRecord(key: function.key, saving: function.device))
+            records.append(try DeviceStateRecord(key: DeviceStateKey.virtioMMIO(index), saving: function.transport))
+        }
         return records
     }
 
@@ -26,6 +30,9 @@ extension Machine {
             try restore(pci.configIO, from: states, key: DeviceStateKey.pciConfigIO)
             for (index, function) in pci.virtioFunctions.enumerated() {
                 try restore(function.transport, from: states, key: DeviceStateKey.virtioPCI(index))
+            }
+            for (index, function) in virtioMMIO.virtioFunctions.enumerated() {
+                try restore(function.transport, from: states, key: DeviceStateKey.virtioMMIO(index))
             }
             let rootState = try states.state(DeviceStateKey.pciRoot, as: PCIRoot.State.self)
             let moved: [PCIRoot.BARMapping]

@@ -107,7 +107,8 @@ extension Machine {
             throw .snapshot(.invalidDevices(path: statePath, error))
         }
         let machine = try Machine(
-            memory: memory, vcpuCount: snapshot.vcpus.count, virtioDevices: virtioDevices, startPaused: true, kvmDevicePath: kvmDevicePath,
+            memory: memory, vcpuCount: snapshot.vcpus.count, virtioDevices: virtioDevices, transport: deviceStates.transport, startPaused: true,
+            kvmDevicePath: kvmDevicePath,
             serialOutput: serialOutput, logger: logger)
         try machine.restoreVMState(snapshot.vm)
         let canScaleTSC = machine.kvm.checkExtension(KVM_CAP_TSC_CONTROL) > 0
@@ -117,6 +118,7 @@ extension Machine {
         try machine.restoreDeviceStates(deviceStates)
         // Notifications stay held back until the VM resumes.
         machine.pci.quiesce()
+        machine.virtioMMIO.quiesce()
         return machine
     }
 

@@ -6,4 +6,13 @@ enum KernelCommandLine {
     /// find the PCI bus through, and the i8042 words because its only use is the reset line.
     /// ACPI will make some of them unnecessary; keep this the one place that lists them.
     static let `default` = "console=ttyS0 reboot=k panic=1 pci=conf1 i8042.nopnp i8042.noaux"
+
+    /// With a root drive, Firecracker appends `root=/dev/vda` and `rw` or `ro`: the root
+    /// drive is attached first, so it is always the guest's vda.
+    /// `rootReadOnly` is nil when there is no root drive.
+    static func withRootDevice(_ commandLine: String, rootReadOnly: Bool?) -> String {
+        guard let rootReadOnly else { return commandLine }
+        let words = "root=/dev/vda " + (rootReadOnly ? "ro" : "rw")
+        return commandLine.isEmpty ? words : commandLine + " " + words
+    }
 }

@@ -20,13 +20,16 @@ final class MachineBackend: VMMBackend {
     private let serialOutput: @Sendable ([UInt8]) -> Void
     private let logger: Logger
     private let kvmDevicePath: String
+    /// What carries the VM's virtio devices (`run --transport`).
+    private let transport: VirtioTransportKind
     let instanceID: String
 
     init(
-        pending: PendingMachine, instanceID: String, kvmDevicePath: String, serialOutput: @escaping @Sendable ([UInt8]) -> Void,
-        logger: Logger
+        pending: PendingMachine, instanceID: String, kvmDevicePath: String, transport: VirtioTransportKind = .pci,
+        serialOutput: @escaping @Sendable ([UInt8]) -> Void, logger: Logger
     ) {
         self.pending = pending
+        self.transport = transport
         self.instanceID = instanceID
         self.kvmDevicePath = kvmDevicePath
         self.serialOutput = serialOutput
@@ -98,7 +101,8 @@ final class MachineBackend: VMMBackend {
             guard let bootSource = configuration.bootSource else { throw VMMError("no boot source") }
             // Firecracker puts the root device first; the rest keep their order (vda, vdb, ...).
             let drives = configuration.drives.filter(\.isRootDevice) + configuration.drives.filter { !$0.isRootDevice }
-            let commandLine = bootSource.bootArgs ?? KernelCommandLine.default
+            let rootReadOnly = drives.first(where: \.isRootDevice)?.isReadOnly
+            let commandLine = KernelCommandLine.withRootDevice(bootSource.bootArgs ?? KernelCommandLine.default, rootReadOnly: rootReadOnly)
             logger.info("kernel command line: \(commandLine)")
             let build = BootConfiguration(
                 kernelPath: bootSource.kernelImagePath,
@@ -107,7 +111,8 @@ final class MachineBackend: VMMBackend {
                 memoryMiB: configuration.machineConfig.memSizeMiB,
                 vcpuCount: configuration.machineConfig.vcpuCount,
                 disks: drives.map { DiskConfiguration(path: $0.pathOnHost, readOnly: $0.isReadOnly, id: $0.driveID) },
-                netInterfaces: configuration.networkInterfaces.map { NetConfiguration(id: $0.interfaceID, tap: $0.hostDeviceName, mac: $0.guestMAC) })
+                netInterfaces: configuration.networkInterfaces.map { NetConfiguration(id: $0.interfaceID, tap: $0.hostDeviceName, mac: $0.guestMAC) },
+                transport: transport)
             let machine = try Machine.boot(build, kvmDevicePath: kvmDevicePath, serialOutput: serialOutput, logger: logger)
             machine.start()
             configuration.rules.recordStarted()

@@ -76,6 +76,13 @@ struct RunCommand: ParsableCommand {
         transform: { argument throws(NetOptionError) in try NetOption(parsing: argument) })
     var net: [NetOption] = []
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "What carries the disks: pci (virtio-pci, the default) or mmio (virtio-mmio, announced in the DSDT and by virtio_mmio.device= words appended to the command line, as Firecracker does).",
+            valueName: "pci|mmio"))
+    var transport: VirtioTransportKind = .pci
+
     @Option(name: .customLong("serial-out"), help: ArgumentHelp("Write the guest console to this file instead of stdout.", valueName: "path"))
     var serialOut: String?
 
@@ -134,7 +141,7 @@ struct RunCommand: ParsableCommand {
         let output = try openConsoleOutput()
         let pending = PendingMachine()
         let backend = MachineBackend(
-            pending: pending, instanceID: id, kvmDevicePath: Self.kvmDevicePath, serialOutput: output.write, logger: logger)
+            pending: pending, instanceID: id, kvmDevicePath: Self.kvmDevicePath, transport: transport, serialOutput: output.write, logger: logger)
 
         var server: APIServer?
         if let apiSock {
@@ -147,7 +154,7 @@ struct RunCommand: ParsableCommand {
         do {
             try startFromCommandLine(backend)
         } catch {
-            throw CommandFailure("\(error)")
+            throw CommandFailure("\(error)", isConfiguration: true)
         }
         let reason = VMSession(pending: pending).run()
         server?.stop()
@@ -213,5 +220,11 @@ struct RunCommand: ParsableCommand {
 /// A runtime failure: printed as one line on stderr, exit status 1.
 struct CommandFailure: Error, CustomStringConvertible {
     let description: String
-    init(_ message: String) { description = message }
+    /// The VM could not be built from the configuration given (Firecracker mode exits with
+    /// BadConfiguration for a configuration file that fails this way).
+    let isConfiguration: Bool
+    init(_ message: String, isConfiguration: Bool = false) {
+        description = message
+        self.isConfiguration = isConfiguration
+    }
 }

@@ -22,8 +22,8 @@ __attribute__((noreturn)) void testguest_main(const u8 *boot_params) {
     if (str_equal(name, "count")) scenario_count();
     if (str_equal(name, "idle")) scenario_idle();
     if (str_equal(name, "iostorm")) scenario_iostorm();
-    if (str_equal(name, "blk")) scenario_blk();
-    if (str_equal(name, "blk-evil")) scenario_blk_evil();
+    if (str_equal(name, "blk")) scenario_blk(cmdline);
+    if (str_equal(name, "blk-evil")) scenario_blk_evil(cmdline);
     if (str_equal(name, "exits")) scenario_exits(cmdline);
     if (str_equal(name, "triple-fault")) scenario_triple_fault();
     print("swiftlet-testguest: unknown test\n");

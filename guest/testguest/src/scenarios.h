@@ -8,8 +8,8 @@ __attribute__((noreturn)) void scenario_echo(void);
 __attribute__((noreturn)) void scenario_count(void);
 __attribute__((noreturn)) void scenario_idle(void);
 __attribute__((noreturn)) void scenario_iostorm(void);
-__attribute__((noreturn)) void scenario_blk(void);
-__attribute__((noreturn)) void scenario_blk_evil(void);
+__attribute__((noreturn)) void scenario_blk(const char *cmdline);
+__attribute__((noreturn)) void scenario_blk_evil(const char *cmdline);
 __attribute__((noreturn)) void scenario_exits(const char *cmdline);
 __attribute__((noreturn)) void scenario_triple_fault(void);
 

@@ -53,14 +53,14 @@ static void print_id(const volatile u8 *id) {
     serial_putc('\n');
 }
 
-static void setup(const char *prefix) {
+static void setup(const char *prefix, const char *cmdline) {
     const char *why = "";
-    if (!vblk_probe(&blk, &why)) fail(prefix, why);
+    if (!vblk_probe(&blk, cmdline, &why)) fail(prefix, why);
     if (!vblk_init(&blk, &why)) fail(prefix, why);
 }
 
-void scenario_blk(void) {
-    setup("blk");
+void scenario_blk(const char *cmdline) {
+    setup("blk", cmdline);
     print("blk: capacity ");
     print_dec(blk.capacity_sectors);
     print(" sectors, flush ");
@@ -144,10 +144,10 @@ static enum vblk_outcome submit_loop(void) {
     return vblk_wait(&blk, EVIL_TIMEOUT_MS, &used_length);
 }
 
-void scenario_blk_evil(void) {
+void scenario_blk_evil(const char *cmdline) {
     const char *why = "";
     int all_rejected = 1;
-    setup("blk-evil");
+    setup("blk-evil", cmdline);
 
     all_rejected &= report_evil("loop", submit_loop());
     if (!vblk_init(&blk, &why)) fail("blk-evil", why);

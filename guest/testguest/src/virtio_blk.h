@@ -1,5 +1,6 @@
 /*
- * A minimal polled virtio 1.x (modern, PCI) block driver with one split virtqueue.
+ * A minimal polled virtio 1.x (modern) block driver with one split virtqueue, over virtio-pci
+ * or, when the command line has a `virtio_mmio.device=` word, over virtio-mmio (version 2).
  *
  * Everything the device reads or writes sits at fixed guest-physical addresses in
  * [0x300000, 0x307000), well clear of the image at 1 MiB and below any plausible RAM size,
@@ -46,6 +47,7 @@ struct virtio_blk_request_header {
 };
 
 struct virtio_blk {
+    u64 mmio_base; /* the virtio-mmio window; 0 on virtio-pci */
     struct pci_address pci;
     u64 common_cfg;
     u64 device_cfg;
@@ -66,8 +68,9 @@ enum vblk_outcome {
     VBLK_TIMEOUT,     /* neither within the time limit */
 };
 
-/* Finds the device and its capabilities. On failure returns 0 and sets *why. */
-int vblk_probe(struct virtio_blk *blk, const char **why);
+/* Finds the device: the first `virtio_mmio.device=SIZE@0xBASE:IRQ` word of cmdline if there is
+   one, else 1af4:1042 on PCI bus 0 and its capabilities. On failure returns 0 and sets *why. */
+int vblk_probe(struct virtio_blk *blk, const char *cmdline, const char **why);
 
 /* Resets the device and runs the full initialisation up to DRIVER_OK. */
 int vblk_init(struct virtio_blk *blk, const char **why);

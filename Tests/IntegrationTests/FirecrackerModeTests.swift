@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+
+/// Swiftlet started as `firecracker` through a symlink, the way a launcher written for
+/// Firecracker starts it: Firecracker's flags, its exit codes, virtio-mmio by default.
+@Suite(.serialized) struct FirecrackerModeTests {
+    let directory: URL
+    let firecracker: URL
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-fc-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        firecracker = directory.appendingPathComponent("firecracker")
+        try FileManager.default.createSymbolicLink(at: firecracker, withDestinationURL: SwiftletProcess.executable)
+    }
+
+    func run(_ arguments: [String]) throws -> SwiftletProcess.Result {
+        try SwiftletProcess.run(arguments, program: firecracker)
+    }
+
+    /// A configuration file booting the tiny guest's `test` scenario with one root drive.
+    func configFile(test: String, disk: URL, kernel: String? = nil) throws -> String {
+        let path = directory.appendingPathComponent("\(test).json").path
+        let json = """
+            {"boot-source": {"kernel_image_path": "\(try kernel ?? TestGuest.path())", "boot_args": "test=\(test)"},
+             "drives": [{"drive_id": "rootfs", "path_on_host": "\(disk.path)", "is_root_device": true, "is_read_only": false}],
+             "machine-config": {"vcpu_count": 1, "mem_size_mib": 64}}
+            """
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(json.utf8)))
+        return path
+    }
+
+    @Test func versionNamesTheFirecrackerReleaseFirstAndSwiftletToo() throws {
+        let result = try run(["--version"])
+        #expect(result.status == 0)
+        let first = try #require(result.lines.first)
+        // What launchers parse: "Firecracker v<major>.<minor>.<patch>".
+        #expect(first.wholeMatch(of: /Firecracker v\d+\.\d+\.\d+/) != nil, "\(first)")
+        #expect(result.stdout.contains("Swiftlet"))
+        #expect(try run(["--help"]).status == 0)
+        // A file that is not a snapshot state file cannot be described.
+        let notASnapshot = try run(["--describe-snapshot", SwiftletProcess.executable.path])
+        #expect(notASnapshot.status == 1)
+        #expect(notASnapshot.stderr.contains("not a Swiftlet snapshot"), "\(notASnapshot.stderr)")
+    }
+
+    @Test func argumentErrorsExitWithFirecrackersArgParsingCode() throws {
+        #expect(try run(["--no-api"]).status == 153, "--no-api needs --config-file")
+        #expect(try run(["--bogus-flag"]).status == 153)
+        #expect(try run(["--http-api-max-payload-size", "lots"]).status == 153)
+        // Without the symlink, Firecracker's flags and no subcommand mean the same mode.
+        let plain = try SwiftletProcess.run(["--no-api"])
+        #expect(plain.status == 153, "\(plain.stderr)")
+    }
+
+    @Test func noAPIConfigFileBootsTheGuestOverVirtioMMIO() throws {
+        let disk = try DiskTests.makeDisk("fc-blk")
+        defer { try? FileManager.default.removeItem(at: disk) }
+        let config = try configFile(test: "blk", disk: disk)
+        // The jailer's and launchers' extra flags are accepted.
+        let result = try run([
+            "--no-api", "--config-file", config, "--id", "vm1", "--level", "Info", "--show-level", "--show-log-origin",
+            "--start-time-us", "12", "--start-time-cpu-us", "3", "--parent-cpu-time-us", "4", "--no-seccomp", "--boot-timer",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.lines.contains("blk: ok"), "\(result.stdout)")
+        #expect(result.stderr.contains("virtio_mmio.device=4K@0xd0000000:5"), "the log names the command line: \(result.stderr)")
+        // The root drive is announced as Firecracker does.
+        #expect(result.stderr.contains("test=blk root=/dev/vda rw"), "\(result.stderr)")
+        let pci = try run(["--no-api", "--config-file", config, "--enable-pci", "--level", "info"])
+        #expect(pci.lines.contains("blk: ok"), "\(pci.stdout)")
+        #expect(!pci.stderr.contains("virtio_mmio.device="), "\(pci.stderr)")
+    }
+
+    @Test func aBrokenConfigFileExitsWithBadConfiguration() throws {
+        let path = directory.appendingPathComponent("broken.json").path
+        #expect(FileManager.default.createFile(atPath: path, contents: Data("{".utf8)))
+        #expect(try run(["--no-api", "--config-file", path]).status == 152)
+        let missingKernel = try configFile(test: "hello", disk: directory.appendingPathComponent("none.img"), kernel: "/nonexistent/vmlinux")
+        #expect(try run(["--no-api", "--config-file", missingKernel]).status == 152)
+    }
+
+    @Test func theAPIGettingStartedFlowBootsTheGuest() throws {
+        let disk = try DiskTests.makeDisk("fc-api")
+        defer { try? FileManager.default.removeItem(at: disk) }
+        let socket = directory.appendingPathComponent("fc.sock").path
+        let console = directory.appendingPathComponent("console.txt")
+        #expect(FileManager.default.createFile(atPath: console.path, contents: nil))
+        let process = Process()
+        process.executableURL = firecracker
+        process.arguments = ["--api-sock", socket]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = try FileHandle(forWritingTo: console)
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+        }
+        func request(_ method: String, _ path: String, _ body: String? = nil) throws -> String {
+            var arguments = ["-s", "--unix-socket", socket, "-X", method, "-w", "%{http_code}"]
+            if let body { arguments += ["-H", "Content-Type: application/json", "-d", body] }
+            return String(try RunningSwiftlet.runTool("/usr/bin/curl", arguments + ["http://localhost\(path)"]).suffix(3))
+        }
+        func put(_ path: String, _ body: String) throws -> String { try request("PUT", path, body) }
+        // The socket file appears when it is bound, a moment before the server listens.
+        try waitUntil(timeout: 20, "the API to answer") { (try? request("GET", "/")) == "200" }
+        #expect(try put("/boot-source", #"{"kernel_image_path": "\#(try TestGuest.path())", "boot_args": "test=blk pci=off"}"#) == "204")
+        #expect(try put("/drives/rootfs", #"{"drive_id": "rootfs", "path_on_host": "\#(disk.path)", "is_root_device": true, "is_read_only": false}"#) == "204")
+        #expect(try put("/machine-config", #"{"vcpu_count": 1, "mem_size_mib": 64}"#) == "204")
+        #expect(try put("/actions", #"{"action_type": "InstanceStart"}"#) == "204")
+        try waitUntil(timeout: 30, "the guest to finish") { !process.isRunning }
+        let output = (try? String(contentsOf: console, encoding: .utf8)) ?? ""
+        #expect(output.contains("blk: ok"), "\(output)")
+        #expect(process.terminationStatus == 0)
+    }
+}
