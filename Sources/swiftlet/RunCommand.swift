@@ -113,6 +113,12 @@ struct RunCommand: ParsableCommand {
         }
         let reason = VMSession(slot: slot).run()
         server?.stop()
+        // A signal may have stopped the VM in the middle of a snapshot.
+        TemporaryFiles.removeAll()
+        output.finish()
+        if output.buffer.droppedBytes > 0 {
+            logger.warning("console output dropped: stdout did not drain", metadata: ["bytes": "\(output.buffer.droppedBytes)"])
+        }
         try reason.exitIfFailed()
     }
 
