@@ -89,8 +89,12 @@ import Testing
         let socket = directory.appendingPathComponent("api.sock").path
         let process = Process()
         process.executableURL = SwiftletProcess.executable
-        process.arguments = ["run", "--api-sock", socket, "--kernel", try TestGuest.path(), "--cmdline", "test=count"]
+        // iostorm prints without pause: the pipe is full within milliseconds.
+        process.arguments = ["run", "--api-sock", socket, "--kernel", try TestGuest.path(), "--cmdline", "test=iostorm"]
         let unread = Pipe()
+        // One page of pipe: a guest printing as fast as it can (slow under PVM) fills it at once.
+        let F_SETPIPE_SZ: Int32 = 1031
+        _ = fcntl(unread.fileHandleForWriting.fileDescriptor, F_SETPIPE_SZ, 4096)
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = unread
         process.standardError = FileHandle.nullDevice
@@ -100,7 +104,6 @@ import Testing
             process.waitUntilExit()
         }
         try waitUntil(timeout: 20, "the API socket") { FileManager.default.fileExists(atPath: socket) }
-        // 64 KiB of pipe fill in well under a second of counting.
         Thread.sleep(forTimeInterval: 2)
         let curl = ["-s", "--max-time", "15", "--unix-socket", socket, "-w", "\n%{http_code}"]
         for state in ["Paused", "Resumed", "Paused"] {

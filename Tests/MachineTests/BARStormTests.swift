@@ -42,7 +42,7 @@ struct BARStormTests {
         }
         let descriptorsBefore = Self.openDescriptors()
         let start = Date()
-        for round in 0..<5_000 {
+        for round in 0..<1_000 {
             writeConfig(0, commandRegister)
             writeConfig(4, round % 2 == 0 ? 0 : 0x02)
         }
