@@ -78,3 +78,22 @@ for target in package.targets where target.type != .system {
         target.swiftSettings = (target.swiftSettings ?? []) + [.treatAllWarnings(as: .error)]
     }
 }
+
+// libFuzzer targets (issue 13), one executable per parser. They exist only when
+// scripts/fuzz.sh builds them (SWIFTLET_FUZZ set, `-sanitize=fuzzer,address`, its own
+// scratch path): libFuzzer provides `main`, so a normal build could not link them.
+if Context.environment["SWIFTLET_FUZZ"] != nil {
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("VirtqueueBlock", ["Devices", "GuestMemory", "SwiftletCore"]),
+        ("PCIConfig", ["Devices", "GuestMemory", "SwiftletCore"]),
+        ("APIRouter", ["ControlAPI"]),
+        ("ConfigFile", ["ControlAPI"]),
+        ("SnapshotState", ["Machine"]),
+    ]
+    for target in fuzzTargets {
+        package.targets.append(
+            .executableTarget(
+                name: "fuzz-\(target.name)", dependencies: target.dependencies, path: "Fuzz/\(target.name)",
+                swiftSettings: [.unsafeFlags(["-parse-as-library"]), .treatAllWarnings(as: .error)]))
+    }
+}
