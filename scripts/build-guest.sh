@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the default Linux guest from Debian packages into the cache (outside git):
-#   bzImage            Debian's cloud kernel (linux-image-6.1.0-*-cloud-amd64-unsigned)
+#   bzImage            Debian's cloud kernel of this host's release (the one the metapackage
+#                      linux-image-cloud-amd64 names: 6.1 on Debian 12, 6.12 on Debian 13)
 #   initramfs.cpio.gz  busybox-static + the virtio modules + guest/linux/init
 #   disk.ext4          a small ext4 image made without root (mke2fs -d) from guest/linux/disk/
 #   kvm-modules/       irqbypass, kvm, kvm-amd of the same kernel (for the nested testbed's L1)
@@ -23,7 +24,7 @@ for arg in "$@"; do
     esac
 done
 
-require_tools apt-cache apt-get dpkg-deb cpio gzip mke2fs sha256sum
+require_tools apt-cache apt-get dpkg-deb cpio gzip xz mke2fs sha256sum
 BUSYBOX=$(static_busybox)
 
 # Virtio modules in dependency order (virtio needs virtio_ring); the cloud kernel has them as
@@ -31,14 +32,23 @@ BUSYBOX=$(static_busybox)
 VIRTIO_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk"
 KVM_MODULES="irqbypass kvm kvm-amd"
 
-# The newest 6.1 cloud kernel apt knows, so a fresh CI machine and a developer agree after
-# `apt-get update`; sort -V keeps the choice deterministic for a given package list.
+# The cloud kernel of this host's Debian release: the one its metapackage linux-image-cloud-amd64
+# depends on (apt's candidate follows the release, not backports), as the -unsigned package, which
+# holds the same kernel. Failing that, the newest cloud kernel apt lists. No version is written
+# here, so a new Debian release or kernel ABI needs no change; `apt-get update` moves it on.
 choose_kernel_package() {
     if [ -n "${SWIFTLET_KERNEL_PACKAGE:-}" ]; then
         printf '%s\n' "$SWIFTLET_KERNEL_PACKAGE"
         return
     fi
-    apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-cloud-amd64-unsigned$' 2>/dev/null |
+    local image
+    image=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+        sed -n 's/^ *Depends: \(linux-image-[^ ]*-cloud-amd64\)$/\1/p' | head -n1)
+    if [ -n "$image" ] && apt-cache show "$image-unsigned" >/dev/null 2>&1; then
+        printf '%s\n' "$image-unsigned"
+        return
+    fi
+    apt-cache search --names-only '^linux-image-[0-9].*-cloud-amd64-unsigned$' 2>/dev/null |
         cut -d' ' -f1 | sort -V | tail -n1
 }
 
@@ -55,7 +65,7 @@ fetch_kernel() {
     package=$(choose_kernel_package)
     if [ -z "$package" ]; then
         KERNEL_DIR=$(newest_cached_kernel) ||
-            die "apt lists no linux-image-6.1.0-*-cloud-amd64-unsigned and the cache has none (run apt-get update)"
+            die "apt lists no linux-image-*-cloud-amd64-unsigned and the cache has none (run apt-get update)"
         log "apt lists no cloud kernel; using the cached $(basename "$KERNEL_DIR")"
         return
     fi
@@ -70,23 +80,38 @@ fetch_kernel() {
         [ "$(dpkg-deb -f "$f" Version)" = "$version" ] && printf '%s\n' "$f"; done | head -n1)
     if [ -z "$deb" ]; then
         log "downloading $package=$version"
-        (cd "$deb_dir" && apt-get download -q "$package=$version" >&2) || die "apt-get download $package=$version failed"
+        local start; start=$(now)
+        (cd "$deb_dir" && apt-get download -q "$package=$version" >&2) ||
+            die "apt-get download $package=$version failed (stale package lists? apt-get update)"
+        log "downloaded in $(elapsed_since "$start") s"
         deb=$(find "$deb_dir" -maxdepth 1 -name "${package}_*.deb" | while read -r f; do
             [ "$(dpkg-deb -f "$f" Version)" = "$version" ] && printf '%s\n' "$f"; done | head -n1)
         [ -n "$deb" ] || die "apt-get download left no .deb for $package=$version"
     fi
     rm -rf "$KERNEL_DIR"
     mkdir -p "$KERNEL_DIR"
+    log "unpacking $(basename "$deb")"
     dpkg-deb -x "$deb" "$KERNEL_DIR"
     printf 'package=%s\nversion=%s\n' "$package" "$version" >"$KERNEL_DIR/.package"
     touch "$KERNEL_DIR/.unpacked"
 }
 
-find_module() { # NAME → path of NAME.ko in the unpacked kernel
+# Debian 13's modules (and 12's backported kernels') are compressed (.ko.xz), which busybox's
+# insmod cannot load: copies NAME as a plain NAME.ko into DIR, decompressing it if need be.
+# A module built into the kernel (modules.builtin) is left out; the inits skip what is absent.
+copy_module() { # NAME DIR
     local path
-    path=$(find "$MODULE_ROOT/kernel" -name "$1.ko" | head -n1)
-    [ -n "$path" ] || die "kernel module $1.ko not found under $MODULE_ROOT"
-    printf '%s\n' "$path"
+    path=$(find "$MODULE_ROOT/kernel" \( -name "$1.ko" -o -name "$1.ko.xz" -o -name "$1.ko.zst" -o -name "$1.ko.gz" \) | head -n1)
+    if [ -z "$path" ]; then
+        grep -q "/$1\.ko\$" "$MODULE_ROOT/modules.builtin" 2>/dev/null && return 0
+        die "kernel module $1 not found under $MODULE_ROOT"
+    fi
+    case $path in
+    *.ko) cp "$path" "$2/$1.ko" ;;
+    *.xz) xz -dc "$path" >"$2/$1.ko" ;;
+    *.zst) require_tools zstd; zstd -qdc "$path" >"$2/$1.ko" ;;
+    *.gz) gzip -dc "$path" >"$2/$1.ko" ;;
+    esac
 }
 
 inputs_digest() {
@@ -107,7 +132,7 @@ build_initramfs() { # STAGE OUTPUT
     cp "$REPO_ROOT/guest/linux/init" "$stage/init"
     chmod 755 "$stage/init"
     for module in $VIRTIO_MODULES; do
-        cp "$(find_module "$module")" "$stage/lib/modules/"
+        copy_module "$module" "$stage/lib/modules"
     done
     {
         (cd "$stage" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R +0:+0 --reproducible)
@@ -142,7 +167,7 @@ else
     mkdir -p "$tmp/kvm-modules"
     cp "$KERNEL_DIR/boot/vmlinuz-$RELEASE" "$tmp/bzImage"
     for module in $KVM_MODULES; do
-        cp "$(find_module "$module")" "$tmp/kvm-modules/"
+        copy_module "$module" "$tmp/kvm-modules"
     done
     build_initramfs "$tmp/stage-initramfs" "$tmp/initramfs.cpio.gz"
     build_disk "$tmp/stage-disk" "$tmp/disk.ext4"

@@ -151,8 +151,10 @@ if [ $INTERACTIVE = 1 ]; then
         exec sh "$RUNNER_DIR/runner.sh" --interactive
     fi
     require_tools qemu-system-x86_64 cpio
+    start=$(now)
     build_l1_initramfs "$TESTBED_OUT/l1.cpio"
-    log "starting L1 (QEMU's emulator with SVM); the guest's shell follows (Ctrl-A x ends QEMU)"
+    log "L1's initramfs built in $(elapsed_since "$start") s"
+    log "starting L1 (QEMU's emulator with SVM, $(qemu-system-x86_64 --version | head -n1 | sed 's/ (.*//')); the guest's shell follows in about 15 s (Ctrl-A x ends QEMU)"
     l1_qemu_command quiet loglevel=3 testbed.interactive=1
     "${L1_QEMU[@]}" -serial mon:stdio
     exit
@@ -164,8 +166,11 @@ fi
 # pending in the local APIC, never woken.) Leaves the reason in FROZEN_MARK.
 FROZEN_MARK="$TESTBED_OUT/l1.frozen"
 HEARTBEAT="$TESTBED_OUT/l1.heartbeat"
+# The CPU time QEMU used while L1 was silent goes into the message: a frozen L1 uses none, an L1
+# starved by a busy host some, one stuck in a loop all of its share.
+qemu_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 watch_l1() { # PIDFILE
-    local pid= size prev=-1 still=0 limit=${TESTBED_L1_FROZEN_AFTER:-30}
+    local pid= size prev=-1 still=0 limit=${TESTBED_L1_FROZEN_AFTER:-30} ticks=0 beat_ticks=0
     for _ in $(seq 100); do
         pid=$(cat "$1" 2>/dev/null) && [ -n "$pid" ] && break
         sleep 0.2
@@ -174,11 +179,12 @@ watch_l1() { # PIDFILE
     while [ -e "/proc/$pid" ]; do
         sleep 1
         size=$(stat -c %s "$HEARTBEAT" 2>/dev/null || echo 0)
-        if [ "$size" = "$prev" ]; then still=$((still + 1)); else still=0; fi
+        ticks=$(qemu_cpu_ticks "$pid")
+        if [ "$size" = "$prev" ]; then still=$((still + 1)); else still=0 beat_ticks=$ticks; fi
         prev=$size
         # Booting to the first beat takes a few seconds; allow twice the limit for it.
         if [ $still -ge $((size == 0 ? 2 * limit : limit)) ]; then
-            echo "L1 froze: no heartbeat for $still s (last L1 uptime $(tail -n1 "$HEARTBEAT" 2>/dev/null | tr -d '\r'))" >"$FROZEN_MARK"
+            echo "L1 froze: no heartbeat for $still s (last L1 uptime $(tail -n1 "$HEARTBEAT" 2>/dev/null | tr -d '\r'); QEMU used $(awk -v t=$((ticks - beat_ticks)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }') s of CPU meanwhile)" >"$FROZEN_MARK"
             kill "$pid" 2>/dev/null
             break
         fi

@@ -20,7 +20,7 @@ public protocol VMMBackend: Sendable {
     /// `GET /vm/config` and `GET /machine-config`.
     func vmConfiguration() throws -> VMConfiguration
     /// `PUT /machine-config`; pre-boot only.
-    func setMachineConfiguration(_ configuration: MachineConfiguration) throws
+    func setMachineConfig(_ config: MachineConfig) throws
     /// `PUT /boot-source`; pre-boot only.
     func setBootSource(_ bootSource: BootSource) throws
     /// `PUT /drives/{drive_id}`: adds the drive or replaces the one with the same id; pre-boot only.
@@ -38,7 +38,7 @@ public protocol VMMBackend: Sendable {
     /// `PATCH /vm {"state": "Resumed"}`.
     func resume() throws
     /// `PUT /snapshot/create`; only while paused.
-    func createSnapshot(_ request: SnapshotCreateRequest) throws
+    func createSnapshot(_ files: SnapshotFiles) throws
     /// `PUT /snapshot/load`; only on a fresh VMM with nothing configured.
     func loadSnapshot(_ request: SnapshotLoadRequest) throws
 }

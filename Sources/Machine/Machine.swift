@@ -10,7 +10,7 @@ import X86Boot
 /// threads, with the lifecycle operations the CLI and the control API need.
 public final class Machine: Sendable {
     public let memory: GuestMemory
-    public let serial: Serial16550
+    let serial: Serial16550
     public let vcpuCount: Int
     let kvm: KVMSystem
     let vm: VirtualMachine

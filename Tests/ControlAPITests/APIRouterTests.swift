@@ -11,21 +11,21 @@ struct APIRouterTests {
         #expect(try route("GET", "/") == .getInstanceInfo)
         #expect(try route("GET", "/version") == .getVersion)
         #expect(try route("GET", "/vm/config") == .getVMConfiguration)
-        #expect(try route("GET", "/machine-config") == .getMachineConfiguration)
+        #expect(try route("GET", "/machine-config") == .getMachineConfig)
         // Query strings and trailing slashes do not change the route.
         #expect(try route("GET", "/vm/config/?pretty=1") == .getVMConfiguration)
     }
 
-    @Test func machineConfiguration() throws {
+    @Test func machineConfig() throws {
         #expect(
             try route("PUT", "/machine-config", #"{"vcpu_count": 2, "mem_size_mib": 256}"#)
-                == .putMachineConfiguration(MachineConfiguration(vcpuCount: 2, memSizeMiB: 256)))
+                == .putMachineConfig(MachineConfig(vcpuCount: 2, memSizeMiB: 256)))
         // Firecracker's optional switches are accepted when they are off.
         #expect(
             try route(
                 "PUT", "/machine-config",
-                #"{"vcpu_count": 32, "mem_size_mib": 1, "smt": false, "track_dirty_pages": false, "huge_pages": "None"}"#)
-                == .putMachineConfiguration(MachineConfiguration(vcpuCount: 32, memSizeMiB: 1)))
+                #"{"vcpu_count": 32, "mem_size_mib": 16, "smt": false, "track_dirty_pages": false, "huge_pages": "None"}"#)
+                == .putMachineConfig(MachineConfig(vcpuCount: 32, memSizeMiB: 16)))
     }
 
     @Test func bootSource() throws {
@@ -45,6 +45,10 @@ struct APIRouterTests {
         #expect(
             try route("PUT", "/drives/data_1", #"{"drive_id": "data_1", "path_on_host": "/d", "is_root_device": false}"#)
                 == .putDrive(Drive(driveID: "data_1", pathOnHost: "/d", isRootDevice: false, isReadOnly: false)))
+        // The longest ID a virtio-blk serial holds.
+        #expect(
+            try route("PUT", "/drives/abcdefghij_123456789", #"{"drive_id": "abcdefghij_123456789", "path_on_host": "/d", "is_root_device": false}"#)
+                == .putDrive(Drive(driveID: "abcdefghij_123456789", pathOnHost: "/d", isRootDevice: false)))
     }
 
     @Test func actionsAndVMState() throws {
@@ -58,18 +62,18 @@ struct APIRouterTests {
     @Test func snapshots() throws {
         #expect(
             try route("PUT", "/snapshot/create", #"{"snapshot_path": "/s/state", "mem_file_path": "/s/mem"}"#)
-                == .createSnapshot(SnapshotCreateRequest(snapshotPath: "/s/state", memFilePath: "/s/mem")))
+                == .createSnapshot(SnapshotFiles(snapshotPath: "/s/state", memFilePath: "/s/mem")))
         #expect(
             try route("PUT", "/snapshot/create", #"{"snapshot_path": "a", "mem_file_path": "b", "snapshot_type": "Full"}"#)
-                == .createSnapshot(SnapshotCreateRequest(snapshotPath: "a", memFilePath: "b")))
+                == .createSnapshot(SnapshotFiles(snapshotPath: "a", memFilePath: "b")))
         #expect(
             try route(
                 "PUT", "/snapshot/load",
                 #"{"snapshot_path": "/s/state", "mem_backend": {"backend_type": "File", "backend_path": "/s/mem"}, "resume_vm": true}"#)
-                == .loadSnapshot(SnapshotLoadRequest(snapshotPath: "/s/state", memFilePath: "/s/mem", resumeVM: true)))
+                == .loadSnapshot(SnapshotLoadRequest(files: SnapshotFiles(snapshotPath: "/s/state", memFilePath: "/s/mem"), resumeVM: true)))
         #expect(
             try route("PUT", "/snapshot/load", #"{"snapshot_path": "/s/state", "mem_file_path": "/s/mem", "enable_diff_snapshots": false}"#)
-                == .loadSnapshot(SnapshotLoadRequest(snapshotPath: "/s/state", memFilePath: "/s/mem", resumeVM: false)))
+                == .loadSnapshot(SnapshotLoadRequest(files: SnapshotFiles(snapshotPath: "/s/state", memFilePath: "/s/mem"), resumeVM: false)))
     }
 
     @Test func hostileBodiesAreRefusedWithoutCrashing() {
@@ -127,15 +131,23 @@ struct APIRouterTests {
         ("PATCH", "/vm", #"{"state": "Paused", "now": 1}"#, "unknown field 'now'"),
         ("PUT", "/snapshot/load", #"{"snapshot_path": "s", "mem_file_path": "m", "mem_backend_x": 1}"#, "unknown field 'mem_backend_x'"),
         // Values out of range or not supported.
-        ("PUT", "/machine-config", #"{"vcpu_count": 0, "mem_size_mib": 128}"#, "must be between 1 and 32"),
-        ("PUT", "/machine-config", #"{"vcpu_count": 33, "mem_size_mib": 128}"#, "must be between 1 and 32"),
-        ("PUT", "/machine-config", #"{"vcpu_count": 1, "mem_size_mib": 0}"#, "'mem_size_mib' is 0"),
+        // MachineLimits' words, with the field named as the client spelled it.
+        ("PUT", "/machine-config", #"{"vcpu_count": 0, "mem_size_mib": 128}"#, "Invalid machine-config: vcpu_count must be between 1 and 32 (got 0)."),
+        ("PUT", "/machine-config", #"{"vcpu_count": 33, "mem_size_mib": 128}"#, "vcpu_count must be between 1 and 32 (got 33)"),
+        ("PUT", "/machine-config", #"{"vcpu_count": 1, "mem_size_mib": 0}"#, "mem_size_mib must be between 16 and 1048576 MiB (got 0)"),
+        ("PUT", "/machine-config", #"{"vcpu_count": 1, "mem_size_mib": 15}"#, "mem_size_mib must be between 16 and 1048576 MiB (got 15)"),
+        ("PUT", "/machine-config", #"{"vcpu_count": 1, "mem_size_mib": 1048577}"#, "(got 1048577)"),
         ("PUT", "/machine-config", #"{"vcpu_count": 1, "mem_size_mib": 99999999999999999999}"#, "must be an integer"),
         ("PUT", "/machine-config", #"{"vcpu_count": 1, "mem_size_mib": 128, "smt": true}"#, "not supported"),
         ("PUT", "/machine-config", #"{"vcpu_count": 1, "mem_size_mib": 128, "huge_pages": "2M"}"#, "huge pages"),
         ("PUT", "/boot-source", #"{"kernel_image_path": ""}"#, "'kernel_image_path' must not be empty"),
         ("PUT", "/drives/rootfs", #"{"drive_id": "other", "path_on_host": "/d", "is_root_device": true}"#, "does not match"),
         ("PUT", "/drives/bad-id", #"{"drive_id": "bad-id", "path_on_host": "/d", "is_root_device": true}"#, "letters, digits or underscores"),
+        // 21 bytes: one more than a virtio-blk serial holds (64 were accepted before).
+        (
+            "PUT", "/drives/abcdefghij0123456789x", #"{"drive_id": "abcdefghij0123456789x", "path_on_host": "/d", "is_root_device": true}"#,
+            "Invalid drive: drive_id 'abcdefghij0123456789x' must be 1 to 20 ASCII letters, digits or underscores."
+        ),
         ("PUT", "/drives/a", #"{"drive_id": "a", "path_on_host": "/d", "is_root_device": true, "rate_limiter": {}}"#, "rate limiting"),
         ("PUT", "/drives/a", #"{"drive_id": "a", "path_on_host": "/d", "is_root_device": true, "io_engine": "Async"}"#, "I/O engine"),
         ("PUT", "/actions", #"{"action_type": "Reboot"}"#, "unknown action_type 'Reboot'"),

@@ -32,11 +32,11 @@ struct APIServerTests {
         #expect(try client.put("/actions", body: #"{"action_type": "FlushMetrics"}"#).status == 204)
 
         #expect(running.backend.calls == [
-            .machineConfiguration(MachineConfiguration(vcpuCount: 2, memSizeMiB: 256)),
+            .machineConfig(MachineConfig(vcpuCount: 2, memSizeMiB: 256)),
             .bootSource(BootSource(kernelImagePath: "/k", bootArgs: "console=ttyS0")),
             .drive(Drive(driveID: "rootfs", pathOnHost: "/r", isRootDevice: true)),
             .instanceStart, .pause,
-            .createSnapshot(SnapshotCreateRequest(snapshotPath: "/s", memFilePath: "/m")),
+            .createSnapshot(SnapshotFiles(snapshotPath: "/s", memFilePath: "/m")),
             .resume, .sendCtrlAltDel, .flushMetrics,
         ])
     }
@@ -114,7 +114,7 @@ struct APIServerTests {
             "/snapshot/load",
             body: #"{"snapshot_path": "/s", "mem_backend": {"backend_type": "File", "backend_path": "/m"}, "resume_vm": true}"#)
         #expect(response.status == 204)
-        #expect(running.backend.calls == [.loadSnapshot(SnapshotLoadRequest(snapshotPath: "/s", memFilePath: "/m", resumeVM: true))])
+        #expect(running.backend.calls == [.loadSnapshot(SnapshotLoadRequest(files: SnapshotFiles(snapshotPath: "/s", memFilePath: "/m"), resumeVM: true))])
         #expect(try running.client.get("/").json.flatMap(state) == "Running")
         let again = try running.client.put("/snapshot/load", body: #"{"snapshot_path": "/s", "mem_file_path": "/m"}"#)
         #expect(again.faultMessage?.contains("fresh VMM") == true)

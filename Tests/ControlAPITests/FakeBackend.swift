@@ -6,11 +6,11 @@ import Synchronization
 /// server tests see the same refusals a real VMM gives.
 final class FakeBackend: VMMBackend {
     enum Call: Equatable, Sendable {
-        case machineConfiguration(MachineConfiguration)
+        case machineConfig(MachineConfig)
         case bootSource(BootSource)
         case drive(Drive)
         case instanceStart, sendCtrlAltDel, flushMetrics, pause, resume
-        case createSnapshot(SnapshotCreateRequest)
+        case createSnapshot(SnapshotFiles)
         case loadSnapshot(SnapshotLoadRequest)
     }
 
@@ -38,11 +38,11 @@ final class FakeBackend: VMMBackend {
 
     func vmConfiguration() throws -> VMConfiguration { state.withLock { $0.configuration } }
 
-    func setMachineConfiguration(_ configuration: MachineConfiguration) throws {
+    func setMachineConfig(_ configuration: MachineConfig) throws {
         try state.withLock { state in
-            state.calls.append(.machineConfiguration(configuration))
+            state.calls.append(.machineConfig(configuration))
             try state.rules.checkPreBootConfiguration()
-            state.configuration.machineConfiguration = configuration
+            state.configuration.machineConfig = configuration
             state.rules.recordPreBootConfiguration()
         }
     }
@@ -103,7 +103,7 @@ final class FakeBackend: VMMBackend {
         }
     }
 
-    func createSnapshot(_ request: SnapshotCreateRequest) throws {
+    func createSnapshot(_ request: SnapshotFiles) throws {
         try state.withLock { state in
             state.calls.append(.createSnapshot(request))
             try state.rules.checkSnapshotCreate()

@@ -45,19 +45,19 @@ struct FirecrackerConfigFileTests {
         let config = try FirecrackerConfigFile(parsing: Array(Self.firecrackerSample.utf8))
         #expect(config.bootSource == BootSource(kernelImagePath: "vmlinux.bin", bootArgs: "console=ttyS0 reboot=k panic=1 pci=off"))
         #expect(config.drives == [Drive(driveID: "rootfs", pathOnHost: "bionic.rootfs.ext4", isRootDevice: true)])
-        #expect(config.machineConfiguration == MachineConfiguration(vcpuCount: 2, memSizeMiB: 1024))
+        #expect(config.machineConfig == MachineConfig(vcpuCount: 2, memSizeMiB: 1024))
     }
 
     @Test func minimalFileAndApply() throws {
         let config = try FirecrackerConfigFile(parsing: Array(#"{"boot-source": {"kernel_image_path": "/k"}}"#.utf8))
-        #expect(config.machineConfiguration == nil)
+        #expect(config.machineConfig == nil)
         #expect(config.drives.isEmpty)
 
         let full = try FirecrackerConfigFile(parsing: Array(Self.firecrackerSample.utf8))
         let backend = FakeBackend()
         try full.apply(to: backend)
         #expect(backend.calls == [
-            .machineConfiguration(MachineConfiguration(vcpuCount: 2, memSizeMiB: 1024)),
+            .machineConfig(MachineConfig(vcpuCount: 2, memSizeMiB: 1024)),
             .bootSource(full.bootSource),
             .drive(Drive(driveID: "rootfs", pathOnHost: "bionic.rootfs.ext4", isRootDevice: true)),
         ])
@@ -67,13 +67,25 @@ struct FirecrackerConfigFileTests {
         let directory = try TemporaryDirectory()
         let path = directory.path + "/vm.json"
         try Data(Self.firecrackerSample.utf8).write(to: URL(fileURLWithPath: path))
-        #expect(try FirecrackerConfigFile(contentsOf: path).machineConfiguration?.vcpuCount == 2)
+        #expect(try FirecrackerConfigFile(contentsOf: path).machineConfig?.vcpuCount == 2)
         do {
             _ = try FirecrackerConfigFile(contentsOf: directory.path + "/missing.json")
             Issue.record("read a missing file")
         } catch {
-            #expect(error.message.contains("Cannot read the config file"))
-            #expect(error.message.contains("No such file"))
+            #expect(error.message.contains("config file \(directory.path)/missing.json does not exist"), "\(error.message)")
+        }
+    }
+
+    /// A FIFO with no writer would block a plain open() forever.
+    @Test func refusesAFIFOWithoutWaitingForAWriter() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path + "/fifo.json"
+        #expect(mkfifo(path, 0o600) == 0)
+        do {
+            _ = try FirecrackerConfigFile(contentsOf: path)
+            Issue.record("read a FIFO")
+        } catch {
+            #expect(error.message.contains("not a regular file"), "\(error.message)")
         }
     }
 
@@ -86,6 +98,14 @@ struct FirecrackerConfigFileTests {
         (#"{"boot-source": {"kernel_image_path": "/k"}, "drives": {}}"#, "\"drives\" must be a list"),
         (#"{"boot-source": {"kernel_image_path": "/k", "bootargs": ""}}"#, "unknown field 'bootargs'"),
         (#"{"boot-source": {"kernel_image_path": "/k"}, "machine-config": {"vcpu_count": 2}}"#, "missing required field 'mem_size_mib'"),
+        (
+            #"{"boot-source": {"kernel_image_path": "/k"}, "machine-config": {"vcpu_count": 2, "mem_size_mib": 8}}"#,
+            "Invalid machine-config: mem_size_mib must be between 16 and 1048576 MiB (got 8)."
+        ),
+        (
+            #"{"boot-source": {"kernel_image_path": "/k"}, "drives": [{"drive_id": "abcdefghij0123456789x", "path_on_host": "/1", "is_root_device": true}]}"#,
+            "Invalid drives[0]: drive_id 'abcdefghij0123456789x' must be 1 to 20"
+        ),
         (#"{"boot-source": {"kernel_image_path": "/k"}, "drives": [{"drive_id": "a", "is_root_device": true}]}"#, "drives[0]"),
         (
             #"{"boot-source": {"kernel_image_path": "/k"}, "drives": [{"drive_id": "a", "path_on_host": "/1", "is_root_device": true}, {"drive_id": "a", "path_on_host": "/2", "is_root_device": false}]}"#,

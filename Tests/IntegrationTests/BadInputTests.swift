@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Bad kernels and options must end in a clear message and a non-zero exit, never a crash.
-@Suite(.serialized) struct BadInputTests {
+@Suite(.serialized, .needsKVM) struct BadInputTests {
     static let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-bad-input-\(getpid())")
 
     static func file(_ name: String, _ bytes: [UInt8]) throws -> String {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// End-to-end runs of the swiftlet executable on the host's /dev/kvm with the tiny guest.
-@Suite(.serialized) struct BootTests {
+@Suite(.serialized, .needsKVM) struct BootTests {
     @Test func helloPrintsExactlyItsLineAndExitsZero() throws {
         let result = try SwiftletProcess.run(["run", "--kernel", try TestGuest.path(), "--cmdline", "test=hello"])
         #expect(result.status == 0, "stderr: \(result.stderr)")

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// The `swiftlet pause|resume|status|snapshot|restore` client subcommands against a live VMM.
-@Suite(.serialized) struct ClientCommandTests {
+@Suite(.serialized, .needsKVM) struct ClientCommandTests {
     @Test func clientSubcommandsDriveTheWholeCycle() throws {
         let vm = try RunningSwiftlet(["--kernel", try TestGuest.path(), "--cmdline", "test=count"])
         try waitUntil(timeout: 20, "the guest to count") { vm.counts.count >= 2 }
@@ -20,14 +20,14 @@ import Testing
 
         let consoleAtSnapshot = vm.console
         let state = vm.file("c.state"), memory = vm.file("c.mem")
-        let snapshot = try SwiftletProcess.run(["snapshot"] + socket + ["--state", state, "--mem", memory])
+        let snapshot = try SwiftletProcess.run(["snapshot"] + socket + ["--state", state, "--mem-file", memory])
         #expect(snapshot.status == 0, "\(snapshot.stderr)")
         #expect(try SwiftletProcess.run(["resume"] + socket).status == 0)
         try waitUntil(timeout: 20, "output after resume") { vm.counts.count > atPause.count }
         _ = vm.stop()
 
         let fresh = try RunningSwiftlet([], name: "client-restore")
-        let restore = try SwiftletProcess.run(["restore", "--api-sock", fresh.socketPath, "--state", state, "--mem", memory, "--resume"])
+        let restore = try SwiftletProcess.run(["restore", "--api-sock", fresh.socketPath, "--state", state, "--mem-file", memory, "--resume"])
         #expect(restore.status == 0, "\(restore.stderr)")
         try waitUntil(timeout: 20, "the restored guest to count") { fresh.counts.count >= 2 }
         let together = RunningSwiftlet.countNumbers(in: consoleAtSnapshot + fresh.console)

@@ -3,7 +3,7 @@ import Testing
 
 /// Pause, resume, snapshot and restore of the tiny guest's `count` scenario, driven over the
 /// control socket with curl.
-@Suite(.serialized) struct ControlSocketTests {
+@Suite(.serialized, .needsKVM) struct ControlSocketTests {
     func countingVM() throws -> RunningSwiftlet {
         let vm = try RunningSwiftlet(["--kernel", try TestGuest.path(), "--cmdline", "test=count"])
         try waitUntil(timeout: 20, "the guest to count") { vm.counts.count >= 2 }
@@ -49,7 +49,7 @@ import Testing
             "PUT", "/snapshot/load",
             #"{"snapshot_path": "\#(state)", "mem_backend": {"backend_type": "File", "backend_path": "\#(memory)"}, "resume_vm": true}"#)
         #expect(load.status == 204, "\(load.body)")
-        let fromCommandLine = try RunningSwiftlet(["--restore", state, "--mem", memory], name: "restored-cli")
+        let fromCommandLine = try RunningSwiftlet(["--restore", state, "--mem-file", memory], name: "restored-cli")
 
         for restored in [throughAPI, fromCommandLine] {
             try waitUntil(timeout: 20, "the restored guest to count") { restored.counts.count >= 2 }
@@ -95,7 +95,7 @@ import Testing
         for (statePath, memoryPath, expected) in [
             (state, shortMemory, "bytes"), (truncated, memory, "truncated"), (vm.file("absent.state"), memory, "absent.state"),
         ] {
-            let result = try SwiftletProcess.run(["run", "--restore", statePath, "--mem", memoryPath], timeout: 30)
+            let result = try SwiftletProcess.run(["run", "--restore", statePath, "--mem-file", memoryPath], timeout: 30)
             #expect(result.status != 0 && !result.exitedBySignal)
             #expect(result.stdout.isEmpty, "nothing ran")
             #expect(result.stderr.contains(expected), "\(result.stderr)")
@@ -125,7 +125,7 @@ import Testing
 
 /// A guest idling in HLT never leaves KVM_RUN by itself: pause, snapshot and stop must still
 /// reach its vCPU (the kick signal must not be blocked on the vCPU thread).
-@Suite(.serialized) struct IdleGuestTests {
+@Suite(.serialized, .needsKVM) struct IdleGuestTests {
     @Test func pauseSnapshotAndStopReachAnIdleVCPU() throws {
         let vm = try RunningSwiftlet(["--kernel", try TestGuest.path(), "--cmdline", "test=idle"])
         try waitUntil(timeout: 20, "the guest to go idle") { vm.console.contains("swiftlet-testguest: idle") }
@@ -142,7 +142,7 @@ import Testing
 }
 
 /// `--config-file` takes Firecracker's JSON configuration and boots at once.
-@Suite struct ConfigFileTests {
+@Suite(.needsKVM) struct ConfigFileTests {
     @Test func firecrackerConfigFileBootsTheGuest() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-config-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// The tiny guest's virtio-pci block driver against Swiftlet's virtio-blk, on /dev/kvm.
-@Suite(.serialized) struct DiskTests {
+@Suite(.serialized, .needsKVM) struct DiskTests {
     static func makeDisk(_ name: String, megabytes: Int = 8) throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-disk-\(getpid())-\(name).img")
         _ = FileManager.default.createFile(atPath: url.path, contents: nil)
@@ -15,10 +15,10 @@ import Testing
     @Test func guestWritesAPatternThatLandsInTheBackingFile() throws {
         let disk = try Self.makeDisk("blk")
         defer { try? FileManager.default.removeItem(at: disk) }
-        let result = try SwiftletProcess.run(["run", "--kernel", try TestGuest.path(), "--cmdline", "test=blk", "--disk", "\(disk.path),id=swiftlet-test"])
+        let result = try SwiftletProcess.run(["run", "--kernel", try TestGuest.path(), "--cmdline", "test=blk", "--disk", "\(disk.path),id=swiftlet_test"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.lines.contains("blk: ok"), "\(result.stdout)")
-        #expect(result.lines.contains("blk: id swiftlet-test"))
+        #expect(result.lines.contains("blk: id swiftlet_test"))
         let bytes = try [UInt8](Data(contentsOf: disk))
         let pattern = bytes[(2048 * 512)..<(2048 * 512 + 4096)]
         #expect(pattern.enumerated().allSatisfy { $0.element == UInt8(truncatingIfNeeded: $0.offset * 7 + 0x5A) })
@@ -77,7 +77,7 @@ import Testing
         let state = vm.file("d.state"), memory = vm.file("d.mem")
         #expect(try vm.curl("PUT", "/snapshot/create", #"{"snapshot_path": "\#(state)", "mem_file_path": "\#(memory)"}"#).status == 204)
         _ = vm.stop()
-        let restored = try RunningSwiftlet(["--restore", state, "--mem", memory], name: "disk-restored")
+        let restored = try RunningSwiftlet(["--restore", state, "--mem-file", memory], name: "disk-restored")
         try waitUntil(timeout: 20, "the restored guest to count") { !restored.counts.isEmpty }
         try FileManager.default.removeItem(at: disk)
         let missing = try RunningSwiftlet([], name: "disk-missing")

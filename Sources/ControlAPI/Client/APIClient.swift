@@ -1,3 +1,5 @@
+import SwiftletCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -66,14 +68,16 @@ public struct APIClient: Sendable {
         while sent < requestBytes.count {
             try wait(for: connection, events: Int16(POLLOUT), until: deadline)
             let result = requestBytes.withUnsafeBytes { bytes in
-                Glibc.send(connection, bytes.baseAddress.map { $0 + sent }, bytes.count - sent, Int32(MSG_NOSIGNAL))
+                retryingOnInterrupt {
+                    Glibc.send(connection, bytes.baseAddress.map { $0 + sent }, bytes.count - sent, Int32(MSG_NOSIGNAL))
+                }
             }
             if result < 0 {
-                if errno == EINTR || errno == EAGAIN { continue }
+                if errno == EAGAIN { continue }
                 // The server may answer and close before reading everything (e.g. a body that is
                 // too large); whatever it said is more useful than EPIPE.
                 if errno == EPIPE || errno == ECONNRESET { break }
-                throw APIClientError("Cannot send the request to \(socketPath): \(String(cString: strerror(errno))).")
+                throw APIClientError("Cannot send the request to \(socketPath): \(SystemError.message(errno)).")
             }
             sent += result
         }
@@ -82,11 +86,13 @@ public struct APIClient: Sendable {
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
         while untilClosed || !HTTPResponseParser.isComplete(response) {
             try wait(for: connection, events: Int16(POLLIN), until: deadline)
-            let count = chunk.withUnsafeMutableBytes { recv(connection, $0.baseAddress, $0.count, 0) }
+            let count = chunk.withUnsafeMutableBytes { buffer in
+                retryingOnInterrupt { recv(connection, buffer.baseAddress, buffer.count, 0) }
+            }
             if count < 0 {
-                if errno == EINTR || errno == EAGAIN { continue }
+                if errno == EAGAIN { continue }
                 if errno == ECONNRESET, !response.isEmpty { break }
-                throw APIClientError("Cannot read the answer from \(socketPath): \(String(cString: strerror(errno))).")
+                throw APIClientError("Cannot read the answer from \(socketPath): \(SystemError.message(errno)).")
             }
             if count == 0 { break }
             response.append(contentsOf: chunk[0..<count])
@@ -99,34 +105,32 @@ public struct APIClient: Sendable {
 
     private func connect() throws(APIClientError) -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { throw APIClientError("Cannot create a socket: \(String(cString: strerror(errno))).") }
+        guard fd >= 0 else { throw APIClientError("Cannot create a socket: \(SystemError.message(errno)).") }
         let error = UnixSocketFile.withSocketAddress(socketPath) { address, length in
             Glibc.connect(fd, address, length) == 0 ? 0 : errno
         }
+        guard error != 0 else { return fd }
+        close(fd)
+        throw APIClientError(connectFailure(error))
+    }
+
+    /// What a failed connect means to the person who typed the socket path.
+    private func connectFailure(_ error: Int32) -> String {
         switch error {
-        case 0:
-            return fd
         case ENOENT:
-            close(fd)
-            throw APIClientError("No Swiftlet is listening on \(socketPath): the socket does not exist. Is `swiftlet run --api-sock \(socketPath)` running?")
+            "No Swiftlet is listening on \(socketPath): the socket does not exist. Is `swiftlet run --api-sock \(socketPath)` running?"
         case ECONNREFUSED:
-            close(fd)
-            throw APIClientError("No Swiftlet is listening on \(socketPath): the socket is left over from a VMM that has exited.")
+            "No Swiftlet is listening on \(socketPath): the socket is left over from a VMM that has exited."
         case EAGAIN:
-            close(fd)
-            throw APIClientError("The VMM on \(socketPath) is not accepting connections (its backlog is full); try again.")
+            "The VMM on \(socketPath) is not accepting connections (its backlog is full); try again."
         case EACCES, EPERM:
-            close(fd)
-            throw APIClientError("Permission denied connecting to \(socketPath); the API socket is only open to the user who started Swiftlet.")
+            "Permission denied connecting to \(socketPath); the API socket is only open to the user who started Swiftlet."
         case ENOTSOCK:
-            close(fd)
-            throw APIClientError("\(socketPath) is not a socket.")
+            "\(socketPath) is not a socket."
         case ENAMETOOLONG:
-            close(fd)
-            throw APIClientError("The socket path \(socketPath) is too long for a Unix socket (at most \(UnixSocketFile.maxPathBytes) bytes).")
+            "The socket path \(socketPath) is too long for a Unix socket (at most \(UnixSocketFile.maxPathBytes) bytes)."
         default:
-            close(fd)
-            throw APIClientError("Cannot connect to \(socketPath): \(String(cString: strerror(error))).")
+            "Cannot connect to \(socketPath): \(SystemError.message(error))."
         }
     }
 
@@ -138,10 +142,12 @@ public struct APIClient: Sendable {
                 throw APIClientError("Timed out after \(timeout) waiting for the VMM on \(socketPath) to answer.")
             }
             var descriptor = pollfd(fd: fd, events: events, revents: 0)
-            let ready = poll(&descriptor, 1, Int32(clamping: milliseconds))
+            // An interrupted poll starts again with the same timeout: only a stream of signals
+            // could stretch the deadline, and a timeout re-reads the clock above.
+            let ready = retryingOnInterrupt { poll(&descriptor, 1, Int32(clamping: milliseconds)) }
             if ready > 0 { return }
-            if ready < 0, errno != EINTR {
-                throw APIClientError("Waiting for \(socketPath) failed: \(String(cString: strerror(errno))).")
+            if ready < 0 {
+                throw APIClientError("Waiting for \(socketPath) failed: \(SystemError.message(errno)).")
             }
         }
     }

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import SwiftletCore
 
 /// Firecracker's `--config-file`: the same resources as the API, in one JSON document with
 /// kebab-case section names ("boot-source", "drives", "machine-config") and the API's field
@@ -10,12 +8,12 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
     public var bootSource: BootSource
     public var drives: [Drive]
     /// nil when the file has no "machine-config" (Firecracker's defaults then apply).
-    public var machineConfiguration: MachineConfiguration?
+    public var machineConfig: MachineConfig?
 
-    public init(bootSource: BootSource, drives: [Drive] = [], machineConfiguration: MachineConfiguration? = nil) {
+    public init(bootSource: BootSource, drives: [Drive] = [], machineConfig: MachineConfig? = nil) {
         self.bootSource = bootSource
         self.drives = drives
-        self.machineConfiguration = machineConfiguration
+        self.machineConfig = machineConfig
     }
 
     /// Sections Swiftlet does not implement. They are accepted when they configure nothing
@@ -27,7 +25,7 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
     ]
 
     /// Config files are small; this only stops a wrong path (a disk image) from being slurped.
-    static let maxFileBytes = 1 << 20
+    static let maxFileBytes: UInt64 = 1 << 20
 
     public init(parsing bytes: [UInt8]) throws(FirecrackerConfigFileError) {
         do throws(APIFault) {
@@ -37,9 +35,9 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
                 throw APIFault("The config file has no \"boot-source\" section; it needs at least a kernel_image_path.")
             }
             bootSource = try BootSource(json: bootJSON)
-            machineConfiguration = nil
+            machineConfig = nil
             if let machineJSON = reader.value("machine-config") {
-                machineConfiguration = try MachineConfiguration(json: machineJSON)
+                machineConfig = try MachineConfig(json: machineJSON)
             }
             drives = []
             if let drivesJSON = reader.value("drives") {
@@ -69,9 +67,10 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
     public init(contentsOf path: String) throws(FirecrackerConfigFileError) {
         let bytes: [UInt8]
         do {
-            bytes = try Self.readFile(path)
+            // HostFile refuses FIFOs and devices, so a wrong path cannot hang the VMM.
+            bytes = try HostFile.readAll(path, what: "config", limit: Self.maxFileBytes)
         } catch {
-            throw FirecrackerConfigFileError("Cannot read the config file \(path): \(error.message)")
+            throw FirecrackerConfigFileError(error.description)
         }
         do {
             try self.init(parsing: bytes)
@@ -82,29 +81,9 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
 
     /// Configures `backend` in Firecracker's order: machine, boot source, drives.
     public func apply(to backend: any VMMBackend) throws {
-        if let machineConfiguration { try backend.setMachineConfiguration(machineConfiguration) }
+        if let machineConfig { try backend.setMachineConfig(machineConfig) }
         try backend.setBootSource(bootSource)
         for drive in drives { try backend.putDrive(drive) }
-    }
-
-    private static func readFile(_ path: String) throws(FirecrackerConfigFileError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw FirecrackerConfigFileError(String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var contents: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw FirecrackerConfigFileError(String(cString: strerror(errno)))
-            }
-            if count == 0 { return contents }
-            contents.append(contentsOf: chunk[0..<count])
-            guard contents.count <= maxFileBytes else {
-                throw FirecrackerConfigFileError("it is larger than \(maxFileBytes) bytes; is it really a config file?")
-            }
-        }
     }
 }
 

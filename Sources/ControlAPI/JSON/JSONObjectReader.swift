@@ -1,3 +1,5 @@
+import SwiftletCore
+
 /// Reads the members of one JSON object with Firecracker-style strictness: every field is
 /// type-checked, required fields must be present, and `rejectUnknownFields()` refuses any
 /// member that no accessor asked for (a typo such as `vcpus_count` must not be silently
@@ -26,54 +28,43 @@ struct JSONObjectReader {
     }
 
     mutating func requiredValue(_ key: String) throws(APIFault) -> JSONValue {
-        guard let value = value(key) else {
-            throw APIFault("Invalid \(context): missing required field '\(key)'.")
-        }
+        guard let value = value(key) else { throw missing(key) }
         return value
-    }
-
-    mutating func optionalString(_ key: String) throws(APIFault) -> String? {
-        guard let value = value(key) else { return nil }
-        guard case .string(let string) = value else { throw typeMismatch(key, expected: "a string", got: value) }
-        return string
-    }
-
-    mutating func requiredString(_ key: String) throws(APIFault) -> String {
-        let value = try requiredValue(key)
-        guard case .string(let string) = value else { throw typeMismatch(key, expected: "a string", got: value) }
-        return string
     }
 
     /// A required string that must not be empty (paths and identifiers).
     mutating func requiredNonEmptyString(_ key: String) throws(APIFault) -> String {
-        let string = try requiredString(key)
+        let string = try required(key, .string)
         guard !string.isEmpty else { throw APIFault("Invalid \(context): field '\(key)' must not be empty.") }
         return string
     }
 
-    mutating func optionalBool(_ key: String) throws(APIFault) -> Bool? {
+    /// The member as `kind` (`.string`, `.bool`, `.integer`), or nil when absent or null.
+    mutating func optional<Value>(_ key: String, _ kind: Kind<Value>) throws(APIFault) -> Value? {
         guard let value = value(key) else { return nil }
-        guard case .bool(let bool) = value else { throw typeMismatch(key, expected: "a boolean", got: value) }
-        return bool
+        guard let typed = kind.extract(value) else {
+            throw APIFault("Invalid \(context): field '\(key)' must be \(kind.name), got \(value.typeName).")
+        }
+        return typed
     }
 
-    mutating func requiredBool(_ key: String) throws(APIFault) -> Bool {
-        let value = try requiredValue(key)
-        guard case .bool(let bool) = value else { throw typeMismatch(key, expected: "a boolean", got: value) }
-        return bool
+    mutating func required<Value>(_ key: String, _ kind: Kind<Value>) throws(APIFault) -> Value {
+        guard let typed = try optional(key, kind) else { throw missing(key) }
+        return typed
     }
 
-    mutating func requiredInteger(_ key: String, in range: ClosedRange<Int64>) throws(APIFault) -> Int64 {
-        let value = try requiredValue(key)
-        guard case .integer(let integer) = value else {
-            throw typeMismatch(key, expected: "an integer", got: value)
+    /// A check from `MachineLimits`, given the field's name as the client spelled it, so the
+    /// API refuses a bad value with the same words as the command line.
+    typealias Limit<Value> = (Value, String) throws(MachineLimits.Violation) -> Void
+
+    mutating func required<Value>(_ key: String, _ kind: Kind<Value>, limit: Limit<Value>) throws(APIFault) -> Value {
+        let value = try required(key, kind)
+        do {
+            try limit(value, key)
+        } catch {
+            throw APIFault("Invalid \(context): \(error).")
         }
-        guard range.contains(integer) else {
-            throw APIFault(
-                "Invalid \(context): field '\(key)' is \(integer); it must be between "
-                    + "\(range.lowerBound) and \(range.upperBound).")
-        }
-        return integer
+        return value
     }
 
     mutating func requiredObject(_ key: String) throws(APIFault) -> JSONObjectReader {
@@ -103,7 +94,26 @@ struct JSONObjectReader {
         throw APIFault("Invalid \(context): unknown \(list).")
     }
 
-    private func typeMismatch(_ key: String, expected: String, got value: JSONValue) -> APIFault {
-        APIFault("Invalid \(context): field '\(key)' must be \(expected), got \(value.typeName).")
+    /// How to take one JSON type out of a value, and what to call it in a message.
+    struct Kind<Value> {
+        let name: String
+        let extract: (JSONValue) -> Value?
     }
+
+    private func missing(_ key: String) -> APIFault {
+        APIFault("Invalid \(context): missing required field '\(key)'.")
+    }
+}
+
+extension JSONObjectReader.Kind where Value == String {
+    static var string: Self { Self(name: "a string") { if case .string(let value) = $0 { value } else { nil } } }
+}
+
+extension JSONObjectReader.Kind where Value == Bool {
+    static var bool: Self { Self(name: "a boolean") { if case .bool(let value) = $0 { value } else { nil } } }
+}
+
+extension JSONObjectReader.Kind where Value == Int {
+    /// Int is 64 bits on every platform Swiftlet runs on, so the conversion is exact.
+    static var integer: Self { Self(name: "an integer") { if case .integer(let value) = $0 { Int(exactly: value) } else { nil } } }
 }

@@ -16,8 +16,8 @@ extension BootSource {
     init(json: JSONValue, context: String = "boot-source") throws(APIFault) {
         var reader = try JSONObjectReader(json, context: context)
         let kernel = try reader.requiredNonEmptyString("kernel_image_path")
-        let bootArgs = try reader.optionalString("boot_args")
-        let initrd = try reader.optionalString("initrd_path")
+        let bootArgs = try reader.optional("boot_args", .string)
+        let initrd = try reader.optional("initrd_path", .string)
         try reader.rejectUnknownFields()
         self.init(kernelImagePath: kernel, bootArgs: bootArgs, initrdPath: initrd)
     }

@@ -1,3 +1,5 @@
+import SwiftletCore
+
 /// `PUT /drives/{drive_id}` and each entry of a config file's "drives" list: a virtio-blk
 /// disk backed by a host file.
 public struct Drive: Sendable, Equatable {
@@ -12,30 +14,15 @@ public struct Drive: Sendable, Equatable {
         self.isRootDevice = isRootDevice
         self.isReadOnly = isReadOnly
     }
-
-    /// Firecracker's rule for drive ids: non-empty, ASCII letters, digits and underscores
-    /// (they end up in guest-visible names and log lines).
-    public static func isValidID(_ id: String) -> Bool {
-        !id.isEmpty && id.utf8.count <= 64
-            && id.utf8.allSatisfy { byte in
-                (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
-                    || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
-                    || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "_")
-            }
-    }
 }
 
 extension Drive {
     init(json: JSONValue, context: String) throws(APIFault) {
         var reader = try JSONObjectReader(json, context: context)
-        let id = try reader.requiredString("drive_id")
-        guard Drive.isValidID(id) else {
-            throw APIFault(
-                "Invalid \(context): drive_id '\(id)' must be 1 to 64 ASCII letters, digits or underscores.")
-        }
+        let id = try reader.required("drive_id", .string, limit: MachineLimits.checkDriveID)
         let path = try reader.requiredNonEmptyString("path_on_host")
-        let isRoot = try reader.requiredBool("is_root_device")
-        let isReadOnly = try reader.optionalBool("is_read_only") ?? false
+        let isRoot = try reader.required("is_root_device", .bool)
+        let isReadOnly = try reader.optional("is_read_only", .bool) ?? false
         try reader.requireUnsupported("partuuid", toBeOneOf: [], feature: "a root partition UUID")
         try reader.requireUnsupported("cache_type", toBeOneOf: [.string("Unsafe")], feature: "this cache type")
         try reader.requireUnsupported("io_engine", toBeOneOf: [.string("Sync")], feature: "this I/O engine")

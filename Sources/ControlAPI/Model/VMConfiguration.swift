@@ -3,21 +3,21 @@
 public struct VMConfiguration: Sendable, Equatable {
     public var bootSource: BootSource?
     public var drives: [Drive]
-    public var machineConfiguration: MachineConfiguration
+    public var machineConfig: MachineConfig
 
     public init(
         bootSource: BootSource? = nil, drives: [Drive] = [],
-        machineConfiguration: MachineConfiguration = .firecrackerDefault
+        machineConfig: MachineConfig = .firecrackerDefault
     ) {
         self.bootSource = bootSource
         self.drives = drives
-        self.machineConfiguration = machineConfiguration
+        self.machineConfig = machineConfig
     }
 
     var jsonValue: JSONValue {
         var members: [String: JSONValue] = [
             "drives": .array(drives.map(\.jsonValue)),
-            "machine-config": machineConfiguration.jsonValue,
+            "machine-config": machineConfig.jsonValue,
             "network-interfaces": .array([]),
         ]
         if let bootSource { members["boot-source"] = bootSource.jsonValue }

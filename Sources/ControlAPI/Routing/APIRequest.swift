@@ -3,8 +3,8 @@ enum APIRequest: Equatable, Sendable {
     case getInstanceInfo
     case getVersion
     case getVMConfiguration
-    case getMachineConfiguration
-    case putMachineConfiguration(MachineConfiguration)
+    case getMachineConfig
+    case putMachineConfig(MachineConfig)
     case putBootSource(BootSource)
     case putDrive(Drive)
     case instanceStart
@@ -12,7 +12,7 @@ enum APIRequest: Equatable, Sendable {
     case flushMetrics
     case pause
     case resume
-    case createSnapshot(SnapshotCreateRequest)
+    case createSnapshot(SnapshotFiles)
     case loadSnapshot(SnapshotLoadRequest)
 }
 
@@ -42,10 +42,10 @@ extension APIRequest {
                 return .ok(.object(["firecracker_version": .string(version), "vmm_version": .string(version)]))
             case .getVMConfiguration:
                 return .ok(try backend.vmConfiguration().jsonValue)
-            case .getMachineConfiguration:
-                return .ok(try backend.vmConfiguration().machineConfiguration.jsonValue)
-            case .putMachineConfiguration(let configuration):
-                try backend.setMachineConfiguration(configuration)
+            case .getMachineConfig:
+                return .ok(try backend.vmConfiguration().machineConfig.jsonValue)
+            case .putMachineConfig(let configuration):
+                try backend.setMachineConfig(configuration)
             case .putBootSource(let bootSource):
                 try backend.setBootSource(bootSource)
             case .putDrive(let drive):

@@ -20,9 +20,9 @@ enum APIRouter {
         case ("GET", ""): return .getInstanceInfo
         case ("GET", "version"): return .getVersion
         case ("GET", "vm/config"): return .getVMConfiguration
-        case ("GET", "machine-config"): return .getMachineConfiguration
+        case ("GET", "machine-config"): return .getMachineConfig
         case ("PUT", "machine-config"):
-            return .putMachineConfiguration(try MachineConfiguration(json: try parse(body, "machine-config")))
+            return .putMachineConfig(try MachineConfig(json: try parse(body, "machine-config")))
         case ("PUT", "boot-source"):
             return .putBootSource(try BootSource(json: try parse(body, "boot-source")))
         case ("PUT", "actions"):
@@ -30,7 +30,7 @@ enum APIRouter {
         case ("PATCH", "vm"):
             return try vmState(try parse(body, "vm"))
         case ("PUT", "snapshot/create"):
-            return .createSnapshot(try SnapshotCreateRequest(json: try parse(body, "snapshot/create")))
+            return .createSnapshot(try SnapshotFiles(createRequest: try parse(body, "snapshot/create")))
         case ("PUT", "snapshot/load"):
             return .loadSnapshot(try SnapshotLoadRequest(json: try parse(body, "snapshot/load")))
         default:
@@ -43,27 +43,29 @@ enum APIRouter {
     }
 
     private static func action(_ json: JSONValue) throws(APIFault) -> APIRequest {
-        var reader = try JSONObjectReader(json, context: "actions")
-        let type = try reader.requiredString("action_type")
-        try reader.rejectUnknownFields()
-        switch type {
+        switch try onlyString("action_type", of: json, context: "actions") {
         case "InstanceStart": return .instanceStart
         case "SendCtrlAltDel": return .sendCtrlAltDel
         case "FlushMetrics": return .flushMetrics
-        default:
+        case let type:
             throw APIFault(
                 "Invalid actions: unknown action_type '\(type)'; expected InstanceStart, SendCtrlAltDel or FlushMetrics.")
         }
     }
 
     private static func vmState(_ json: JSONValue) throws(APIFault) -> APIRequest {
-        var reader = try JSONObjectReader(json, context: "vm")
-        let state = try reader.requiredString("state")
-        try reader.rejectUnknownFields()
-        switch state {
+        switch try onlyString("state", of: json, context: "vm") {
         case "Paused": return .pause
         case "Resumed": return .resume
-        default: throw APIFault("Invalid vm: unknown state '\(state)'; expected Paused or Resumed.")
+        case let state: throw APIFault("Invalid vm: unknown state '\(state)'; expected Paused or Resumed.")
         }
+    }
+
+    /// The one string member an object must have, and nothing else.
+    private static func onlyString(_ key: String, of json: JSONValue, context: String) throws(APIFault) -> String {
+        var reader = try JSONObjectReader(json, context: context)
+        let value = try reader.required(key, .string)
+        try reader.rejectUnknownFields()
+        return value
     }
 }

@@ -1,3 +1,5 @@
+import SwiftletCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -25,7 +27,7 @@ enum UnixSocketFile {
         guard lstat(path, &status) == 0 else {
             let error = errno
             if error == ENOENT { return }
-            throw APIServerError("Cannot inspect the API socket path \(path): \(errnoText(error)).")
+            throw APIServerError("Cannot inspect the API socket path \(path): \(SystemError.message(error)).")
         }
         guard (status.st_mode & S_IFMT) == S_IFSOCK else {
             throw APIServerError("\(path) exists and is not a socket; refusing to replace it. Remove it or choose another --api-sock path.")
@@ -35,12 +37,12 @@ enum UnixSocketFile {
             throw APIServerError("Another process is already listening on the API socket \(path); is another Swiftlet running? Choose another --api-sock path.")
         case .stale:
             guard unlink(path) == 0 || errno == ENOENT else {
-                throw APIServerError("Cannot remove the stale API socket \(path): \(errnoText(errno)).")
+                throw APIServerError("Cannot remove the stale API socket \(path): \(SystemError.message(errno)).")
             }
         case .gone:
             return
         case .failed(let error):
-            throw APIServerError("Cannot check whether the existing socket \(path) is in use: \(errnoText(error)).")
+            throw APIServerError("Cannot check whether the existing socket \(path) is in use: \(SystemError.message(error)).")
         }
     }
 
@@ -71,20 +73,20 @@ enum UnixSocketFile {
     /// other user can get in through a momentarily wider mode.
     static func bindSocket(at path: String) throws(APIServerError) -> (descriptor: Int32, identity: FileIdentity) {
         let fd = socket(AF_UNIX, socketStreamType, 0)
-        guard fd >= 0 else { throw APIServerError("Cannot create the API socket: \(errnoText(errno)).") }
+        guard fd >= 0 else { throw APIServerError("Cannot create the API socket: \(SystemError.message(errno)).") }
         let bindError = withSocketAddress(path) { address, length in
             bind(fd, address, length) == 0 ? 0 : errno
         }
         guard bindError == 0 else {
             close(fd)
-            throw APIServerError("Cannot bind the API socket \(path): \(errnoText(bindError)).")
+            throw APIServerError("Cannot bind the API socket \(path): \(SystemError.message(bindError)).")
         }
         var status = stat()
         guard chmod(path, 0o600) == 0, stat(path, &status) == 0 else {
             let error = errno
             close(fd)
             unlink(path)
-            throw APIServerError("Cannot restrict the API socket \(path) to mode 0600: \(errnoText(error)).")
+            throw APIServerError("Cannot restrict the API socket \(path) to mode 0600: \(SystemError.message(error)).")
         }
         return (fd, FileIdentity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino)))
     }
@@ -96,10 +98,6 @@ enum UnixSocketFile {
             FileIdentity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino)) == identity
         else { return }
         unlink(path)
-    }
-
-    static func errnoText(_ error: Int32) -> String {
-        String(cString: strerror(error))
     }
 
     private static var socketStreamType: Int32 {

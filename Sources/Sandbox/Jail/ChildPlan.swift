@@ -88,6 +88,7 @@ struct ChildPlan {
         writeToStandardError("swiftlet jail: ")
         writeToStandardError(what)
         writeToStandardError(": ")
+        // Between fork and exec only async-signal-safe calls: no Swift strings, so not SystemError.
         if let message = strerror(code) { _ = write(2, message, strlen(message)) }
         writeToStandardError("\n")
         _exit(1)

@@ -106,7 +106,7 @@ public struct Jailer {
         }
         if daemonize { exit(0) }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        _ = retryingOnInterrupt { waitpid(pid, &status, 0) }
         // Exited: its code; killed: 128 + the signal, as a shell reports it.
         let signal = status & 0x7f
         exit(signal == 0 ? (status >> 8) & 0xff : 128 + signal)

@@ -9,20 +9,25 @@ import Synchronization
 final class MachineBackend: VMMBackend {
     private struct Configuration {
         var rules = VMMStateRules()
-        var machineConfiguration = ControlAPI.MachineConfiguration.firecrackerDefault
+        var machineConfig = MachineConfig.firecrackerDefault
         var bootSource: BootSource?
         var drives: [Drive] = []
     }
 
     private let configuration = Mutex(Configuration())
-    private let slot: MachineSlot
+    private let pending: PendingMachine
     private let serialOutput: @Sendable ([UInt8]) -> Void
     private let logger: Logger
+    private let kvmDevicePath: String
     let instanceID: String
 
-    init(slot: MachineSlot, instanceID: String, serialOutput: @escaping @Sendable ([UInt8]) -> Void, logger: Logger) {
-        self.slot = slot
+    init(
+        pending: PendingMachine, instanceID: String, kvmDevicePath: String, serialOutput: @escaping @Sendable ([UInt8]) -> Void,
+        logger: Logger
+    ) {
+        self.pending = pending
         self.instanceID = instanceID
+        self.kvmDevicePath = kvmDevicePath
         self.serialOutput = serialOutput
         self.logger = logger
     }
@@ -36,19 +41,18 @@ final class MachineBackend: VMMBackend {
 
     func vmConfiguration() throws -> VMConfiguration {
         configuration.withLock {
-            VMConfiguration(bootSource: $0.bootSource, drives: $0.drives, machineConfiguration: $0.machineConfiguration)
+            VMConfiguration(bootSource: $0.bootSource, drives: $0.drives, machineConfig: $0.machineConfig)
         }
     }
 
     // MARK: - Pre-boot configuration
 
-    func setMachineConfiguration(_ value: ControlAPI.MachineConfiguration) throws {
+    func setMachineConfig(_ value: MachineConfig) throws {
         try configuration.withLock { configuration in
+            // The sizes were checked against MachineLimits where they came in (the request
+            // body, the config file, the command line).
             try configuration.rules.checkPreBootConfiguration()
-            guard VMBuildConfiguration.memoryRangeMiB.contains(value.memSizeMiB) else {
-                throw VMMError("mem_size_mib must be between \(VMBuildConfiguration.memoryRangeMiB.lowerBound) and \(VMBuildConfiguration.memoryRangeMiB.upperBound)")
-            }
-            configuration.machineConfiguration = value
+            configuration.machineConfig = value
             configuration.rules.recordPreBootConfiguration()
         }
     }
@@ -81,17 +85,19 @@ final class MachineBackend: VMMBackend {
             guard let bootSource = configuration.bootSource else { throw VMMError("no boot source") }
             // Firecracker puts the root device first; the rest keep their order (vda, vdb, ...).
             let drives = configuration.drives.filter(\.isRootDevice) + configuration.drives.filter { !$0.isRootDevice }
-            let build = VMBuildConfiguration(
+            let commandLine = bootSource.bootArgs ?? KernelCommandLine.default
+            logger.info("kernel command line: \(commandLine)")
+            let build = BootConfiguration(
                 kernelPath: bootSource.kernelImagePath,
                 initrdPath: bootSource.initrdPath,
-                commandLine: bootSource.bootArgs ?? "",
-                memoryMiB: configuration.machineConfiguration.memSizeMiB,
-                vcpuCount: configuration.machineConfiguration.vcpuCount,
+                commandLine: commandLine,
+                memoryMiB: configuration.machineConfig.memSizeMiB,
+                vcpuCount: configuration.machineConfig.vcpuCount,
                 disks: drives.map { DiskConfiguration(path: $0.pathOnHost, readOnly: $0.isReadOnly, id: $0.driveID) })
-            let machine = try Machine.boot(build, serialOutput: serialOutput, logger: logger)
+            let machine = try Machine.boot(build, kvmDevicePath: kvmDevicePath, serialOutput: serialOutput, logger: logger)
             machine.start()
             configuration.rules.recordStarted()
-            slot.fill(machine)
+            pending.fulfill(machine)
         }
     }
 
@@ -119,10 +125,10 @@ final class MachineBackend: VMMBackend {
         }
     }
 
-    func createSnapshot(_ request: SnapshotCreateRequest) throws {
+    func createSnapshot(_ files: SnapshotFiles) throws {
         try configuration.withLock { configuration in
             try configuration.rules.checkSnapshotCreate()
-            try requireMachine().createSnapshot(statePath: request.snapshotPath, memoryPath: request.memFilePath)
+            try requireMachine().createSnapshot(statePath: files.snapshotPath, memoryPath: files.memFilePath)
         }
     }
 
@@ -130,16 +136,17 @@ final class MachineBackend: VMMBackend {
         try configuration.withLock { configuration in
             try configuration.rules.checkSnapshotLoad()
             let machine = try Machine.restore(
-                statePath: request.snapshotPath, memoryPath: request.memFilePath, serialOutput: serialOutput, logger: logger)
+                statePath: request.files.snapshotPath, memoryPath: request.files.memFilePath, kvmDevicePath: kvmDevicePath,
+                serialOutput: serialOutput, logger: logger)
             machine.start()
             if request.resumeVM { try machine.resume() }
             configuration.rules.recordSnapshotLoaded(resumed: request.resumeVM)
-            slot.fill(machine)
+            pending.fulfill(machine)
         }
     }
 
     private func requireMachine() throws -> Machine {
-        guard let machine = slot.current else { throw VMMError("The microVM has not been started.") }
+        guard let machine = pending.current else { throw VMMError("The microVM has not been started.") }
         return machine
     }
 }

@@ -19,27 +19,19 @@ struct ClientRestore: ParsableCommand {
 
     @OptionGroup var connection: ClientConnectionOptions
 
-    @Option(help: ArgumentHelp("The vCPU and device state file.", valueName: "file"))
-    var state: String
-
-    @Option(help: ArgumentHelp("The guest memory file.", valueName: "file"))
-    var mem: String
+    @OptionGroup var files: SnapshotFileOptions
 
     @Flag(help: "Resume the VM as soon as it is loaded.")
     var resume = false
 
-    @Option(help: ArgumentHelp("Give up if loading takes longer than this many seconds.", valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp("Give up if loading takes longer than this many seconds.", valueName: "seconds"),
+        transform: ClientSupport.seconds)
     var loadTimeout: Int = 600
-
-    func validate() throws {
-        guard loadTimeout > 0 else { throw ValidationError("--load-timeout must be at least 1 second.") }
-    }
 
     func run() throws {
         try ClientSupport.run {
-            let statePath = ClientSupport.absolutePath(state)
-            let memPath = ClientSupport.absolutePath(mem)
-            for (path, what) in [(statePath, "state file"), (memPath, "memory file")] {
+            for (path, what) in [(files.statePath, "state file"), (files.memoryPath, "memory file")] {
                 guard FileManager.default.isReadableFile(atPath: path) else {
                     throw ClientFailure("The \(what) \(path) does not exist or is not readable.")
                 }
@@ -49,8 +41,8 @@ struct ClientRestore: ParsableCommand {
             _ = try client.checked(
                 method: "PUT", path: "/snapshot/load",
                 json: .object([
-                    "snapshot_path": .string(statePath),
-                    "mem_backend": .object(["backend_type": .string("File"), "backend_path": .string(memPath)]),
+                    "snapshot_path": .string(files.statePath),
+                    "mem_backend": .object(["backend_type": .string("File"), "backend_path": .string(files.memoryPath)]),
                     "resume_vm": .bool(resume),
                 ]))
             print(resume ? "Restored and resumed." : "Restored; the VM is paused (run `swiftlet resume` to continue).")

@@ -21,30 +21,19 @@ struct ClientSnapshot: ParsableCommand {
 
     @OptionGroup var connection: ClientConnectionOptions
 
-    @Option(help: ArgumentHelp("Where to write the vCPU and device state.", valueName: "file"))
-    var state: String
-
-    @Option(help: ArgumentHelp("Where to write guest memory (as large as the VM's RAM).", valueName: "file"))
-    var mem: String
+    @OptionGroup var files: SnapshotFileOptions
 
     @Flag(help: "Leave the VM paused after the snapshot even if it was running before.")
     var leavePaused = false
 
-    @Option(help: ArgumentHelp("Give up if writing the snapshot takes longer than this many seconds.", valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp("Give up if writing the snapshot takes longer than this many seconds.", valueName: "seconds"),
+        transform: ClientSupport.seconds)
     var snapshotTimeout: Int = 600
-
-    func validate() throws {
-        guard snapshotTimeout > 0 else { throw ValidationError("--snapshot-timeout must be at least 1 second.") }
-        guard ClientSupport.absolutePath(state) != ClientSupport.absolutePath(mem) else {
-            throw ValidationError("--state and --mem must be different files.")
-        }
-    }
 
     func run() throws {
         try ClientSupport.run {
             let client = connection.client
-            let statePath = ClientSupport.absolutePath(state)
-            let memPath = ClientSupport.absolutePath(mem)
 
             let wasRunning: Bool
             switch try ClientSupport.instanceState(client) {
@@ -58,7 +47,7 @@ struct ClientSnapshot: ParsableCommand {
             var writer = client
             writer.timeout = .seconds(snapshotTimeout)
             let request = JSONValue.object([
-                "snapshot_type": .string("Full"), "snapshot_path": .string(statePath), "mem_file_path": .string(memPath),
+                "snapshot_type": .string("Full"), "snapshot_path": .string(files.statePath), "mem_file_path": .string(files.memoryPath),
             ])
             let outcome = Result { () throws(APIClientError) in
                 _ = try writer.checked(method: "PUT", path: "/snapshot/create", json: request)
@@ -74,7 +63,7 @@ struct ClientSnapshot: ParsableCommand {
             }
             try outcome.get()
             let after = wasRunning && !leavePaused ? "the VM was resumed" : "the VM is paused"
-            print("Snapshot written: state \(statePath), memory \(memPath); \(after).")
+            print("Snapshot written: state \(files.statePath), memory \(files.memoryPath); \(after).")
         }
     }
 }

@@ -11,17 +11,21 @@ struct ClientConnectionOptions: ParsableArguments {
             valueName: "path"))
     var apiSocket: String
 
-    @Option(help: ArgumentHelp("Give up if the VMM has not answered after this many seconds.", valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp("Give up if the VMM has not answered after this many seconds.", valueName: "seconds"),
+        transform: ClientSupport.seconds)
     var timeout: Int = 30
-
-    func validate() throws {
-        guard timeout > 0 else { throw ValidationError("--timeout must be at least 1 second.") }
-    }
 
     var client: APIClient { APIClient(socketPath: apiSocket, timeout: .seconds(timeout)) }
 }
 
 enum ClientSupport {
+    /// Parses a timeout option: a whole number of seconds, at least 1.
+    @Sendable static func seconds(_ argument: String) throws(ClientFailure) -> Int {
+        guard let seconds = Int(argument), seconds > 0 else { throw ClientFailure("must be a whole number of seconds, at least 1") }
+        return seconds
+    }
+
     /// Runs `body`, turning API and transport errors into one line on stderr and exit status 1
     /// (ArgumentParser would otherwise add usage text that has nothing to do with the failure).
     static func run(_ body: () throws -> Void) throws {
@@ -35,7 +39,7 @@ enum ClientSupport {
     }
 
     static func fail(_ message: String) -> Never {
-        FileHandle.standardError.write(Data("swiftlet: \(message)\n".utf8))
+        Diagnostics.error(message)
         Foundation.exit(1)
     }
 

@@ -1,67 +1,113 @@
-import Devices
 import Foundation
+import Machine
+import SwiftletCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Feeds host stdin into the UART's receive FIFO on its own thread.
+/// Feeds host stdin into the guest's console on its own thread.
 ///
-/// Bytes that do not fit wait until the guest drains the FIFO, so pasted or piped input is
-/// never dropped. On a terminal, Ctrl-A then `x` quits (the guest owns Ctrl-C).
+/// Bytes that do not fit wait until the guest drains its receive FIFO, so pasted or piped
+/// input is never dropped. On a terminal, Ctrl-A then `x` quits (the guest owns Ctrl-C), and
+/// before any VM exists (while Swiftlet waits for its configuration over the API) Ctrl-C quits
+/// too: the terminal is already raw, so it raises no SIGINT by itself.
 final class ConsoleInput: Sendable {
-    private let serial: Serial16550
-    private let onQuit: @Sendable () -> Void
+    private let pending: PendingMachine
     private let interactive: Bool
-    private let isPaused: @Sendable () -> Bool
+    private let onQuit: @Sendable (_ why: String) -> Void
 
-    /// - Parameter isPaused: while true, input is held back so that a paused VM receives no
-    ///   interrupts; it is delivered after resume.
-    init(serial: Serial16550, interactive: Bool, isPaused: @escaping @Sendable () -> Bool, onQuit: @escaping @Sendable () -> Void) {
-        self.serial = serial
+    /// Keys typed before the VM exists are kept for the guest, up to this many.
+    static let typeaheadLimit = 4096
+    static let ctrlC: UInt8 = 0x03
+
+    init(pending: PendingMachine, interactive: Bool, onQuit: @escaping @Sendable (_ why: String) -> Void) {
+        self.pending = pending
         self.interactive = interactive
-        self.isPaused = isPaused
         self.onQuit = onQuit
     }
 
     func start() {
-        let thread = Thread { [self] in pump() }
+        let thread = Thread { [self] in run() }
         thread.name = "swiftlet.console"
         thread.start()
     }
 
-    private func pump() {
-        var buffer = [UInt8](repeating: 0, count: 256)
-        var escapePending = false
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { return }  // EOF or error: the guest simply gets no more input.
-            var pending = ArraySlice(buffer[0..<count])
+    private func run() {
+        var escape = ConsoleEscape()
+        var typeahead: [UInt8] = []
+        let machine: Machine
+        if interactive {
+            guard let started = watchKeysUntilStarted(&escape, typeahead: &typeahead) else { return }
+            machine = started
+        } else {
+            // Piped input waits in the pipe until there is a guest to read it.
+            guard case .started(let started) = pending.wait() else { return }
+            machine = started
+        }
+        deliver(typeahead, to: machine)
+        while let bytes = readChunk() {
+            var forGuest = bytes
             if interactive {
-                var filtered: [UInt8] = []
-                for byte in pending {
-                    if escapePending {
-                        escapePending = false
-                        if byte == UInt8(ascii: "x") { onQuit(); return }
-                        if byte != 0x01 { filtered.append(0x01) }
-                        filtered.append(byte)
-                    } else if byte == 0x01 {
-                        escapePending = true
-                    } else {
-                        filtered.append(byte)
-                    }
-                }
-                pending = ArraySlice(filtered)
+                let filtered = escape.filter(bytes)
+                if filtered.quit { return onQuit("console escape (Ctrl-A x)") }
+                forGuest = filtered.forGuest
             }
-            while !pending.isEmpty {
-                if isPaused() {
-                    usleep(10_000)
-                    continue
-                }
-                let taken = serial.enqueueInput(pending)
-                pending = pending.dropFirst(taken)
-                if !pending.isEmpty { usleep(2000) }
+            deliver(forGuest, to: machine)
+        }
+        // EOF or an error: the guest simply gets no more input.
+    }
+
+    /// Reads the keyboard until a VM exists (returned) or Swiftlet stops (nil), acting on the
+    /// escape and Ctrl-C and keeping other keys.
+    private func watchKeysUntilStarted(_ escape: inout ConsoleEscape, typeahead: inout [UInt8]) -> Machine? {
+        while true {
+            switch pending.outcome {
+            case .started(let machine): return machine
+            case .cancelled: return nil
+            case nil: break
             }
+            // A short poll, so that a VM started through the API is noticed without a keypress.
+            var descriptor = pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)
+            let ready = retryingOnInterrupt { poll(&descriptor, 1, 100) }
+            if ready < 0 { return nil }
+            if ready == 0 { continue }
+            guard let bytes = readChunk() else { return nil }
+            let filtered = escape.filter(bytes)
+            if filtered.quit {
+                onQuit("console escape (Ctrl-A x)")
+                return nil
+            }
+            if filtered.forGuest.contains(Self.ctrlC) {
+                onQuit("Ctrl-C before the VM started")
+                return nil
+            }
+            typeahead += filtered.forGuest.prefix(Self.typeaheadLimit - typeahead.count)
+        }
+    }
+
+    /// The next bytes from stdin, or nil at end of file or on an error.
+    private func readChunk() -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let count = buffer.withUnsafeMutableBytes { bytes in
+            retryingOnInterrupt { read(STDIN_FILENO, bytes.baseAddress, bytes.count) }
+        }
+        guard count > 0 else { return nil }
+        return Array(buffer[0..<count])
+    }
+
+    /// Hands `bytes` to the guest as fast as it takes them. While the VM is paused, input is
+    /// held back so that it receives no interrupts; it is delivered after resume.
+    private func deliver(_ bytes: [UInt8], to machine: Machine) {
+        var remaining = bytes[...]
+        while !remaining.isEmpty {
+            if machine.state == .paused {
+                usleep(10_000)
+                continue
+            }
+            let taken = machine.sendConsoleInput(remaining)
+            remaining = remaining.dropFirst(taken)
+            if !remaining.isEmpty { usleep(2000) }
         }
     }
 }

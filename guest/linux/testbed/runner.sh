@@ -29,8 +29,13 @@ case ${1:-} in
     exit 0
     ;;
 --interactive)
+    # The shell with the disk attached and mounted; a copy of the image, so that what the user
+    # writes never changes the cached one. `quiet`: the README, not the kernel's log, greets them.
+    mkdir -p "$TESTBED_WORK"
+    cp "$(guest_disk)" "$TESTBED_WORK/welcome-disk.img" || exit 1
     exec "$SWIFTLET" run --kernel "$(guest_kernel)" --initrd "$(guest_initramfs)" \
-        --memory "$TESTBED_L2_MEMORY" --cmdline "$(guest_cmdline shell)"
+        --memory "$TESTBED_L2_MEMORY" --cmdline "$(guest_cmdline welcome) quiet loglevel=3" \
+        --disk "$TESTBED_WORK/welcome-disk.img"
     ;;
 "" | -*)
     echo "usage: runner.sh SCENARIO... | --list | --interactive" >&2

@@ -142,9 +142,9 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
     private func fileOffset(_ request: BlockRequest, length: UInt64) -> UInt64? {
         guard length % Self.sectorSize == 0 else { return nil }
         let (offset, overflow) = request.sector.multipliedReportingOverflow(by: Self.sectorSize)
-        guard !overflow else { return nil }
-        let (end, endOverflow) = offset.addingReportingOverflow(length)
-        guard !endOverflow, end <= (file.sizeInBytes / Self.sectorSize) * Self.sectorSize else { return nil }
+        // Only whole sectors are exposed, so a partial last sector is outside the disk too.
+        let disk = AddressRange(start: 0, length: (file.sizeInBytes / Self.sectorSize) * Self.sectorSize)
+        guard !overflow, let disk, disk.contains(offset, count: length) else { return nil }
         return offset
     }
 

@@ -11,7 +11,7 @@ scenario_linux_snapshot() {
     "$SWIFTLET" pause --api-sock "$api" >pause.out 2>&1 || stop_and_fail "pause failed: $(cat pause.out)"
     cp "$CONSOLE" before.log
     snapshot_started=$(now)
-    "$SWIFTLET" snapshot --api-sock "$api" --state "$SCENARIO_DIR/vm.state" --mem "$SCENARIO_DIR/vm.mem" >snapshot.out 2>&1 ||
+    "$SWIFTLET" snapshot --api-sock "$api" --state "$SCENARIO_DIR/vm.state" --mem-file "$SCENARIO_DIR/vm.mem" >snapshot.out 2>&1 ||
         stop_and_fail "snapshot failed: $(cat snapshot.out)"
     note "snapshot $(seconds_between "$snapshot_started" "$(now)") s"
     kill_swiftlet TERM
@@ -21,7 +21,7 @@ scenario_linux_snapshot() {
     restore_started=$(now)
     CONSOLE="$SCENARIO_DIR/restored.log"
     SWIFTLET_ERR="$SCENARIO_DIR/restored.err"
-    timeout "$TESTBED_SCENARIO_TIMEOUT" "$SWIFTLET" run --restore "$SCENARIO_DIR/vm.state" --mem "$SCENARIO_DIR/vm.mem" \
+    timeout "$TESTBED_SCENARIO_TIMEOUT" "$SWIFTLET" run --restore "$SCENARIO_DIR/vm.state" --mem-file "$SCENARIO_DIR/vm.mem" \
         </dev/null >"$CONSOLE" 2>"$SWIFTLET_ERR" &
     SWIFTLET_PID=$!
     wait_for_console '^count ' 60 || stop_and_fail "the restored guest printed nothing: $(diagnose)"

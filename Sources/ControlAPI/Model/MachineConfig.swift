@@ -1,10 +1,8 @@
-/// `PUT /machine-config` and the "machine-config" section of a config file.
-public struct MachineConfiguration: Sendable, Equatable {
-    /// Firecracker's limit; the backend may impose a lower one.
-    public static let vcpuCountRange: ClosedRange<Int> = 1...32
-    /// Upper bound keeps `memSizeMiB << 20` far from overflowing on any code path.
-    public static let memSizeMiBRange: ClosedRange<Int> = 1...(1 << 24)
+import SwiftletCore
 
+/// `PUT /machine-config` and the "machine-config" section of a config file: Firecracker's
+/// name for the VM's size.
+public struct MachineConfig: Sendable, Equatable {
     public var vcpuCount: Int
     public var memSizeMiB: Int
 
@@ -14,23 +12,22 @@ public struct MachineConfiguration: Sendable, Equatable {
     }
 
     /// Firecracker's defaults before any `PUT /machine-config`.
-    public static let firecrackerDefault = MachineConfiguration(vcpuCount: 1, memSizeMiB: 128)
+    public static let firecrackerDefault = MachineConfig(vcpuCount: 1, memSizeMiB: 128)
 }
 
-extension MachineConfiguration {
+extension MachineConfig {
+    /// Checks both sizes against `MachineLimits` here, at the API's door, so a bad value is
+    /// refused by the request that carries it and not later by InstanceStart.
     init(json: JSONValue, context: String = "machine-config") throws(APIFault) {
         var reader = try JSONObjectReader(json, context: context)
-        let vcpus = try reader.requiredInteger(
-            "vcpu_count", in: Int64(Self.vcpuCountRange.lowerBound)...Int64(Self.vcpuCountRange.upperBound))
-        let memory = try reader.requiredInteger(
-            "mem_size_mib", in: Int64(Self.memSizeMiBRange.lowerBound)...Int64(Self.memSizeMiBRange.upperBound))
+        let vcpus = try reader.required("vcpu_count", .integer, limit: MachineLimits.checkVCPUCount)
+        let memory = try reader.required("mem_size_mib", .integer, limit: MachineLimits.checkMemory)
         try reader.requireUnsupported("smt", toBeOneOf: [.bool(false)], feature: "simultaneous multithreading")
         try reader.requireUnsupported("track_dirty_pages", toBeOneOf: [.bool(false)], feature: "dirty page tracking")
         try reader.requireUnsupported("huge_pages", toBeOneOf: [.string("None")], feature: "huge pages")
         try reader.requireUnsupported("cpu_template", toBeOneOf: [.string("None")], feature: "CPU templates")
         try reader.rejectUnknownFields()
-        // The ranges above were checked, so the conversions cannot trap.
-        self.init(vcpuCount: Int(vcpus), memSizeMiB: Int(memory))
+        self.init(vcpuCount: vcpus, memSizeMiB: memory)
     }
 
     var jsonValue: JSONValue {

@@ -1,0 +1,55 @@
+/// `PUT /snapshot/load`.
+public struct SnapshotLoadRequest: Sendable, Equatable {
+    /// The memory file comes from `mem_backend.backend_path` (backend_type "File") or the
+    /// deprecated `mem_file_path`; parsing guarantees exactly one was given.
+    public var files: SnapshotFiles
+    /// Resume the vCPUs once loaded; otherwise the VM stays "Paused".
+    public var resumeVM: Bool
+
+    public init(files: SnapshotFiles, resumeVM: Bool = false) {
+        self.files = files
+        self.resumeVM = resumeVM
+    }
+}
+
+extension SnapshotLoadRequest {
+    init(json: JSONValue) throws(APIFault) {
+        var reader = try JSONObjectReader(json, context: "snapshot/load")
+        let snapshot = try reader.requiredNonEmptyString("snapshot_path")
+        let memory = try Self.memoryFilePath(&reader)
+        let resume = try reader.optional("resume_vm", .bool) ?? false
+        try reader.requireUnsupported("enable_diff_snapshots", toBeOneOf: [.bool(false)], feature: "diff snapshots")
+        try reader.requireUnsupported("track_dirty_pages", toBeOneOf: [.bool(false)], feature: "dirty page tracking")
+        try reader.requireUnsupported("network_overrides", toBeOneOf: [.array([])], feature: "network overrides")
+        try reader.requireUnsupported("clock_realtime", toBeOneOf: [.bool(false)], feature: "realtime clock restore")
+        try reader.rejectUnknownFields()
+        self.init(files: SnapshotFiles(snapshotPath: snapshot, memFilePath: memory), resumeVM: resume)
+    }
+
+    /// Exactly one of `mem_backend` (a "File" backend) and the older `mem_file_path`.
+    private static func memoryFilePath(_ reader: inout JSONObjectReader) throws(APIFault) -> String {
+        let legacyMemoryPath = try reader.optional("mem_file_path", .string)
+        var backendPath: String?
+        if var backend = try reader.optionalObject("mem_backend") {
+            let type = try backend.required("backend_type", .string)
+            let path = try backend.requiredNonEmptyString("backend_path")
+            try backend.rejectUnknownFields()
+            switch type {
+            case "File": backendPath = path
+            case "Uffd": throw APIFault("The Uffd memory backend is not supported by Swiftlet; use \"backend_type\": \"File\".")
+            default: throw APIFault("Invalid snapshot/load.mem_backend: unknown backend_type '\(type)'; expected \"File\".")
+            }
+        }
+        let memory: String
+        switch (legacyMemoryPath, backendPath) {
+        case (let path?, nil): memory = path
+        case (nil, let path?): memory = path
+        case (nil, nil):
+            throw APIFault("Invalid snapshot/load: exactly one of 'mem_backend' and 'mem_file_path' is required; got neither.")
+        case (.some, .some):
+            throw APIFault("Invalid snapshot/load: exactly one of 'mem_backend' and 'mem_file_path' is allowed; got both.")
+        }
+        guard !memory.isEmpty else { throw APIFault("Invalid snapshot/load: field 'mem_file_path' must not be empty.") }
+        return memory
+    }
+}

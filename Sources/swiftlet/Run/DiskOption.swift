@@ -1,0 +1,51 @@
+import Machine
+import SwiftletCore
+
+/// `--disk PATH[,ro|readonly][,id=NAME]`, parsed as the user typed it.
+struct DiskOption: Sendable, Equatable {
+    var path: String
+    var readOnly = false
+    var id: String?
+
+    static let valueName = "PATH[,ro][,id=NAME]"
+
+    /// Parses one `--disk` value; the error names the part that is wrong.
+    init(parsing argument: String) throws(DiskOptionError) {
+        let parts = argument.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard let first = parts.first, !first.isEmpty else {
+            throw DiskOptionError("the path before the first ',' is missing")
+        }
+        path = first
+        for part in parts.dropFirst() {
+            switch part {
+            case "ro", "readonly":
+                readOnly = true
+            case _ where part.hasPrefix("id="):
+                guard id == nil else { throw DiskOptionError("'id=' is given twice") }
+                let name = String(part.dropFirst(3))
+                do {
+                    try MachineLimits.checkDriveID(name, field: "id")
+                } catch {
+                    throw DiskOptionError("\(error)")
+                }
+                id = name
+            default:
+                throw DiskOptionError("unknown part '\(part)'; expected ro, readonly or id=NAME")
+            }
+        }
+    }
+
+    /// Disks without an id are named like the guest will see them: vda, vdb, ...
+    static func configurations(_ options: [DiskOption]) -> [DiskConfiguration] {
+        options.enumerated().map { index, option in
+            let letter = Character(UnicodeScalar(UInt8(ascii: "a") + UInt8(index % 26)))
+            return DiskConfiguration(path: option.path, readOnly: option.readOnly, id: option.id ?? "vd\(letter)")
+        }
+    }
+}
+
+/// What is wrong with a `--disk` value; ArgumentParser prints it after the value itself.
+struct DiskOptionError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
