@@ -37,8 +37,8 @@ public func fuzzPCIConfig(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var position = 0
     while position + 8 <= input.count {
         let kind = input[position], widthCode = input[position + 1]
-        let offset = Int(input.loadLittleEndian(UInt16.self, at: position + 2))
-        let value = input.loadLittleEndian(UInt32.self, at: position + 4)
+        let offset = Int(input.loadLittleEndian(UInt16.self, at: position + 2) ?? 0)
+        let value = input.loadLittleEndian(UInt32.self, at: position + 4) ?? 0
         position += 8
         let width = 1 << Int(widthCode % 3)
         var bytes = Array([UInt8].littleEndian(value).prefix(width))

@@ -25,9 +25,9 @@ public func fuzzVirtqueueBlock(_ data: UnsafePointer<UInt8>, _ size: Int) -> CIn
     // Header: queue size exponent, event index flag, then the ring addresses' low bits.
     var configuration = VirtqueueConfiguration(size: UInt16(1) << (input[0] % 9))
     configuration.enabled = true
-    configuration.descriptorTable = UInt64(input.loadLittleEndian(UInt16.self, at: 2)) << 4
-    configuration.availRing = UInt64(input.loadLittleEndian(UInt16.self, at: 4)) << 1
-    configuration.usedRing = UInt64(input.loadLittleEndian(UInt16.self, at: 6)) << 2
+    configuration.descriptorTable = UInt64((input.loadLittleEndian(UInt16.self, at: 2) ?? 0)) << 4
+    configuration.availRing = UInt64((input.loadLittleEndian(UInt16.self, at: 4) ?? 0)) << 1
+    configuration.usedRing = UInt64((input.loadLittleEndian(UInt16.self, at: 6) ?? 0)) << 2
     // The rest is guest RAM from 0: rings, headers and buffers all live in it.
     let ram = input.dropFirst(8).prefix(0x4_0000)
     try? memory.write(bytes: Array(ram), at: 0)

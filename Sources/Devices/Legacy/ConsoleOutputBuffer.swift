@@ -88,7 +88,7 @@ public final class ConsoleOutputBuffer: Sendable {
                 let written = retryingOnInterrupt { Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset) }
                 if written < 0 {
                     // A descriptor someone else made non-blocking: wait on this queue, not the vCPU's.
-                    // (A short sleep, not poll(2): the seccomp allowlists have no poll.)
+                    // A short sleep: this is rare, and the writer queue is the only one waiting.
                     guard errno == EAGAIN else { return false }
                     usleep(1_000)
                     continue

@@ -89,6 +89,8 @@ extension Allowlist {
         .init("epoll_create1"), .init("epoll_create"), .init("epoll_ctl"), .init("epoll_wait"), .init("epoll_pwait"),
         .init("eventfd2"), .init("timerfd_create"), .init("timerfd_settime"), .init("signalfd4"),
         .init("rt_sigaction"), .init("rt_sigsuspend"), .init("prlimit64"),
+        // The console input thread waits for the terminal (and a stop) with poll.
+        .init("poll"), .init("ppoll"),
         // A thread of this kind may narrow itself further with a second filter.
         .call("seccomp", argument: 0, in: [CSANDBOX_SECCOMP_SET_MODE_FILTER]),
         .call("prctl", argument: 0, in: [CSANDBOX_PR_SET_NAME, CSANDBOX_PR_GET_NAME, CSANDBOX_PR_SET_NO_NEW_PRIVS]),

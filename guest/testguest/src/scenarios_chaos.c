@@ -41,7 +41,7 @@ static u64 next_random(void) {
     return state;
 }
 
-static int port_is_spared(u16 port) {
+static int port_is_spared_byte(u16 port) {
     return port == 0x64 || port == 0x92 || port == 0xCF9 || (port >= 0x600 && port <= 0x602) ||
            (port >= 0x40 && port <= 0x43) || port == 0x61 || port == 0x20 || port == 0x21 || port == 0xA0 ||
            port == 0xA1 || port == 0x3FB || port == 0x3FC;
@@ -54,16 +54,24 @@ static u64 usable_bar(struct virtio_blk *blk) {
     return bar >= 0xC0000000ul && bar + VIRTIO_BAR_SIZE <= 0xFEC00000ul ? bar : 0;
 }
 
+/* A 2- or 4-byte access reaches the ports after `port` too. */
+static int port_is_spared(u16 port, u32 width) {
+    for (u32 i = 0; i < width; i++)
+        if (port_is_spared_byte((u16)(port + i))) return 1;
+    return 0;
+}
+
 static void random_port_write(void) {
     u64 r = next_random();
     u16 port = (u16)r;
-    if (port_is_spared(port)) return;
     /* Half the writes go to the ports the VMM serves, where the bugs would be. */
     if (r & (1ul << 16)) {
         static const u16 served[] = {0x60, 0x3F8, 0x3F9, 0x3FA, 0x3FD, 0x3FE, 0x3FF, 0x70, 0x71, 0xCF8, 0xCFC, 0xCFE};
         port = served[(r >> 20) % (sizeof served / sizeof served[0])];
     }
     u32 value = (u32)(r >> 32);
+    u32 width = ((r >> 17) & 3) == 0 ? 2 : ((r >> 17) & 3) == 1 ? 4 : 1;
+    if (port_is_spared(port, width)) return;
     switch ((r >> 17) & 3) {
     case 0: outw(port, (u16)value); break;
     case 1: outl(port, value); break;
