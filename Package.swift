@@ -59,7 +59,7 @@ let package = Package(
         .target(name: "CSandbox"),
         .target(
             name: "Sandbox",
-            dependencies: ["CSandbox", "CKVM", "SwiftletCore", .product(name: "SystemPackage", package: "swift-system")]),
+            dependencies: ["CSandbox", "CKVM", "CTap", "SwiftletCore", .product(name: "SystemPackage", package: "swift-system")]),
         // Installs a filter and makes one system call, for the tests that watch the kernel enforce it.
         .executableTarget(name: "sandbox-probe", dependencies: ["Sandbox", "CSandbox"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "sandbox-probe", "swiftlet"]),
@@ -86,5 +86,24 @@ for target in package.targets where strict && target.type != .system {
         target.cSettings = (target.cSettings ?? []) + [.unsafeFlags(["-Werror"])]
     } else {
         target.swiftSettings = (target.swiftSettings ?? []) + [.treatAllWarnings(as: .error)]
+    }
+}
+
+// libFuzzer targets (issue 13), one executable per parser. They exist only when
+// scripts/fuzz.sh builds them (SWIFTLET_FUZZ set, `-sanitize=fuzzer,address`, its own
+// scratch path): libFuzzer provides `main`, so a normal build could not link them.
+if Context.environment["SWIFTLET_FUZZ"] != nil {
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("VirtqueueBlock", ["Devices", "GuestMemory", "SwiftletCore"]),
+        ("PCIConfig", ["Devices", "GuestMemory", "SwiftletCore"]),
+        ("APIRouter", ["ControlAPI"]),
+        ("ConfigFile", ["ControlAPI"]),
+        ("SnapshotState", ["Machine"]),
+    ]
+    for target in fuzzTargets {
+        package.targets.append(
+            .executableTarget(
+                name: "fuzz-\(target.name)", dependencies: target.dependencies, path: "Fuzz/\(target.name)",
+                swiftSettings: [.unsafeFlags(["-parse-as-library"]), .treatAllWarnings(as: .error)]))
     }
 }

@@ -23,6 +23,8 @@ public final class Machine: Sendable {
     let virtioMMIO: VirtioMMIOSubsystem
     let logger: Logger
     private let runners: [VCPURunner]
+    /// The kernel and initrd this VM booted from (none after a restore): a snapshot must not overwrite them.
+    let bootFiles: [SnapshotOutputCheck.Input]
 
     /// The KVM device a VM is built on unless the caller names another.
     public static let defaultKVMDevicePath = "/dev/kvm"
@@ -66,7 +68,8 @@ public final class Machine: Sendable {
 
         let machine = try Machine(
             memory: memory, vcpuCount: configuration.vcpuCount, virtioDevices: virtioDevices, transport: configuration.transport, startPaused: false,
-            kvmDevicePath: kvmDevicePath, serialOutput: serialOutput, logger: logger)
+            kvmDevicePath: kvmDevicePath, serialOutput: serialOutput, logger: logger,
+            bootFiles: [("kernel", configuration.kernelPath)] + (configuration.initrdPath.map { [("initrd", $0)] } ?? []))
         do {
             let cpuid = try machine.kvm.supportedCPUID()
             for vcpu in machine.vcpus {
@@ -116,8 +119,10 @@ public final class Machine: Sendable {
         memory: GuestMemory, vcpuCount: Int, virtioDevices: [(name: String, device: any SnapshottableVirtioDevice)], transport: VirtioTransportKind,
         startPaused: Bool,
         kvmDevicePath: String,
-        serialOutput: @escaping @Sendable ([UInt8]) -> Void, logger: Logger
+        serialOutput: @escaping @Sendable ([UInt8]) -> Void, logger: Logger,
+        bootFiles: [(what: String, path: String)] = []
     ) throws(MachineError) {
+        self.bootFiles = bootFiles.map { .init(what: $0.what, path: $0.path, identity: FileIdentity(path: $0.path)) }
         let kvm: KVMSystem, vm: VirtualMachine
         do {
             kvm = try KVMSystem(path: kvmDevicePath)

@@ -48,14 +48,17 @@ final class QueueNotifier: @unchecked Sendable {
             _ = read(fd, &counter, MemoryLayout<UInt64>.size)
             core.notifyQueue(queue)
         }
+        // Dispatch may still watch the descriptor until the cancellation completes; closing it
+        // earlier could let it watch a recycled number (a BAR storm recycles them quickly).
+        source.setCancelHandler { close(fd) }
         source.resume()
     }
 
     deinit {
+        // KVM identifies the ioeventfd by its descriptor, so it goes while that is still open.
+        try? vm.unregisterIoeventfd(eventFD, mmioAddress: address, length: width, datamatch: datamatch)
         suspended.withLock { if $0 { source.resume() } }
         source.cancel()
-        try? vm.unregisterIoeventfd(eventFD, mmioAddress: address, length: width, datamatch: datamatch)
-        close(eventFD)
     }
 
     /// Holds back notifications while the VM is paused; they are served on `resumeDelivery`.

@@ -58,3 +58,26 @@ import Testing
         #expect(controller.readByte(2) == 0xFF)
     }
 }
+
+@Suite struct I8042FloodTests {
+    /// A guest looping `outb(0xF2, 0x60)` (identify: three answer bytes each) without reading
+    /// must not grow the controller's memory: the output buffer keeps at most 16 bytes.
+    @Test func identifyFloodKeepsTheOutputBufferBounded() {
+        let device = I8042Controller(interrupt: RecordingInterruptLine(), onReset: {})
+        for _ in 0..<100_000 { device.writeByte(0, 0xF2) }
+        let kept = device.saveState().outputBuffer
+        #expect(kept.count <= I8042Controller.outputBufferCapacity)
+        // The oldest answers are the ones kept: a full controller drops what comes later.
+        #expect(Array(kept.prefix(3)) == [0xFA, 0xAB, 0x83])
+        for byte in kept { #expect(device.readByte(0) == byte) }
+        #expect(device.readByte(4) & 0x01 == 0, "buffer empty after reading everything")
+    }
+
+    @Test func restoreKeepsAtMostTheCapacity() {
+        let device = I8042Controller(interrupt: RecordingInterruptLine(), onReset: {})
+        var state = I8042Controller.State()
+        state.outputBuffer = Array(0..<200)
+        device.restoreState(state)
+        #expect(device.saveState().outputBuffer == Array(0..<UInt8(I8042Controller.outputBufferCapacity)))
+    }
+}

@@ -198,8 +198,10 @@ import GuestMemory
         let data = try JSONEncoder().encode(state)
         let decoded = try JSONDecoder().decode(VirtioMMIODevice.State.self, from: data)
         let line = RecordingInterruptLine()
+        // A disk of its own: the first transport's device still holds the lock on `disk`.
+        let freshDisk = try TemporaryDisk(sectors: 16)
         let fresh = try VirtioMMIODevice(
-            device: try VirtioBlock(path: disk.path, readOnly: false, id: "mmio-disk"), memory: harness.memory, interruptLine: line)
+            device: try VirtioBlock(path: freshDisk.path, readOnly: false, id: "mmio-disk"), memory: harness.memory, interruptLine: line)
         try fresh.restoreState(decoded)
         #expect(fresh.saveState() == state)
         #expect(fresh.deviceStatus & VirtioDeviceStatus.driverOK != 0)

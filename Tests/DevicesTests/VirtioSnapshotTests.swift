@@ -37,7 +37,12 @@ import GuestMemory
         #expect(try JSONDecoder().decode(VirtioBlock.State.self, from: JSONEncoder().encode(savedBlock)) == savedBlock)
 
         // A fresh VMM: new bus, new devices built from the saved block state, then restore.
-        let restoredBlock = try VirtioBlock(restoring: savedBlock)
+        // The source still holds its image (and its lock): the clone runs on a copy.
+        let cloneDisk = try TemporaryDisk(sectors: 16)
+        var cloneState = savedBlock
+        cloneState.path = cloneDisk.path
+        #expect(throws: VirtioBlockError.inUse(path: disk.path, readOnly: false)) { try VirtioBlock(restoring: savedBlock) }
+        let restoredBlock = try VirtioBlock(restoring: cloneState)
         let target = try VirtioHarness(device: restoredBlock, memory: try copy(source.memory))
         try target.transport.restoreState(decoded)
         #expect(target.transport.saveState() == saved)

@@ -83,7 +83,9 @@ final class ProbeDevice: VirtioDevice {
         #expect(
             harness.offeredFeatures()
                 == VirtioFeature.version1 | VirtioFeature.ringEventIndex | VirtioBlock.featureFlush | VirtioBlock.featureSegmentMax)
-        let (readOnly, _) = try VirtioHarness.blockHarness(disk: disk, readOnly: true)
+        // A disk of its own: the harness holds `disk` read-write, and the lock keeps readers out.
+        let otherDisk = try TemporaryDisk(sectors: 16)
+        let (readOnly, _) = try VirtioHarness.blockHarness(disk: otherDisk, readOnly: true)
         #expect(readOnly.offeredFeatures() & VirtioBlock.featureReadOnly != 0)
     }
 

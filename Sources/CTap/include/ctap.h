@@ -16,6 +16,13 @@ static const int CTAP_IFF_NO_PI = IFF_NO_PI;
 static const int CTAP_IFF_VNET_HDR = IFF_VNET_HDR;
 static const int CTAP_IFNAMSIZ = IFNAMSIZ;
 
+// The requests themselves, for the seccomp allowlists that must name them.
+static const unsigned long CTAP_TUNSETIFF = TUNSETIFF;
+static const unsigned long CTAP_TUNSETVNETHDRSZ = TUNSETVNETHDRSZ;
+static const unsigned long CTAP_TUNSETOFFLOAD = TUNSETOFFLOAD;
+// if_nametoindex asks a socket with SIOCGIFINDEX whether the tap exists.
+static const unsigned long CTAP_SIOCGIFINDEX = SIOCGIFINDEX;
+
 static const unsigned int CTAP_TUN_F_CSUM = TUN_F_CSUM;
 static const unsigned int CTAP_TUN_F_TSO4 = TUN_F_TSO4;
 static const unsigned int CTAP_TUN_F_TSO6 = TUN_F_TSO6;

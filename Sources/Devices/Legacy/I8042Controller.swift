@@ -17,10 +17,39 @@ public final class I8042Controller: BusDevice, RestorableInPlace {
         public init() {}
     }
 
+    /// The live registers: `State` with the output buffer as a bounded ring.
+    private struct Registers {
+        var configuration: UInt8
+        var pendingCommand: UInt8?
+        var output: ByteRing
+        var lastWriteWasCommand: Bool
+
+        init(_ saved: State) {
+            configuration = saved.configuration
+            pendingCommand = saved.pendingCommand
+            output = ByteRing(capacity: I8042Controller.outputBufferCapacity)
+            output.append(contentsOf: saved.outputBuffer)
+            lastWriteWasCommand = saved.lastWriteWasCommand
+        }
+
+        var saved: State {
+            var state = State()
+            state.configuration = configuration
+            state.pendingCommand = pendingCommand
+            state.outputBuffer = output.contents
+            state.lastWriteWasCommand = lastWriteWasCommand
+            return state
+        }
+    }
+
+    /// Bytes the output buffer holds; a guest that sends commands without reading the
+    /// answers loses the newest ones instead of growing the VMM.
+    public static let outputBufferCapacity = 16
+
     private enum Port { static let data: UInt64 = 0, command: UInt64 = 4 }
     private static let keyboardIRQEnable: UInt8 = 0x01
 
-    private let state = Mutex(State())
+    private let state = Mutex(Registers(State()))
     private let interrupt: any InterruptLine
     private let onReset: @Sendable () -> Void
 
@@ -32,13 +61,12 @@ public final class I8042Controller: BusDevice, RestorableInPlace {
         self.onReset = onReset
     }
 
-    public func saveState() -> State { state.withLock { $0 } }
+    public func saveState() -> State { state.withLock { $0.saved } }
 
+    /// Keeps at most `outputBufferCapacity` bytes of a saved buffer: a state file is input too.
     public func restoreState(_ saved: State) {
-        var saved = saved
-        saved.outputBuffer = Array(saved.outputBuffer.prefix(16))
         state.withLock { state in
-            state = saved
+            state = Registers(saved)
             updateInterrupt(state)
         }
     }
@@ -46,7 +74,7 @@ public final class I8042Controller: BusDevice, RestorableInPlace {
     /// Queues keyboard scancodes as if keys were pressed (used for Ctrl+Alt+Del).
     public func injectKeyboardBytes(_ bytes: [UInt8]) {
         state.withLock { state in
-            state.outputBuffer.append(contentsOf: bytes.prefix(max(0, 16 - state.outputBuffer.count)))
+            state.output.append(contentsOf: bytes)
             updateInterrupt(state)
         }
     }
@@ -56,13 +84,13 @@ public final class I8042Controller: BusDevice, RestorableInPlace {
         let value: UInt8 = state.withLock { state in
             switch offset {
             case Port.data:
-                let value = state.outputBuffer.isEmpty ? 0 : state.outputBuffer.removeFirst()
+                let value = state.output.removeFirst() ?? 0
                 updateInterrupt(state)
                 return value
             case Port.command:
                 // Bit 2 (system flag) says the self-test passed; bit 0 says a byte is waiting.
                 var status: UInt8 = 0x04
-                if !state.outputBuffer.isEmpty { status |= 0x01 }
+                if !state.output.isEmpty { status |= 0x01 }
                 if state.lastWriteWasCommand { status |= 0x08 }
                 return status
             default:
@@ -94,17 +122,17 @@ public final class I8042Controller: BusDevice, RestorableInPlace {
     }
 
     /// Returns true when the command resets the machine.
-    private func command(_ value: UInt8, _ state: inout State) -> Bool {
+    private func command(_ value: UInt8, _ state: inout Registers) -> Bool {
         state.pendingCommand = nil
         switch value {
-        case 0x20: state.outputBuffer.append(state.configuration)
+        case 0x20: state.output.append(state.configuration)
         case 0x60, 0xD1, 0xD2, 0xD3, 0xD4: state.pendingCommand = value
         case 0xA7, 0xA8, 0xAD, 0xAE: break  // enable/disable ports: nothing to gate
-        case 0xA9: state.outputBuffer.append(0xFF)  // no auxiliary (mouse) port
-        case 0xAA: state.outputBuffer.append(0x55)  // controller self-test passed
-        case 0xAB: state.outputBuffer.append(0x00)  // keyboard interface test passed
-        case 0xC0: state.outputBuffer.append(0x00)
-        case 0xD0: state.outputBuffer.append(0x01)  // output port: reset line high
+        case 0xA9: state.output.append(0xFF)  // no auxiliary (mouse) port
+        case 0xAA: state.output.append(0x55)  // controller self-test passed
+        case 0xAB: state.output.append(0x00)  // keyboard interface test passed
+        case 0xC0: state.output.append(0x00)
+        case 0xD0: state.output.append(0x01)  // output port: reset line high
         case 0xF0...0xFF:
             // Pulse output lines; bit 0 low in the mask pulses the CPU reset line.
             return value & 0x01 == 0
@@ -113,7 +141,7 @@ public final class I8042Controller: BusDevice, RestorableInPlace {
         return false
     }
 
-    private func dataWrite(_ value: UInt8, _ state: inout State) -> Bool {
+    private func dataWrite(_ value: UInt8, _ state: inout Registers) -> Bool {
         guard let pending = state.pendingCommand else {
             keyboardCommand(value, &state)
             return false
@@ -122,23 +150,23 @@ public final class I8042Controller: BusDevice, RestorableInPlace {
         switch pending {
         case 0x60: state.configuration = value
         case 0xD1: return value & 0x01 == 0
-        case 0xD2: state.outputBuffer.append(value)
+        case 0xD2: state.output.append(value)
         default: break  // 0xD3/0xD4 address the absent mouse.
         }
         return false
     }
 
     /// Answers the commands Linux's atkbd sends so that probing completes quickly.
-    private func keyboardCommand(_ value: UInt8, _ state: inout State) {
+    private func keyboardCommand(_ value: UInt8, _ state: inout Registers) {
         switch value {
-        case 0xFF: state.outputBuffer.append(contentsOf: [0xFA, 0xAA])  // reset: ack, self-test ok
-        case 0xF2: state.outputBuffer.append(contentsOf: [0xFA, 0xAB, 0x83])  // identify: MF2 keyboard
-        case 0xEE: state.outputBuffer.append(0xEE)  // echo
-        default: state.outputBuffer.append(0xFA)
+        case 0xFF: state.output.append(contentsOf: [0xFA, 0xAA])  // reset: ack, self-test ok
+        case 0xF2: state.output.append(contentsOf: [0xFA, 0xAB, 0x83])  // identify: MF2 keyboard
+        case 0xEE: state.output.append(0xEE)  // echo
+        default: state.output.append(0xFA)
         }
     }
 
-    private func updateInterrupt(_ state: State) {
-        interrupt.setLevel(!state.outputBuffer.isEmpty && state.configuration & Self.keyboardIRQEnable != 0)
+    private func updateInterrupt(_ state: Registers) {
+        interrupt.setLevel(!state.output.isEmpty && state.configuration & Self.keyboardIRQEnable != 0)
     }
 }

@@ -47,6 +47,10 @@ public final class VirtioDeviceCore: Sendable {
     private let registers: Mutex<VirtioRegisters>
     /// Only locked on `ioQueue` (or while it is held by a synchronous job), so never contended.
     private let io: Mutex<IOState>
+    /// Per queue: a pass is queued on `ioQueue` and has not started yet. Kicks that arrive
+    /// meanwhile are served by that pass, so a guest kicking in a loop queues at most one
+    /// block of work per queue, however slow the device.
+    private let passScheduled: Mutex<[Bool]>
 
     private static let ioQueueKey = DispatchSpecificKey<ObjectIdentifier>()
 
@@ -71,6 +75,7 @@ public final class VirtioDeviceCore: Sendable {
         reporter = ErrorReportLimiter(prefix: device.name, handler: errorHandler)
         registers = Mutex(VirtioRegisters(queueMaxSizes: sizes))
         io = Mutex(IOState(queues: Array(repeating: nil, count: sizes.count), failed: Array(repeating: false, count: sizes.count)))
+        passScheduled = Mutex(Array(repeating: false, count: sizes.count))
         ioQueue = DispatchQueue(label: "swiftlet.\(device.name)")
         ioQueue.setSpecific(key: Self.ioQueueKey, value: ObjectIdentifier(self))
         device.connect(VirtioQueueTrigger { [weak self] index in self?.processFromOutside(index) })
@@ -113,7 +118,21 @@ public final class VirtioDeviceCore: Sendable {
     /// The driver kicked queue `index`. Returns at once; the work runs on the device's queue.
     public func notifyQueue(_ index: Int) {
         guard index >= 0 && index < queueCount else { return }
-        ioQueue.async { self.processQueue(index) }
+        schedulePass(index)
+    }
+
+    /// Queues one pass over queue `index` unless one is already waiting to start.
+    private func schedulePass(_ index: Int) {
+        let alreadyScheduled = passScheduled.withLock { scheduled in
+            defer { scheduled[index] = true }
+            return scheduled[index]
+        }
+        guard !alreadyScheduled else { return }
+        ioQueue.async {
+            // Cleared before the pass reads the ring: a kick from now on may need a new pass.
+            self.passScheduled.withLock { $0[index] = false }
+            self.processQueue(index)
+        }
     }
 
     /// A device's host-side source has work for queue `index` (see `VirtioQueueTrigger`).
@@ -196,7 +215,7 @@ public final class VirtioDeviceCore: Sendable {
         if let failure { fail(failure) }
         // More work arrived while notifications were off: go round again, but through the
         // queue so a guest that keeps posting cannot monopolise this call.
-        if more { ioQueue.async { self.processQueue(index) } }
+        if more { schedulePass(index) }
     }
 
     private func raiseQueueInterrupt(_ index: Int) {

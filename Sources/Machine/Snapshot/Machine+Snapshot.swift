@@ -22,7 +22,20 @@ extension Machine {
         guard control.isQuiescent else {
             throw MachineError.invalidState("the VM must be paused before a snapshot is taken")
         }
-        // Pausing (or restoring) already quiesced the devices: no request is in flight.
+        let hostBacked = pci.virtioFunctions.compactMap { $0.device as? any HostFileBackedDevice }
+        let inputs = bootFiles + hostBacked.flatMap { $0.hostFiles.map { SnapshotOutputCheck.Input(what: $0.what, path: $0.path, identity: $0.identity) } }
+        do throws(SnapshotError) {
+            try SnapshotOutputCheck.check(statePath: statePath, memoryPath: memoryPath, inputs: inputs)
+        } catch {
+            throw .snapshot(error)
+        }
+        // Pausing (or restoring) already quiesced the devices: no request is in flight. What
+        // they wrote reaches the disk before the snapshot exists, so the two agree after a crash.
+        do {
+            for device in hostBacked { try device.syncHostFiles() }
+        } catch {
+            throw .snapshot(.syncingDisks(error))
+        }
         let snapshot = try captureState()
         let payload: Data
         do {

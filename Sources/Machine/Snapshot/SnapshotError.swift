@@ -24,6 +24,10 @@ public enum SnapshotError: Error, CustomStringConvertible, Sendable {
     case restoringVM(any Error)
     case restoringVCPU(id: Int, any Error)
     case restoringDevices(any Error)
+    /// An output path would overwrite the other output or a file the VM uses.
+    case overlappingPaths(String)
+    /// A disk could not be flushed before the snapshot.
+    case syncingDisks(any Error)
 
     public var description: String {
         switch self {
@@ -43,6 +47,8 @@ public enum SnapshotError: Error, CustomStringConvertible, Sendable {
         case .restoringVM(let error): return "restoring VM state: \(error)"
         case .restoringVCPU(let id, let error): return "restoring vCPU \(id): \(error)"
         case .restoringDevices(let error): return "restoring PCI devices: \(error)"
+        case .overlappingPaths(let problem): return "refusing the snapshot: \(problem)"
+        case .syncingDisks(let error): return "flushing disks: \(error)"
         }
     }
 }

@@ -125,6 +125,8 @@ public enum SnapshotFile {
         // to a concurrent fork+exec, which at worst leaks this descriptor into a child.
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         let tempPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        TemporaryFiles.register(tempPath)
+        defer { TemporaryFiles.unregister(tempPath) }
 
         var isOpen = true
         do {

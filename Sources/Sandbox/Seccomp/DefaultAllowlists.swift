@@ -65,10 +65,13 @@ extension Allowlist {
             .init("pread64"), .init("pwrite64"), .init("preadv"), .init("pwritev"), .init("fdatasync"), .init("fsync"),
             .init("read"), .init("lseek"), .init("fstat"), .init("newfstatat"), .init("flock"), .init("fallocate"),
             .init("epoll_wait"), .init("epoll_pwait"), .init("epoll_ctl"), .init("eventfd2"),
-            .call("ioctl", argument: 1, in: IoctlRequest.values(["KVM_IRQ_LINE", "KVM_IRQ_LINE_STATUS", "KVM_SIGNAL_MSI", "KVM_IOEVENTFD", "KVM_IRQFD"])),
+            .call(
+                "ioctl", argument: 1,
+                in: IoctlRequest.values(["KVM_IRQ_LINE", "KVM_IRQ_LINE_STATUS", "KVM_SIGNAL_MSI", "KVM_IOEVENTFD", "KVM_IRQFD", "TUNSETOFFLOAD"])),
         ] + threadRuntime)
 
-    static let mainIoctls: [UInt64] = IoctlRequest.kvm.map { UInt64($0.1) } + IoctlRequest.terminal.map { UInt64($0.1) }
+    static let mainIoctls: [UInt64] =
+        (IoctlRequest.kvm + IoctlRequest.terminal + IoctlRequest.tap).map { UInt64($0.1) }
 
     static let mainFiles: [SystemCallRule] = [
         .init("openat"), .init("read"), .init("readv"), .init("pread64"), .init("pwrite64"), .init("preadv"), .init("pwritev"),
@@ -89,6 +92,8 @@ extension Allowlist {
         .init("epoll_create1"), .init("epoll_create"), .init("epoll_ctl"), .init("epoll_wait"), .init("epoll_pwait"),
         .init("eventfd2"), .init("timerfd_create"), .init("timerfd_settime"), .init("signalfd4"),
         .init("rt_sigaction"), .init("rt_sigsuspend"), .init("prlimit64"),
+        // The console input thread waits for the terminal (and a stop) with poll.
+        .init("poll"), .init("ppoll"),
         // A thread of this kind may narrow itself further with a second filter.
         .call("seccomp", argument: 0, in: [CSANDBOX_SECCOMP_SET_MODE_FILTER]),
         .call("prctl", argument: 0, in: [CSANDBOX_PR_SET_NAME, CSANDBOX_PR_GET_NAME, CSANDBOX_PR_SET_NO_NEW_PRIVS]),

@@ -1,4 +1,5 @@
 import CKVM
+import CTap
 
 #if canImport(Glibc)
 import Glibc
@@ -13,6 +14,7 @@ public enum IoctlRequest {
         var table: [String: UInt64] = [:]
         for (name, value) in kvm { table[name] = UInt64(value) }
         for (name, value) in terminal { table[name] = UInt64(value) }
+        for (name, value) in tap { table[name] = UInt64(value) }
         return table
     }()
 
@@ -48,6 +50,13 @@ public enum IoctlRequest {
     static let terminal: [(String, UInt)] = [
         ("TCGETS", UInt(TCGETS)), ("TCSETS", UInt(TCSETS)), ("TCSETSW", UInt(TCSETSW)), ("TCSETSF", UInt(TCSETSF)),
         ("TIOCGWINSZ", UInt(TIOCGWINSZ)), ("FIONREAD", UInt(FIONREAD)), ("FIONBIO", UInt(FIONBIO)), ("FIOCLEX", UInt(FIOCLEX)),
+    ]
+
+    /// The tap device's requests (virtio-net): attaching, the header size, the offloads, and
+    /// the interface lookup before the tap is opened.
+    static let tap: [(String, UInt)] = [
+        ("TUNSETIFF", UInt(CTAP_TUNSETIFF)), ("TUNSETVNETHDRSZ", UInt(CTAP_TUNSETVNETHDRSZ)),
+        ("TUNSETOFFLOAD", UInt(CTAP_TUNSETOFFLOAD)), ("SIOCGIFINDEX", UInt(CTAP_SIOCGIFINDEX)),
     ]
 
     /// The values for `names`, which must all be in the table (the built-in allowlists use it).

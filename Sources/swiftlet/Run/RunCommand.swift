@@ -3,6 +3,7 @@ import ControlAPI
 import Foundation
 import Logging
 import Machine
+import Sandbox
 import SwiftletCore
 
 #if canImport(Glibc)
@@ -116,6 +117,14 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("log-path"), help: ArgumentHelp("Append the log to this file instead of writing it to stderr.", valueName: "path"))
     var logPath: String?
 
+    @Flag(name: .customLong("no-seccomp"), help: "Run without the seccomp system-call filter (on by default; see docs/security.md).")
+    var noSeccomp = false
+
+    @Option(
+        name: .customLong("seccomp-filter"),
+        help: ArgumentHelp("Use this JSON seccomp filter file (one allowlist per thread kind) instead of the built-in one.", valueName: "path"))
+    var seccompFilter: String?
+
     /// Checks each value on its own. How the options combine is checked in `run()`: ArgumentParser
     /// calls `validate()` before it reports an unknown option, so a "nothing to do" error here
     /// would hide the typo that caused it (`--kernal`).
@@ -138,8 +147,13 @@ struct RunCommand: ParsableCommand {
         try checkCombination()
         let logger = try bootstrapLogging()
         signal(SIGPIPE, SIG_IGN)
-        let output = try openConsoleOutput()
         let pending = PendingMachine()
+        // Before any work: a signal during boot, a restore or a snapshot must end in an
+        // orderly stop (and the temporary-file cleanup below), not the default action.
+        let signals = VMSession.catchStopSignals(pending)
+        defer { signals.forEach { $0.cancel() } }
+        try installSeccomp()
+        let output = try openConsoleOutput()
         let backend = MachineBackend(
             pending: pending, instanceID: id, kvmDevicePath: Self.kvmDevicePath, transport: transport, serialOutput: output.write, logger: logger)
 
@@ -156,8 +170,17 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw CommandFailure("\(error)", isConfiguration: true)
         }
+        #if DEBUG
+        DebugHooks.runForbiddenSystemCallIfAsked()
+        #endif
         let reason = VMSession(pending: pending).run()
         server?.stop()
+        // A signal may have stopped the VM in the middle of a snapshot.
+        TemporaryFiles.removeAll()
+        output.finish()
+        if output.buffer.droppedBytes > 0 {
+            logger.warning("console output dropped: the output did not drain", metadata: ["bytes": "\(output.buffer.droppedBytes)"])
+        }
         try reason.exitIfFailed()
     }
 
@@ -174,6 +197,19 @@ struct RunCommand: ParsableCommand {
             throw OptionCombinationError("--initrd, --cmdline, --disk and --net need --kernel")
         }
         guard !paused || restore != nil else { throw OptionCombinationError("--paused goes with --restore") }
+    }
+
+    /// The `main` allowlist for every thread of the process, before any thread of ours starts
+    /// (libdispatch and NIO start theirs from this one, so they inherit it). Per-kind lists
+    /// need threads dedicated to one kind; vCPUs run on Dispatch queues, so `main` it is.
+    private func installSeccomp() throws(CommandFailure) {
+        do {
+            let policy = try SeccompPolicy.fromOptions(
+                noSeccomp: noSeccomp, filterFile: seccompFilter, environment: ProcessInfo.processInfo.environment)
+            try policy.install(for: .main, scope: .allThreads)
+        } catch {
+            throw CommandFailure("seccomp: \(error)")
+        }
     }
 
     private func bootstrapLogging() throws(CommandFailure) -> Logger {

@@ -6,7 +6,8 @@ import Machine
 import Glibc
 #endif
 
-/// Runs the console and host signals around the VM, from before it exists until it stops.
+/// Runs the console around the VM, from before it exists until it stops (`RunCommand` catches
+/// the stop signals before any work).
 struct VMSession {
     let pending: PendingMachine
 
@@ -14,14 +15,6 @@ struct VMSession {
         let interactive = isatty(STDIN_FILENO) == 1
         TerminalMode.enterRaw()
         defer { TerminalMode.restore() }
-        let signalSources = [SIGTERM, SIGINT, SIGHUP].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [pending] in pending.stop(.hostRequest("signal \(number)")) }
-            source.resume()
-            return source
-        }
-        defer { signalSources.forEach { $0.cancel() } }
         // Started before the VM exists, so the escape works while Swiftlet waits for the API.
         ConsoleInput(pending: pending, interactive: interactive) { [pending] why in
             pending.stop(.hostRequest(why))
@@ -29,6 +22,20 @@ struct VMSession {
         switch pending.wait() {
         case .started(let machine): return machine.waitForStop()
         case .cancelled(let reason): return reason
+        }
+    }
+}
+
+extension VMSession {
+    /// SIGTERM, SIGINT and SIGHUP stop the VM (or cancel its start) instead of killing the
+    /// process; keep the returned sources alive for as long as that should hold.
+    static func catchStopSignals(_ pending: PendingMachine) -> [any DispatchSourceSignal] {
+        [SIGTERM, SIGINT, SIGHUP].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [pending] in pending.stop(.hostRequest("signal \(number)")) }
+            source.resume()
+            return source
         }
     }
 }

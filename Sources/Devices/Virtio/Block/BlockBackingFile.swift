@@ -10,6 +10,8 @@ import SwiftletCore
 final class BlockBackingFile: Sendable {
     let descriptor: Int32
     let sizeInBytes: UInt64
+    /// The image as opened, whatever its path names later.
+    let identity: FileIdentity?
 
     init(path: String, readOnly: Bool) throws(VirtioBlockError) {
         var info = stat()
@@ -30,6 +32,14 @@ final class BlockBackingFile: Sendable {
             }
             throw .cannotOpen(path: path, errno: code)
         }
+        // Two VMMs writing one image corrupt it, and so does a restored clone beside its
+        // running original: writers take the image exclusively, readers share it. The lock
+        // belongs to this open file description and goes when the descriptor is closed.
+        guard flock(descriptor, (readOnly ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0 else {
+            let code = errno
+            close(descriptor)
+            throw code == EWOULDBLOCK ? .inUse(path: path, readOnly: readOnly) : .cannotOpen(path: path, errno: code)
+        }
         // lseek gives the size of block devices too, where st_size is 0.
         let end = lseek(descriptor, 0, SEEK_END)
         guard end >= 0 else {
@@ -39,6 +49,7 @@ final class BlockBackingFile: Sendable {
         }
         self.descriptor = descriptor
         sizeInBytes = UInt64(end)
+        identity = FileIdentity(descriptor: descriptor)
     }
 
     deinit { close(descriptor) }
@@ -51,6 +62,11 @@ final class BlockBackingFile: Sendable {
     /// Writes all of `buffer` at `offset`; false on error.
     func write(_ buffer: UnsafeRawBufferPointer, at offset: UInt64) -> Bool {
         (try? HostFile.write(.init(rawValue: descriptor), buffer, at: offset)) != nil
+    }
+
+    /// `flush`, with the failure as an error naming the image.
+    func sync(path: String) throws(SystemError) {
+        _ = try systemCall("fdatasync", path: path) { fdatasync(descriptor) }
     }
 
     func flush() -> Bool {

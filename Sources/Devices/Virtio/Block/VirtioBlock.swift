@@ -159,3 +159,12 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
         try self.init(path: state.path, readOnly: state.readOnly, id: state.id)
     }
 }
+
+extension VirtioBlock: HostFileBackedDevice {
+    public var hostFiles: [(what: String, path: String, identity: FileIdentity?)] { [("disk '\(id)'", path, file.identity)] }
+
+    public func syncHostFiles() throws {
+        guard !readOnly else { return }
+        try file.sync(path: path)
+    }
+}

@@ -13,6 +13,8 @@ public enum VirtioBlockError: Error, Equatable, Sendable, CustomStringConvertibl
     case notWritable(path: String, errno: Int32)
     case cannotOpen(path: String, errno: Int32)
     case idTooLong(String)
+    /// Another process (or another device) holds a conflicting lock on the image.
+    case inUse(path: String, readOnly: Bool)
 
     public var description: String {
         switch self {
@@ -22,6 +24,10 @@ public enum VirtioBlockError: Error, Equatable, Sendable, CustomStringConvertibl
         case .notWritable(let path, let code):
             return "disk image \(path) cannot be opened read-write (\(Self.message(code))); attach it read-only"
         case .cannotOpen(let path, let code): return "cannot open disk image \(path): \(Self.message(code))"
+        case .inUse(let path, let readOnly):
+            return readOnly
+                ? "disk image \(path) is in use: a VM has it open read-write"
+                : "disk image \(path) is in use by another VM (or twice in this one); each image can have one writer"
         case .idTooLong(let id): return "disk id \"\(id)\" is longer than \(VirtioBlock.idLength) bytes"
         }
     }

@@ -1,0 +1,58 @@
+// libFuzzer target: a guest's virtqueue plus virtio-blk requests. The input becomes guest RAM
+// (descriptor table, available ring, request headers and buffers) and the queue's settings;
+// the device then consumes whatever chains that describes. Anything but a thrown error is a bug.
+import Devices
+import Foundation
+import GuestMemory
+import SwiftletCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+private let memory = try! GuestMemory(layout: [AddressRange(start: 0, length: 0x4_0000)!])
+private let diskPath: String = {
+    let path = NSTemporaryDirectory() + "swiftlet-fuzz-disk-\(getpid()).img"
+    _ = FileManager.default.createFile(atPath: path, contents: Data(count: 64 * 512))
+    return path
+}()
+private let disk = try! VirtioBlock(path: diskPath, readOnly: false, id: "fuzz")
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzVirtqueueBlock(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let input = [UInt8](UnsafeBufferPointer(start: data, count: size))
+    guard input.count >= 8 else { return 0 }
+    // Header: queue size exponent, event index flag, then the ring addresses' low bits.
+    var configuration = VirtqueueConfiguration(size: UInt16(1) << (input[0] % 9))
+    configuration.enabled = true
+    configuration.descriptorTable = UInt64((input.loadLittleEndian(UInt16.self, at: 2) ?? 0)) << 4
+    configuration.availRing = UInt64((input.loadLittleEndian(UInt16.self, at: 4) ?? 0)) << 1
+    configuration.usedRing = UInt64((input.loadLittleEndian(UInt16.self, at: 6) ?? 0)) << 2
+    // The rest is guest RAM from 0: rings, headers and buffers all live in it.
+    let ram = input.dropFirst(8).prefix(0x4_0000)
+    try? memory.write(bytes: Array(ram), at: 0)
+    guard let queue = try? Virtqueue(index: 0, configuration: configuration, maxSize: 256, memory: memory, eventIndex: input[1] & 1 != 0) else {
+        return 0
+    }
+    disk.reset()
+    try? disk.activate(features: VirtioBlock.featureFlush)
+    for _ in 0..<4 {
+        do { try disk.process(queue: queue) } catch { break }
+        _ = try? queue.needsInterrupt()
+    }
+    return 0
+}
+
+// SwiftPM links an executable's entry as `<module>_main` and aliases `main` to it, so
+// libFuzzer's own `main` is never pulled in: this entry hands over to its driver.
+@_silgen_name("LLVMFuzzerRunDriver")
+private func runFuzzerDriver(
+    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt
+
+@_cdecl("fuzz_VirtqueueBlock_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
+    var count = argc
+    var arguments: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = argv
+    return runFuzzerDriver(&count, &arguments) { fuzzVirtqueueBlock($0, $1) }
+}
