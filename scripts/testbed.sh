@@ -19,7 +19,7 @@
 #   TESTBED_L1_MEMORY          L1's memory in MiB (default 2048)
 #   TESTBED_L1_QEMU_EXTRA      more QEMU options for L1 (debugging)
 #   TESTBED_L1_CMDLINE_EXTRA   more words for L1's kernel command line
-#   TESTBED_L1_RETRIES         fresh L1s for scenarios a frozen L1 left without result (default 2)
+#   TESTBED_L1_RETRIES         fresh L1s for scenarios a frozen L1 left without result (default 5)
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 
@@ -245,7 +245,7 @@ else
         for name in "${pending[@]}"; do
             [ -n "$(scenario_result "$log_file" "$name")" ] || missing+=("$name")
         done
-        [ ${#missing[@]} -gt 0 ] && [ $attempt -le "${TESTBED_L1_RETRIES:-2}" ] || break
+        [ ${#missing[@]} -gt 0 ] && [ $attempt -le "${TESTBED_L1_RETRIES:-5}" ] || break
         attempt=$((attempt + 1))
         pending=("${missing[@]}")
         log "running ${pending[*]} again in a fresh L1 (attempt $attempt)"
