@@ -53,9 +53,16 @@ public final class Machine: Sendable {
             throw .memory(error)
         }
 
+        let firmware: BootFirmware
+        do {
+            firmware = try BootFirmware.build(vcpuCount: configuration.vcpuCount)
+        } catch {
+            throw .firmware(error)
+        }
         let boot: LinuxBootResult
         do {
-            boot = try LinuxBoot.prepare(memory: memory, kernel: kernel, initrd: initrd, commandLine: configuration.commandLine)
+            boot = try LinuxBoot.prepare(
+                memory: memory, kernel: kernel, initrd: initrd, commandLine: configuration.commandLine, firmware: firmware)
         } catch {
             throw .kernel(path: configuration.kernelPath, error)
         }
@@ -136,6 +143,7 @@ public final class Machine: Sendable {
         } catch {
             throw .device(error)
         }
+        try Self.attachPowerRegisters(to: portBus, control: control)
         pci = try PCIDevices(vm: vm, memory: memory, portBus: portBus, mmioBus: mmioBus, disks: disks, logger: logger)
         runners = vcpus.map { [logger] in VCPURunner(vcpu: $0, portBus: portBus, mmioBus: mmioBus, control: control, logger: logger) }
     }

@@ -8,32 +8,6 @@ public enum MachineState: String, Sendable, Equatable {
     case stopped = "Stopped"
 }
 
-/// Why a VM stopped; decides Swiftlet's exit status.
-public enum StopReason: Sendable, Equatable, CustomStringConvertible {
-    /// The guest reset the machine (i8042 reset line, or a KVM reset event).
-    case guestReset(String)
-    /// The guest powered off or triple-faulted.
-    case guestShutdown(String)
-    /// The host asked the VM to stop (a signal, the console escape).
-    case hostRequest(String)
-    /// Something went wrong that the guest cannot recover from.
-    case failure(String)
-
-    public var isClean: Bool {
-        if case .failure = self { return false }
-        return true
-    }
-
-    public var description: String {
-        switch self {
-        case .guestReset(let why): return "guest reset: \(why)"
-        case .guestShutdown(let why): return "guest shut down: \(why)"
-        case .hostRequest(let why): return "stopped by host: \(why)"
-        case .failure(let why): return "VM failed: \(why)"
-        }
-    }
-}
-
 /// The meeting point of the control thread and the vCPU threads: pause parks every vCPU
 /// outside `KVM_RUN`, resume releases them, stop makes them return.
 ///

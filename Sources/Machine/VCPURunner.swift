@@ -42,7 +42,7 @@ final class VCPURunner: Sendable {
                     return
                 }
             } catch {
-                control.stop(.failure(error.description))
+                control.stop(.vmmFailure(error.description))
                 return
             }
         }

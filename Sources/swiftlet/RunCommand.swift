@@ -21,8 +21,8 @@ struct RunCommand: ParsableCommand {
             --api-sock (wait for configuration through the API). --api-sock serves Firecracker's REST \
             API in every case.
 
-            Swiftlet exits with status 0 when the guest reboots or powers off, and non-zero when the \
-            VM cannot be built or fails.
+            Exit status:
+            \(StopReason.ExitStatus.table)
             """)
 
     @Option(name: .long, help: ArgumentHelp("Guest kernel: a bzImage or an ELF64 vmlinux.", valueName: "path"))
@@ -176,10 +176,10 @@ struct VMSession {
 }
 
 extension StopReason {
-    /// Prints why the VM stopped and turns a failure into a non-zero exit.
+    /// Prints why the VM stopped and exits with its documented status (`exitCode`).
     func exitIfFailed() throws {
         FileHandle.standardError.write(Data("swiftlet: \(description)\n".utf8))
-        if !isClean { throw ExitCode(1) }
+        if !isClean { throw ExitCode(exitCode) }
     }
 }
 
