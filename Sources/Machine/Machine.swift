@@ -127,7 +127,9 @@ public final class Machine: Sendable {
         self.memory = memory
         self.vcpuCount = vcpuCount
         self.logger = logger
-        let control = RunControl(vcpuCount: vcpuCount, startPaused: startPaused)
+        let control = RunControl(vcpuCount: vcpuCount, startPaused: startPaused) { [vcpus] in
+            for vcpu in vcpus { vcpu.kick() }
+        }
         self.control = control
         let portBus = Bus(), mmioBus = Bus()
         self.portBus = portBus
@@ -159,7 +161,7 @@ public final class Machine: Sendable {
 
     /// Parks every vCPU outside the guest and returns once all are parked.
     public func pause() throws(MachineError) {
-        try control.pause { kickAll() }
+        try control.pause()
         pci.quiesce()
         // The guest's kvmclock must not count the pause as a stall (soft lockup warnings).
         for vcpu in vcpus { vcpu.notifyClockPaused() }
@@ -172,7 +174,7 @@ public final class Machine: Sendable {
 
     /// Stops the VM; the first reason given wins.
     public func requestStop(_ reason: StopReason) {
-        if control.stop(reason) { kickAll() }
+        control.stop(reason)
     }
 
     /// Blocks until the VM has stopped and every vCPU thread has ended.
@@ -190,9 +192,5 @@ public final class Machine: Sendable {
     /// Presses Ctrl+Alt+Del on the guest's keyboard (set-1 scancodes, as the i8042 translates).
     public func sendCtrlAltDel() {
         keyboardController.injectKeyboardBytes([0x1D, 0x38, 0xE0, 0x53, 0xE0, 0xD3, 0xB8, 0x9D])
-    }
-
-    private func kickAll() {
-        for vcpu in vcpus { vcpu.kick() }
     }
 }
