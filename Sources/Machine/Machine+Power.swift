@@ -2,6 +2,9 @@ import Devices
 import X86Boot
 
 extension Machine {
+    /// Where the device's registers start; its offsets match the FADT's ports (tested).
+    static let powerRegistersBase = UInt64(ACPIPowerRegisters.sleepControlPort)
+
     /// Puts the ACPI power registers the FADT describes on the port bus: a guest `poweroff`
     /// (S5) or an ACPI reset ends the VM cleanly, whichever vCPU writes it.
     static func attachPowerRegisters(to portBus: Bus, control: RunControl) throws(MachineError) {
@@ -15,14 +18,9 @@ extension Machine {
             }
         }
         do {
-            try portBus.insert(device, base: UInt64(ACPIPowerRegisters.portRange.lowerBound), length: ACPIDevicePorts.count)
+            try portBus.insert(device, base: powerRegistersBase, length: ACPIPowerDevice.Register.count)
         } catch {
             throw .device(error)
         }
     }
-}
-
-/// The device's register offsets must be where the FADT points.
-enum ACPIDevicePorts {
-    static let count = UInt64(ACPIPowerRegisters.portRange.count)
 }

@@ -9,7 +9,9 @@ import Testing
     static let cycles = 200
 
     @Test func pauseSnapshotRestoreCyclesNeitherRepeatNorLoseConsoleBytes() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-iostorm-\(getpid())-\(UUID().uuidString.prefix(8))")
+        // Snapshots are fsynced; on tmpfs that costs nothing, which keeps 200 cycles short.
+        let base = access("/dev/shm", W_OK) == 0 ? URL(fileURLWithPath: "/dev/shm") : FileManager.default.temporaryDirectory
+        let directory = base.appendingPathComponent("swiftlet-iostorm-\(getpid())-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
 
