@@ -47,7 +47,8 @@ struct PauseProtocolTests {
         return (machine, console)
     }
 
-    @Test func everyPauseParksEveryVCPUAfterAnInterruptedRunNeverMidAccess() throws {
+    /// Runs `body` on a started 4-vCPU iostorm guest that has printed a little, then stops it.
+    func withRunningIOStorm(_ body: (Machine, Console) throws -> Void) throws {
         let (machine, console) = try bootIOStorm(vcpus: 4)
         machine.start()
         defer {
@@ -55,33 +56,34 @@ struct PauseProtocolTests {
             _ = machine.waitForStop()
         }
         try waitFor { console.count > 1000 }
-        var midAccess = 0
-        for _ in 0..<200 {
-            try machine.pause()
-            midAccess += machine.vcpus.filter { $0.lastOutcome != .interrupted }.count
-            try machine.resume()
-            usleep(500)
+        try body(machine, console)
+    }
+
+    @Test func everyPauseParksEveryVCPUAfterAnInterruptedRunNeverMidAccess() throws {
+        try withRunningIOStorm { machine, _ in
+            var midAccess = 0
+            for _ in 0..<200 {
+                try machine.pause()
+                midAccess += machine.vcpus.filter { $0.lastOutcome != .interrupted }.count
+                try machine.resume()
+                usleep(500)
+            }
+            #expect(midAccess == 0, "\(midAccess) vCPU pauses left an exit half done")
         }
-        #expect(midAccess == 0, "\(midAccess) vCPU pauses left an exit half done")
     }
 
     @Test func pausedVCPUsMakeNoProgressAndAPsWaitForSIPI() throws {
-        let (machine, console) = try bootIOStorm(vcpus: 4)
-        machine.start()
-        defer {
-            machine.requestStop(.hostRequest("test over"))
-            _ = machine.waitForStop()
+        try withRunningIOStorm { machine, console in
+            try machine.pause()
+            #expect(machine.state == .paused)
+            let atPause = console.count
+            usleep(300_000)
+            #expect(console.count == atPause, "no output while paused")
+            let mpStates = try machine.vcpus.map { try $0.mpState().mp_state }
+            #expect(mpStates == [UInt32(KVM_MP_STATE_RUNNABLE)] + Array(repeating: UInt32(KVM_MP_STATE_UNINITIALIZED), count: 3))
+            try machine.resume()
+            try waitFor { console.count > atPause + 1000 }
         }
-        try waitFor { console.count > 1000 }
-        try machine.pause()
-        #expect(machine.state == .paused)
-        let atPause = console.count
-        usleep(300_000)
-        #expect(console.count == atPause, "no output while paused")
-        let mpStates = try machine.vcpus.map { try $0.mpState().mp_state }
-        #expect(mpStates == [UInt32(KVM_MP_STATE_RUNNABLE)] + Array(repeating: UInt32(KVM_MP_STATE_UNINITIALIZED), count: 3))
-        try machine.resume()
-        try waitFor { console.count > atPause + 1000 }
     }
 
     @Test func aStopFromOneVCPUEndsEveryVCPUThreadAtOnce() throws {
