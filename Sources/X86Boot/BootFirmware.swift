@@ -2,7 +2,8 @@ import SwiftletCore
 
 /// The firmware tables a booted machine gets: ACPI (RSDP, XSDT, FADT, MADT, DSDT) for Linux
 /// to find its CPUs, interrupt controllers, PCI bus and power controls, and the MP table for
-/// kernels that run without ACPI. All of it lies in the BIOS area the e820 map reports
+/// kernels that run without ACPI, and a reset-vector stub for Linux's BIOS reboot fallback
+/// (`ResetVector`). All of it lies in the BIOS area the e820 map reports
 /// reserved, so the guest never takes those pages for RAM and the map needs no change.
 public struct BootFirmware: Sendable, Equatable {
     public let regions: [FirmwareRegion]
@@ -14,7 +15,7 @@ public struct BootFirmware: Sendable, Equatable {
     public static func build(vcpuCount: Int) throws(FirmwareTableError) -> BootFirmware {
         let acpi = try ACPITables.build(vcpuCount: vcpuCount, pciMMIOWindow: X86Layout.pciMMIOWindow, pciIOWindow: X86Layout.pciIOWindow)
         let mpTable = try MPTable.build(vcpuCount: vcpuCount)
-        let regions = acpi.regions + [mpTable]
+        let regions = acpi.regions + [mpTable, ResetVector.region]
         for region in regions {
             guard let range = region.range, X86Layout.biosReservedArea.contains(range) else {
                 throw FirmwareTableError("\(region)", "lies outside the reserved BIOS area \(X86Layout.biosReservedArea)")

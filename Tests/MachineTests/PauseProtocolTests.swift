@@ -97,6 +97,15 @@ struct PauseProtocolTests {
         #expect(Date().timeIntervalSince(started) < 2, "the APs idle in KVM_RUN and must be kicked, not waited out")
     }
 
+    @Test(arguments: [(UInt64(0x600), UInt8(0x34), StopReason.guestPowerOff("ACPI S5")), (0x602, 0x01, .guestReset("ACPI reset register"))])
+    func aWriteToTheACPIPowerRegistersStopsTheMachine(port: UInt64, value: UInt8, expected: StopReason) throws {
+        let (machine, _) = try bootIOStorm(vcpus: 2)
+        machine.start()
+        withUnsafeBytes(of: value) { _ = machine.portBus.write(address: port, data: $0) }
+        #expect(machine.waitForStop() == expected)
+        #expect(expected.exitCode == 0)
+    }
+
     private func waitFor(timeout: TimeInterval = 20, _ condition: () -> Bool) throws {
         let deadline = Date().addingTimeInterval(timeout)
         while !condition() {

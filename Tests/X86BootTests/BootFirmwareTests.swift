@@ -8,13 +8,22 @@ import Testing
     func tablesLieInTheReservedBIOSAreaWithoutOverlapping(vcpus: Int) throws {
         let firmware = try BootFirmware.build(vcpuCount: vcpus)
         #expect(firmware.acpiRSDPAddress == 0xE_0000)
-        #expect(Set(firmware.regions.map(\.name)) == ["RSDP", "XSDT", "FACP", "APIC", "DSDT", "MP table"])
+        #expect(Set(firmware.regions.map(\.name)) == ["RSDP", "XSDT", "FACP", "APIC", "DSDT", "MP table", "reset vector"])
         let ranges = try firmware.regions.map { try #require($0.range) }
         for (index, range) in ranges.enumerated() {
             #expect(X86Layout.biosReservedArea.contains(range))
             for other in ranges[(index + 1)...] { #expect(!range.overlaps(other)) }
         }
         #expect(firmware.regions.first { $0.name == "MP table" }?.address == 0x9_FC00)
+    }
+
+    /// Real-mode encodings (SDM vol. 2): B0 ib = mov al, imm8; BA iw = mov dx, imm16;
+    /// EE = out dx, al; FA = cli; F4 = hlt; EB cb = jmp rel8 (FD = -3: back to the hlt).
+    @Test func theResetVectorWritesTheACPIResetValueToTheResetRegister() throws {
+        #expect(ResetVector.code == [0xB0, 0x01, 0xBA, 0x02, 0x06, 0xEE, 0xFA, 0xF4, 0xEB, 0xFD])
+        let region = ResetVector.region
+        #expect(region.address == 0xF_FFF0)
+        #expect((region.range?.end ?? .max) <= 0x10_0000)
     }
 
     @Test func tooManyVCPUsForTheTablesIsAnErrorNotATrap() {

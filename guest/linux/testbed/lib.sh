@@ -24,8 +24,9 @@ TESTBED_SCENARIO_TIMEOUT=${TESTBED_SCENARIO_TIMEOUT:-180}
 # The guest's kernel command line, as short as Swiftlet's ACPI tables allow. What the tables
 # made unnecessary: pci=conf1 (the DSDT's PCI host bridge tells Linux where bus 0 is),
 # i8042.nopnp (the FADT says an i8042 is present, so Linux probes it directly when ACPI
-# lists no PNP keyboard) and reboot=k (the FADT's reset register resets the machine, and
-# Swiftlet exits 0 on it). What remains, and why:
+# lists no PNP keyboard) and reboot=k (Linux reboots a hardware-reduced ACPI machine without
+# EFI by jumping to the BIOS reset vector, where Swiftlet's stub writes the FADT's reset
+# register; Swiftlet exits 0 on it). What remains, and why:
 #   console=ttyS0 earlyprintk=serial  the console is COM1; early messages show boot failures
 #   panic=-1      a panic reboots at once, so a broken guest ends its run instead of timing out
 #   i8042.noaux i8042.nomux i8042.dumbkbd  spare Linux probing what Swiftlet's i8042 does
