@@ -37,7 +37,7 @@ public enum StopReason: Sendable, Equatable, CustomStringConvertible {
         /// The table as `run --help` and the README show it.
         public static let table = """
             \(clean)   the guest powered off or reset, or the host stopped it (signal, Ctrl-A x)
-            \(startFailed)   the VM could not be built, restored or started (kernel, initrd, disk, snapshot, configuration)
+            \(startFailed)   the VM could not be built, restored or started (files, settings)
             \(guestFault)   the guest triple-faulted or reported a crash
             \(vmmFailure)   KVM failed: internal error, failed VM entry, unknown exit
             \(deviceFailure)   a device failed
