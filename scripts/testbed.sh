@@ -129,13 +129,21 @@ build_l1_initramfs() { # OUTPUT
     rm -rf "$stage"
 }
 
+# L1's vCPUs (issue 10, SMP): the linux-smp* scenarios give their guest 4 vCPUs, and L2's
+# vCPUs only run in parallel if L1 has as many (TCG runs each on a host thread). Other runs keep
+# one vCPU, which with idle=poll costs one busy host core. TESTBED_L1_CPUS overrides both.
+L1_CPUS=${TESTBED_L1_CPUS:-1}
+for name in "${SCENARIOS[@]}"; do
+    case $name in linux-smp*) L1_CPUS=${TESTBED_L1_CPUS:-4} ;; esac
+done
+
 # Sets L1_QEMU to the command that boots L1 with the extra kernel command line words given.
 l1_qemu_command() {
     # EPYC minus the features TCG cannot emulate anyway (QEMU would warn about each one).
     # idle=poll: L1 never halts. With halting idle, about one L1 in 15 froze during its first
     # L2 run (halted, timer interrupt pending, never woken); with idle=poll none did in 50.
     local cpu=EPYC,+svm,+npt,-rdseed,-sha-ni,-fxsr-opt,-misalignsse,-3dnowprefetch,-osvw,-topoext,-nrip-save,-xsavec
-    L1_QEMU=(qemu-system-x86_64 -accel tcg -cpu "$cpu" -m "${TESTBED_L1_MEMORY:-2048}" -smp 1
+    L1_QEMU=(qemu-system-x86_64 -accel tcg -cpu "$cpu" -m "${TESTBED_L1_MEMORY:-2048}" -smp "$L1_CPUS"
         -nodefaults -display none -no-reboot
         -kernel "$GUEST_KERNEL" -initrd "$TESTBED_OUT/l1.cpio"
         -append "console=ttyS0 reboot=k panic=-1 idle=poll $* ${TESTBED_L1_CMDLINE_EXTRA:-}")

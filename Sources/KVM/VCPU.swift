@@ -48,13 +48,23 @@ public final class VCPU: @unchecked Sendable {
         runningThread.withLock { $0 = pthread_self() }
     }
 
+    /// What the last `runOnce()` returned. After `.exited`, KVM's state for the vCPU is
+    /// complete only once `KVM_RUN` is entered again (it then finishes an I/O or MMIO access:
+    /// stores an IN's data, retires the instruction); after `.interrupted` nothing is pending.
+    /// Read it on the vCPU's thread, or while that thread is parked.
+    public private(set) var lastOutcome: RunOutcome?
+
     /// One `KVM_RUN`. EINTR is not retried here: it is how a kick reports itself, and the
     /// caller must look at why it was kicked before running again.
     public func runOnce() throws(KVMError) -> RunOutcome {
-        if ioctl(fd, CKVM_RUN) == 0 { return .exited }
+        if ioctl(fd, CKVM_RUN) == 0 {
+            lastOutcome = .exited
+            return .exited
+        }
         let error = errno
         if error == EINTR || error == EAGAIN {
             run.pointee.immediate_exit = 0
+            lastOutcome = .interrupted
             return .interrupted
         }
         throw KVMError.systemCall(operation: "KVM_RUN on vCPU \(id)", errno: error)

@@ -57,11 +57,18 @@ public final class Machine: Sendable {
         }
 
         let virtioDevices = try PCISubsystem.openDevices(disks: configuration.disks, netInterfaces: configuration.netInterfaces)
-        let commandLine = try kernelCommandLine(configuration.commandLine, transport: configuration.transport, deviceCount: virtioDevices.count)
+        let mmioPlacements = try virtioMMIOPlacements(transport: configuration.transport, deviceCount: virtioDevices.count)
+        let commandLine = kernelCommandLine(configuration.commandLine, mmioPlacements: mmioPlacements)
         if commandLine != configuration.commandLine { logger.info("kernel command line with the virtio-mmio devices: \(commandLine)") }
+        let firmware: BootFirmware
+        do {
+            firmware = try BootFirmware.build(vcpuCount: configuration.vcpuCount, virtioMMIODevices: mmioPlacements)
+        } catch {
+            throw .firmware(error)
+        }
         let boot: LinuxBootResult
         do {
-            boot = try LinuxBoot.prepare(memory: memory, kernel: kernel, initrd: initrd, commandLine: commandLine)
+            boot = try LinuxBoot.prepare(memory: memory, kernel: kernel, initrd: initrd, commandLine: commandLine, firmware: firmware)
         } catch {
             throw .kernel(path: configuration.kernelPath, error)
         }
@@ -93,14 +100,22 @@ public final class Machine: Sendable {
 
     /// The user's command line, plus on virtio-mmio a `virtio_mmio.device=` word per device
     /// for kernels that find their devices there rather than in the DSDT.
-    static func kernelCommandLine(_ base: String, transport: VirtioTransportKind, deviceCount: Int) throws(MachineError) -> String {
-        guard transport == .mmio, deviceCount > 0 else { return base }
+    /// Where the virtio-mmio devices live (none over PCI): the DSDT describes them and the
+    /// command line names them, from the same placements.
+    static func virtioMMIOPlacements(transport: VirtioTransportKind, deviceCount: Int) throws(MachineError) -> [VirtioMMIODeviceDescription] {
+        guard transport == .mmio else { return [] }
         do {
-            let words = VirtioMMIOPlacement.commandLineWords(try VirtioMMIOPlacement.devices(count: deviceCount))
-            return ([base].filter { !$0.isEmpty } + words).joined(separator: " ")
+            return try VirtioMMIOPlacement.devices(count: deviceCount)
         } catch {
             throw .device(error)
         }
+    }
+
+    /// The command line with a `virtio_mmio.device=` word per device, for kernels that find
+    /// virtio-mmio devices only there (`CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES`, no ACPI).
+    static func kernelCommandLine(_ base: String, mmioPlacements: [VirtioMMIODeviceDescription]) -> String {
+        guard !mmioPlacements.isEmpty else { return base }
+        return ([base].filter { !$0.isEmpty } + VirtioMMIOPlacement.commandLineWords(mmioPlacements)).joined(separator: " ")
     }
 
     /// A kernel or initrd: a regular file (never a FIFO or a device, which could block or
@@ -142,7 +157,9 @@ public final class Machine: Sendable {
         self.memory = memory
         self.vcpuCount = vcpuCount
         self.logger = logger
-        let control = RunControl(vcpuCount: vcpuCount, startPaused: startPaused)
+        let control = RunControl(vcpuCount: vcpuCount, startPaused: startPaused) { [vcpus] in
+            for vcpu in vcpus { vcpu.kick() }
+        }
         self.control = control
         let portBus = Bus(), mmioBus = Bus()
         self.portBus = portBus
@@ -158,6 +175,7 @@ public final class Machine: Sendable {
         } catch {
             throw .device(error)
         }
+        try Self.attachPowerRegisters(to: portBus, control: control)
         pci = try PCISubsystem(
             vm: vm, memory: memory, portBus: portBus, mmioBus: mmioBus, virtioDevices: transport == .pci ? virtioDevices : [], logger: logger)
         virtioMMIO = try VirtioMMIOSubsystem(
@@ -176,7 +194,7 @@ public final class Machine: Sendable {
 
     /// Parks every vCPU outside the guest and returns once all are parked.
     public func pause() throws(MachineError) {
-        try control.pause { kickAll() }
+        try control.pause()
         pci.quiesce()
         virtioMMIO.quiesce()
         // The guest's kvmclock must not count the pause as a stall (soft lockup warnings).
@@ -191,7 +209,7 @@ public final class Machine: Sendable {
 
     /// Stops the VM; the first reason given wins.
     public func requestStop(_ reason: StopReason) {
-        if control.stop(reason) { kickAll() }
+        control.stop(reason)
     }
 
     /// Blocks until the VM has stopped and every vCPU thread has ended.
@@ -209,9 +227,5 @@ public final class Machine: Sendable {
     /// Presses Ctrl+Alt+Del on the guest's keyboard (set-1 scancodes, as the i8042 translates).
     public func sendCtrlAltDel() {
         keyboardController.injectKeyboardBytes([0x1D, 0x38, 0xE0, 0x53, 0xE0, 0xD3, 0xB8, 0x9D])
-    }
-
-    private func kickAll() {
-        for vcpu in vcpus { vcpu.kick() }
     }
 }

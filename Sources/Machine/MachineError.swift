@@ -13,6 +13,8 @@ public enum MachineError: Error, CustomStringConvertible, Sendable {
     /// The kernel image (or the initrd or command line that go with it) cannot be booted.
     case kernel(path: String, KernelImageError)
     case memory(GuestMemoryError)
+    /// The ACPI or MP tables cannot describe the machine.
+    case firmware(FirmwareTableError)
     case kvm(KVMError)
     /// A device could not be built or attached (a disk that cannot be opened, a bus clash).
     case device(any Error)
@@ -26,6 +28,7 @@ public enum MachineError: Error, CustomStringConvertible, Sendable {
         case .hostFile(let error): return error.description
         case .kernel(let path, let error): return "cannot boot kernel \(path): \(error)"
         case .memory(let error): return error.description
+        case .firmware(let error): return "firmware tables: \(error)"
         case .kvm(let error): return error.description
         case .device(let error): return "invalid configuration: \(error)"
         case .invalidState(let why): return why

@@ -8,34 +8,20 @@ public enum MachineState: String, Sendable, Equatable {
     case stopped = "Stopped"
 }
 
-/// Why a VM stopped; decides Swiftlet's exit status.
-public enum StopReason: Sendable, Equatable, CustomStringConvertible {
-    /// The guest reset the machine (i8042 reset line, or a KVM reset event).
-    case guestReset(String)
-    /// The guest powered off or triple-faulted.
-    case guestShutdown(String)
-    /// The host asked the VM to stop (a signal, the console escape).
-    case hostRequest(String)
-    /// Something went wrong that the guest cannot recover from.
-    case failure(String)
-
-    public var isClean: Bool {
-        if case .failure = self { return false }
-        return true
-    }
-
-    public var description: String {
-        switch self {
-        case .guestReset(let why): return "guest reset: \(why)"
-        case .guestShutdown(let why): return "guest shut down: \(why)"
-        case .hostRequest(let why): return "stopped by host: \(why)"
-        case .failure(let why): return "VM failed: \(why)"
-        }
-    }
-}
-
 /// The meeting point of the control thread and the vCPU threads: pause parks every vCPU
 /// outside `KVM_RUN`, resume releases them, stop makes them return.
+///
+/// The protocol (see docs/architecture.md, "Pause and stop"):
+/// - A vCPU handles an exit and enters `KVM_RUN` again without looking here: the common exit
+///   path takes no lock.
+/// - Pause and stop first change the state, then kick every vCPU (`kick`: `immediate_exit`
+///   plus a signal). A vCPU that was handling an exit re-enters `KVM_RUN`, where KVM first
+///   completes the pending I/O or MMIO access and then returns EINTR because of
+///   `immediate_exit`; a vCPU in the guest (or halted, or waiting for SIPI) returns EINTR at
+///   once. Only then, after an interrupted run, does it come here (`checkpoint`), so a parked
+///   vCPU is always at an instruction boundary with no access half done.
+/// - A stop requested from a vCPU thread (reset, power-off, triple fault) kicks all vCPUs the
+///   same way, so none is left waiting in `KVM_RUN`.
 ///
 /// - Note: `@unchecked Sendable` because every field is guarded by `condition`.
 final class RunControl: @unchecked Sendable {
@@ -44,10 +30,13 @@ final class RunControl: @unchecked Sendable {
     private var parkedCount = 0
     private var runningVCPUs: Int
     private var stopReason: StopReason?
+    /// Forces every vCPU out of `KVM_RUN`; called without the lock held.
+    private let kick: @Sendable () -> Void
 
-    init(vcpuCount: Int, startPaused: Bool) {
+    init(vcpuCount: Int, startPaused: Bool, kick: @escaping @Sendable () -> Void) {
         runningVCPUs = vcpuCount
         state = startPaused ? .paused : .running
+        self.kick = kick
     }
 
     var currentState: MachineState { condition.withLock { state } }
@@ -62,7 +51,8 @@ final class RunControl: @unchecked Sendable {
         case stop
     }
 
-    /// Called by a vCPU thread before each `KVM_RUN`. Parks while paused.
+    /// Called by a vCPU thread before its first `KVM_RUN` and after every interrupted one
+    /// (never after a plain exit). Parks while paused.
     func checkpoint() -> Checkpoint {
         condition.withLock {
             if state == .paused {
@@ -85,9 +75,8 @@ final class RunControl: @unchecked Sendable {
 
     // MARK: - Control side
 
-    /// Moves to paused and waits until every live vCPU is parked. `kick` must force the vCPUs
-    /// out of `KVM_RUN`.
-    func pause(kick: () -> Void) throws(MachineError) {
+    /// Moves to paused, kicks every vCPU and waits until every live one is parked.
+    func pause() throws(MachineError) {
         try condition.withLock { () throws(MachineError) in
             switch state {
             case .paused: return
@@ -115,16 +104,19 @@ final class RunControl: @unchecked Sendable {
         }
     }
 
-    /// Records the first reason to stop and wakes everyone; later reasons are ignored.
+    /// Records the first reason to stop, wakes parked vCPUs and kicks running ones; later
+    /// reasons are ignored. Safe to call from a vCPU thread.
     @discardableResult
     func stop(_ reason: StopReason) -> Bool {
-        condition.withLock {
+        let first = condition.withLock {
             guard stopReason == nil else { return false }
             stopReason = reason
             state = .stopped
             condition.broadcast()
             return true
         }
+        if first { kick() }
+        return first
     }
 
     /// Blocks until the VM stops and all vCPU threads have ended, or until `grace` seconds

@@ -11,7 +11,14 @@ enum VCPUBootSetup {
         try vcpu.setCPUID(patched.map(kvm_cpuid_entry2.init))
         try vcpu.setMSRs(BootMSRs.entries)
         try configureLocalAPIC(vcpu)
-        guard vcpu.id == 0 else { return }  // APs wait for INIT/SIPI from the BSP.
+        guard vcpu.id == 0 else {
+            // Application processors wait for INIT/SIPI from the BSP, as on real hardware:
+            // Linux starts them itself once the MADT has told it they exist.
+            var waitForSIPI = kvm_mp_state()
+            waitForSIPI.mp_state = UInt32(KVM_MP_STATE_UNINITIALIZED)
+            try vcpu.setMPState(waitForSIPI)
+            return
+        }
 
         var fpu = kvm_fpu()
         fpu.fcw = BootFPU.fcw
@@ -46,19 +53,25 @@ enum VCPUBootSetup {
         try vcpu.setSpecialRegisters(sregs)
     }
 
-    /// Virtual-wire mode: LINT0 delivers the 8259's interrupts (ExtINT) and LINT1 the NMI.
-    /// Without an MP table or ACPI, Linux keeps using the PIC through LINT0, so this is what
-    /// makes the serial port's and the timer's interrupts reach the guest.
+    /// The local interrupt pins as firmware leaves them (virtual-wire mode, which the MADT's
+    /// PCAT_COMPAT and the MP table describe): on the BSP, LINT0 delivers the 8259's
+    /// interrupts (ExtINT), which Linux relies on until it switches to the IOAPIC; on an AP
+    /// it is masked, since only one CPU may take ExtINT. LINT1 delivers NMIs on every CPU,
+    /// as the MADT's Local APIC NMI entry says.
+    static func localInterruptPins(isBootstrapProcessor: Bool) -> (lint0: UInt32, lint1: UInt32) {
+        let extINT: UInt32 = 0x7 << 8, nmi: UInt32 = 0x4 << 8, masked: UInt32 = 1 << 16
+        return (isBootstrapProcessor ? extINT : extINT | masked, nmi)
+    }
+
+    static let lvtLINT0Offset = 0x350
+    static let lvtLINT1Offset = 0x360
+
     private static func configureLocalAPIC(_ vcpu: VCPU) throws(KVMError) {
         var lapic = try vcpu.lapic()
-        let lvtLINT0 = 0x350, lvtLINT1 = 0x360
-        let extINT: UInt32 = 0x7 << 8, nmi: UInt32 = 0x4 << 8
-        let deliveryModeMask: UInt32 = 0x700
+        let pins = localInterruptPins(isBootstrapProcessor: vcpu.id == 0)
         withUnsafeMutableBytes(of: &lapic.regs) { registers in
-            for (offset, mode) in [(lvtLINT0, extINT), (lvtLINT1, nmi)] {
-                guard let entry = UnsafeRawBufferPointer(registers).loadLittleEndian(UInt32.self, at: offset) else { continue }
-                registers.storeLittleEndian((entry & ~deliveryModeMask) | mode, at: offset)
-            }
+            registers.storeLittleEndian(pins.lint0, at: lvtLINT0Offset)
+            registers.storeLittleEndian(pins.lint1, at: lvtLINT1Offset)
         }
         try vcpu.setLAPIC(lapic)
     }

@@ -33,15 +33,15 @@ struct VCPUExitHandler: Sendable {
             }
             return .resume
         case .halt:
-            return .stop(.guestShutdown("vCPU \(vcpuID) halted"))
+            return .stop(.guestPowerOff("vCPU \(vcpuID) halted"))
         case .shutdown:
-            return .stop(.guestShutdown("vCPU \(vcpuID) shut down (triple fault or reset)"))
+            return .stop(.guestFault("vCPU \(vcpuID) shut down: triple fault\(location())"))
         case .systemEvent(let event):
             return .stop(stopReason(for: event))
         case .internalError(let suberror):
-            return .stop(.failure("KVM internal error on vCPU \(vcpuID), suberror \(suberror)\(location())"))
+            return .stop(.vmmFailure("KVM internal error on vCPU \(vcpuID), suberror \(suberror)\(location())"))
         case .failedEntry(let reason):
-            return .stop(.failure("vCPU \(vcpuID) failed to enter the guest (hardware reason 0x\(String(reason, radix: 16)))"))
+            return .stop(.vmmFailure("vCPU \(vcpuID) failed to enter the guest (hardware reason 0x\(String(reason, radix: 16)))"))
         case .interrupted:
             return .resume
         case .malformed(let reason):
@@ -49,7 +49,7 @@ struct VCPUExitHandler: Sendable {
             logger.warning("vCPU \(vcpuID): malformed exit ignored (\(reason))")
             return .resume
         case .unknown(let reason):
-            return .stop(.failure("vCPU \(vcpuID): unhandled exit reason \(reason)"))
+            return .stop(.vmmFailure("vCPU \(vcpuID): unhandled exit reason \(reason)"))
         }
     }
 
@@ -68,9 +68,9 @@ struct VCPUExitHandler: Sendable {
     private func stopReason(for event: VCPUExit.SystemEvent) -> StopReason {
         switch event {
         case .reset: return .guestReset("KVM reset event")
-        case .shutdown: return .guestShutdown("KVM shutdown event")
-        case .crash: return .failure("guest crashed (KVM crash event)")
-        case .other(let type): return .guestShutdown("KVM system event \(type)")
+        case .shutdown: return .guestPowerOff("KVM shutdown event")
+        case .crash: return .guestFault("guest crashed (KVM crash event)")
+        case .other(let type): return .vmmFailure("unknown KVM system event \(type)")
         }
     }
 }

@@ -32,17 +32,24 @@ final class VCPURunner: Sendable {
         }
     }
 
+    /// The pause protocol's vCPU side (see `RunControl`): after an exit, straight back into
+    /// `KVM_RUN`; the run control is consulted only before the first run and after a run a
+    /// kick interrupted, when KVM has completed any pending access.
     private func runLoop() {
-        while control.checkpoint() == .proceed {
+        guard control.checkpoint() == .proceed else { return }
+        while true {
             do {
-                // Interrupted: a kick; the checkpoint says whether to pause or stop.
-                guard try vcpu.runOnce() == .exited else { continue }
-                if case .stop(let reason) = exitHandler.handle(vcpu.exit) {
-                    control.stop(reason)
-                    return
+                switch try vcpu.runOnce() {
+                case .exited:
+                    if case .stop(let reason) = exitHandler.handle(vcpu.exit) {
+                        control.stop(reason)
+                        return
+                    }
+                case .interrupted:
+                    guard control.checkpoint() == .proceed else { return }
                 }
             } catch {
-                control.stop(.failure(error.description))
+                control.stop(.vmmFailure(error.description))
                 return
             }
         }

@@ -9,9 +9,12 @@ public enum LinuxBoot {
 
     /// Parses the image (bzImage or ELF64 vmlinux), loads it, the initrd and the command line
     /// into guest memory, writes the zero page (boot_params) with an e820 map built from
-    /// memory.regions, the GDT, an IDT placeholder and identity page tables, and returns the
-    /// CPU state to enter with. Never traps on any input bytes.
-    public static func prepare(memory: GuestMemory, kernel: [UInt8], initrd: [UInt8]?, commandLine: String) throws(KernelImageError) -> LinuxBootResult {
+    /// memory.regions, the GDT, an IDT placeholder and identity page tables, the firmware
+    /// tables if given (with the RSDP's address in `boot_params.acpi_rsdp_addr`), and returns
+    /// the CPU state to enter with. Never traps on any input bytes.
+    public static func prepare(
+        memory: GuestMemory, kernel: [UInt8], initrd: [UInt8]?, commandLine: String, firmware: BootFirmware? = nil
+    ) throws(KernelImageError) -> LinuxBootResult {
         // Everything is checked before the first byte is written, so a refused image leaves
         // guest memory untouched.
         let image = try KernelImage.parse(kernel)
@@ -23,13 +26,15 @@ public enum LinuxBoot {
             try placeInitrd(size: UInt64(bytes.count), above: image.footprintEnd, limit: image.initrdAddressMax, lowRAMEnd: lowRAMEnd)
         }
         let zeroPage = ZeroPage.contents(
-            setupHeader: image.setupHeader, ZeroPageContents(initrd: initrdRange, e820: E820Entry.map(for: memory.layout)))
+            setupHeader: image.setupHeader,
+            ZeroPageContents(initrd: initrdRange, e820: E820Entry.map(for: memory.layout), acpiRSDPAddress: firmware?.acpiRSDPAddress))
 
         do {
             try memory.write(bytes: zeroPage, at: X86Layout.zeroPageAddress)
             try BootGDT.write(to: memory)
             try BootPageTables.write(to: memory)
             try memory.write(bytes: commandLineBytes + [0], at: GuestAddress(X86Layout.commandLine.start))
+            for region in firmware?.regions ?? [] { try memory.write(bytes: region.bytes, at: region.address) }
             for segment in image.segments { try load(segment, into: memory) }
             if let initrdBytes, let initrdRange {
                 try memory.write(bytes: initrdBytes, at: GuestAddress(initrdRange.start))

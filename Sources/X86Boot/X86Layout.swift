@@ -31,6 +31,10 @@ public enum X86Layout {
     /// right after the PCI window, so the two never overlap (Firecracker's devices start at
     /// 0xD000_0000 too).
     public static let virtioMMIOWindow = AddressRange(start: 0xD000_0000, length: 0x1000_0000)!
+    /// The port window the PCI host bridge forwards (described in the DSDT; no device has an
+    /// I/O BAR today): everything above the PC's legacy ports, COM1, the ACPI power registers
+    /// and the configuration ports, which all lie below 0x1000.
+    public static let pciIOWindow = AddressRange(start: 0x1000, length: 0x1_0000 - 0x1000)!
     public static let ioapicAddress: GuestAddress = 0xFEC0_0000
     public static let lapicAddress: GuestAddress = 0xFEE0_0000
 

@@ -5,6 +5,8 @@ import SwiftletCore
 enum ZeroPage {
     static let size = 0x1000
 
+    /// `acpi_rsdp_addr` (u64): where the RSDP is, so Linux need not scan for it.
+    static let acpiRSDPAddr: UInt64 = 0x070
     static let extRamdiskImage: UInt64 = 0x0C0
     static let extRamdiskSize: UInt64 = 0x0C4
     static let extCmdLinePtr: UInt64 = 0x0C8
@@ -50,6 +52,8 @@ enum ZeroPage {
 struct ZeroPageContents {
     var initrd: AddressRange?
     var e820: [E820Entry]
+    /// The RSDP's address, if the machine has ACPI tables.
+    var acpiRSDPAddress: GuestAddress? = nil
 }
 
 extension ZeroPage {
@@ -81,6 +85,7 @@ extension ZeroPage {
         page.set(UInt32(truncatingIfNeeded: contents.initrd?.length ?? 0), at: ramdiskSize)
         page.set(UInt32(0), at: extRamdiskImage)
         page.set(UInt32(0), at: extRamdiskSize)
+        page.set(contents.acpiRSDPAddress?.rawValue ?? 0, at: acpiRSDPAddr)
         let e820 = contents.e820.prefix(E820Entry.maxEntries)
         page.set(UInt8(e820.count), at: e820Entries)
         for (index, entry) in e820.enumerated() {

@@ -8,7 +8,7 @@ import Glibc
 /// The command line as a user meets it: typos, option errors, limits, the console escape, the
 /// terminal after a crash, logging, and the renamed --mem.
 @Suite(.serialized) struct CLIBehaviourTests {
-    static let defaultCommandLine = "console=ttyS0 reboot=k panic=1 pci=conf1 i8042.nopnp i8042.noaux"
+    static let defaultCommandLine = "console=ttyS0 panic=1 i8042.noaux"
 
     static func expectUsageError(_ arguments: [String], mentions expected: [String]) throws -> SwiftletProcess.Result {
         let result = try SwiftletProcess.run(arguments, timeout: 30)

@@ -114,31 +114,31 @@ final class RecordingBus: ExitBus {
 
     @Test func stopReasons() {
         run.pointee.exit_reason = UInt32(KVM_EXIT_HLT)
-        #expect(handle() == .stop(.guestShutdown("vCPU 2 halted")))
+        #expect(handle() == .stop(.guestPowerOff("vCPU 2 halted")))
         run.pointee.exit_reason = UInt32(KVM_EXIT_SHUTDOWN)
-        #expect(handle() == .stop(.guestShutdown("vCPU 2 shut down (triple fault or reset)")))
+        #expect(handle() == .stop(.guestFault("vCPU 2 shut down: triple fault at rip 0x1234")))
         run.pointee.exit_reason = UInt32(KVM_EXIT_INTERNAL_ERROR)
         run.pointee.internal.suberror = 1
-        #expect(handle() == .stop(.failure("KVM internal error on vCPU 2, suberror 1 at rip 0x1234")))
+        #expect(handle() == .stop(.vmmFailure("KVM internal error on vCPU 2, suberror 1 at rip 0x1234")))
         run.pointee.exit_reason = UInt32(KVM_EXIT_FAIL_ENTRY)
         run.pointee.fail_entry.hardware_entry_failure_reason = 0x21
-        #expect(handle() == .stop(.failure("vCPU 2 failed to enter the guest (hardware reason 0x21)")))
+        #expect(handle() == .stop(.vmmFailure("vCPU 2 failed to enter the guest (hardware reason 0x21)")))
         run.pointee.exit_reason = 999
-        #expect(handle() == .stop(.failure("vCPU 2: unhandled exit reason 999")))
+        #expect(handle() == .stop(.vmmFailure("vCPU 2: unhandled exit reason 999")))
         run.pointee.exit_reason = UInt32(KVM_EXIT_INTR)
         #expect(handle() == .resume)
     }
 
     @Test(arguments: [
         (KVM_SYSTEM_EVENT_RESET, StopReason.guestReset("KVM reset event")),
-        (KVM_SYSTEM_EVENT_SHUTDOWN, .guestShutdown("KVM shutdown event")),
-        (KVM_SYSTEM_EVENT_CRASH, .failure("guest crashed (KVM crash event)")),
-        (Int32(42), .guestShutdown("KVM system event 42")),
+        (KVM_SYSTEM_EVENT_SHUTDOWN, .guestPowerOff("KVM shutdown event")),
+        (KVM_SYSTEM_EVENT_CRASH, .guestFault("guest crashed (KVM crash event)")),
+        (Int32(42), .vmmFailure("unknown KVM system event 42")),
     ])
     func systemEvents(type: Int32, expected: StopReason) {
         run.pointee.exit_reason = UInt32(KVM_EXIT_SYSTEM_EVENT)
         run.pointee.system_event.type = UInt32(type)
         #expect(handle() == .stop(expected))
-        #expect(expected.isClean == (type != KVM_SYSTEM_EVENT_CRASH))
+        #expect(expected.isClean == (type == KVM_SYSTEM_EVENT_RESET || type == KVM_SYSTEM_EVENT_SHUTDOWN))
     }
 }

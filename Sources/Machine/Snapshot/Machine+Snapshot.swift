@@ -67,7 +67,10 @@ extension Machine {
 
     private func captureState() throws(MachineError) -> MachineSnapshot {
         do {
-            let msrIndices = try kvm.msrIndexList()
+            // The TSC deadline is emulated by KVM's LAPIC; KVM lists it among the MSRs to save,
+            // but a deadline lost on restore would leave a tickless guest waiting forever.
+            let listed = try kvm.msrIndexList()
+            let msrIndices = listed.contains(VCPUSnapshot.tscDeadlineMSR) ? listed : listed + [VCPUSnapshot.tscDeadlineMSR]
             let xsaveSize = Int(max(4096, kvm.checkExtension(KVM_CAP_XSAVE2)))
             let vcpuStates = try vcpus.map { vcpu throws(KVMError) in
                 try VCPUSnapshot.capture(vcpu, msrIndices: msrIndices, xsaveSize: xsaveSize)

@@ -28,8 +28,8 @@ struct RunCommand: ParsableCommand {
             Without --cmdline, the kernel gets "\(KernelCommandLine.default)"; --verbose prints the \
             command line a VM boots with.
 
-            Swiftlet exits with status 0 when the guest reboots or powers off, and non-zero when the \
-            VM cannot be built or fails.
+            Exit status:
+            \(StopReason.ExitStatus.table)
             """)
 
     @Option(name: .long, help: ArgumentHelp("Guest kernel: a bzImage or an ELF64 vmlinux.", valueName: "path"))

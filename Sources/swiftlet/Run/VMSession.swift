@@ -41,13 +41,13 @@ extension VMSession {
 }
 
 extension StopReason {
-    /// Says why the VM stopped and turns a failure into a non-zero exit.
+    /// Says why the VM stopped and exits with its documented status (`exitCode`).
     func exitIfFailed() throws {
         if isClean {
             Diagnostics.note(description)
         } else {
             Diagnostics.error(description)
-            throw ExitCode(1)
+            throw ExitCode(exitCode)
         }
     }
 }

@@ -21,12 +21,19 @@ TESTBED_WORK=${TESTBED_WORK:-/tmp/testbed}
 TESTBED_L2_MEMORY=${TESTBED_L2_MEMORY:-256}
 TESTBED_SCENARIO_TIMEOUT=${TESTBED_SCENARIO_TIMEOUT:-180}
 
-# Without ACPI tables the guest cannot power off, so guests end with `reboot -f`; reboot=k
-# makes that an i8042 reset, which Swiftlet treats as the end of the run. panic=-1 turns a panic
-# into an immediate reboot, so a broken guest ends its run at once instead of at the timeout.
-# pci=conf1: with no ACPI tables Linux finds the PCI bus only this way. No acpi=off: Debian's
-# kernel lacks CONFIG_X86_MPPARSE and would then switch its local APIC (and MSI-X) off.
-GUEST_BASE_CMDLINE="console=ttyS0 earlyprintk=serial reboot=k panic=-1 pci=conf1 i8042.nopnp i8042.noaux i8042.nomux i8042.dumbkbd"
+# The guest's kernel command line, as short as Swiftlet's ACPI tables allow. What the tables
+# made unnecessary: pci=conf1 (the DSDT's PCI host bridge tells Linux where bus 0 is),
+# i8042.nopnp (the FADT says an i8042 is present, so Linux probes it directly when ACPI
+# lists no PNP keyboard) and reboot=k (Linux reboots a hardware-reduced ACPI machine without
+# EFI by jumping to the BIOS reset vector, where Swiftlet's stub writes the FADT's reset
+# register; Swiftlet exits 0 on it). What remains, and why:
+#   console=ttyS0 earlyprintk=serial  the console is COM1; early messages show boot failures
+#   panic=-1      a panic reboots at once, so a broken guest ends its run instead of timing out
+#   i8042.noaux i8042.nomux i8042.dumbkbd  spare Linux probing what Swiftlet's i8042 does
+#                 not model (a mouse port, active multiplexing) and setting keyboard LEDs;
+#                 they do not depend on ACPI either way
+# No acpi=off: Debian's kernel lacks CONFIG_X86_MPPARSE and would switch its local APIC off.
+GUEST_BASE_CMDLINE="console=ttyS0 earlyprintk=serial panic=-1 i8042.noaux i8042.nomux i8042.dumbkbd"
 
 now() { cut -d' ' -f1 /proc/uptime; }
 seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
