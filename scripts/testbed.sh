@@ -129,12 +129,13 @@ build_l1_initramfs() { # OUTPUT
     rm -rf "$stage"
 }
 
-# L1's vCPUs (issue 10, SMP): the linux-smp* scenarios give their guest 4 vCPUs, and L2's
-# vCPUs only run in parallel if L1 has as many (TCG runs each on a host thread). Other runs keep
-# one vCPU, which with idle=poll costs one busy host core. TESTBED_L1_CPUS overrides both.
+# L1's vCPUs (issue 10, SMP): the linux-smp* and bench-smp-* scenarios give their guest 4
+# vCPUs, and L2's vCPUs only run in parallel if L1 has as many (TCG runs each on a host thread).
+# Other runs keep one vCPU, which with idle=poll costs one busy host core. TESTBED_L1_CPUS
+# overrides both.
 L1_CPUS=${TESTBED_L1_CPUS:-1}
 for name in "${SCENARIOS[@]}"; do
-    case $name in linux-smp*) L1_CPUS=${TESTBED_L1_CPUS:-4} ;; esac
+    case $name in linux-smp* | bench-smp-*) L1_CPUS=${TESTBED_L1_CPUS:-4} ;; esac
 done
 
 # Sets L1_QEMU to the command that boots L1 with the extra kernel command line words given.

@@ -436,9 +436,14 @@ class Bench:
         "qemu": ["linux-boot", "bench-disk", "bench-boot-microvm"],
     }
 
-    def testbed_run(self, vmm):
-        """One `scripts/testbed.sh` run; returns {scenario: its result details} for TESTBED_SCENARIOS."""
-        scenarios = self.TESTBED_SCENARIOS[vmm]
+    # In their own L1, which gets 4 vCPUs for them (scripts/testbed.sh), so that the rows above
+    # keep their 1-vCPU L1.
+    TESTBED_SMP_SCENARIOS = ["bench-smp-boot1", "bench-smp-boot4"]
+
+    def testbed_run(self, vmm, scenarios=None):
+        """One `scripts/testbed.sh` run; returns {scenario: its result details} for `scenarios`
+        (default TESTBED_SCENARIOS)."""
+        scenarios = scenarios or self.TESTBED_SCENARIOS[vmm]
         argv = [os.path.join(REPO_ROOT, "scripts", "testbed.sh"), *scenarios]
         if vmm == "qemu":
             argv[1:1] = ["--vmm", "qemu"]
@@ -524,7 +529,26 @@ class Bench:
                     seconds, uptime = self.boot_figures(results["bench-boot-microvm"])
                     wall_microvm.qemu.append(seconds)
                     init_microvm.qemu.append(uptime)
-        return [wall_pc, init_pc, wall_microvm, init_microvm, write, read]
+        return [wall_pc, init_pc, wall_microvm, init_microvm, write, read] + self.rows_linux_smp(where, pc)
+
+    def rows_linux_smp(self, where, pc):
+        smp = ("scripts/testbed.sh bench-smp-boot1/bench-smp-boot4: linux-boot's guest with --cpus 1 or 4 "
+               "(QEMU -smp 1 or 4), both in one L1 with 4 vCPUs; the guest must report as many CPUs brought up; ")
+        rows = {}
+        for cpus in (1, 4):
+            rows[cpus] = (
+                report.Row("linux.boot_wall.smp%d" % cpus, "Linux boot to reboot with %d vCPU(s), VMM run time (nested testbed)" % cpus,
+                           "s", "lower", smp + pc + "; " + where),
+                report.Row("linux.init_uptime.smp%d" % cpus, "Linux guest uptime when init starts, %d vCPU(s) (nested testbed)" % cpus,
+                           "s", "lower", smp + pc + "; " + where))
+        for _ in range(self.runs):
+            for vmm in ("swiftlet", "qemu"):
+                results = self.testbed_run(vmm, self.TESTBED_SMP_SCENARIOS)
+                for cpus in (1, 4):
+                    seconds, uptime = self.boot_figures(results["bench-smp-boot%d" % cpus])
+                    getattr(rows[cpus][0], vmm).append(seconds)
+                    getattr(rows[cpus][1], vmm).append(uptime)
+        return [row for cpus in (1, 4) for row in rows[cpus]]
 
     # ---- driver ------------------------------------------------------------------------
 
@@ -615,11 +639,11 @@ def main():
                         help="also boot Linux with both VMMs in the nested testbed (scripts/testbed.sh; minutes)")
     parser.add_argument("--time-limit", type=int,
                         help="fail and skip the remaining rows after this many seconds "
-                             "(default 100 with --quick, else 1200; 900 more with --linux)")
+                             "(default 100 with --quick, else 1200; 1800 more with --linux)")
     options = parser.parse_args()
     if options.runs < 1:
         parser.error("--runs must be at least 1")
-    time_limit = options.time_limit or (100 if options.quick else 1200) + (900 if options.linux else 0)
+    time_limit = options.time_limit or (100 if options.quick else 1200) + (1800 if options.linux else 0)
     if options.linux and not os.access(os.path.join(REPO_ROOT, "scripts", "testbed.sh"), os.X_OK):
         parser.error("--linux needs scripts/testbed.sh")
 
