@@ -143,11 +143,13 @@ l1_qemu_command() {
     # EPYC minus the features TCG cannot emulate anyway (QEMU would warn about each one).
     # idle=poll: L1 never halts. With halting idle, about one L1 in 15 froze during its first
     # L2 run (halted, timer interrupt pending, never woken); with idle=poll none did in 50.
+    # no_timer_check: on a loaded host, TCG can miss the IOAPIC timer check's window and L1's
+    # kernel panics with "IO-APIC + timer doesn't work!" (seen once in 2026-12-02's soak).
     local cpu=EPYC,+svm,+npt,-rdseed,-sha-ni,-fxsr-opt,-misalignsse,-3dnowprefetch,-osvw,-topoext,-nrip-save,-xsavec
     L1_QEMU=(qemu-system-x86_64 -accel tcg -cpu "$cpu" -m "${TESTBED_L1_MEMORY:-2048}" -smp "$L1_CPUS"
         -nodefaults -display none -no-reboot
         -kernel "$GUEST_KERNEL" -initrd "$TESTBED_OUT/l1.cpio"
-        -append "console=ttyS0 reboot=k panic=-1 idle=poll $* ${TESTBED_L1_CMDLINE_EXTRA:-}")
+        -append "console=ttyS0 reboot=k panic=-1 idle=poll no_timer_check $* ${TESTBED_L1_CMDLINE_EXTRA:-}")
     # For debugging L1 itself, e.g. TESTBED_L1_QEMU_EXTRA="-monitor unix:/tmp/l1.mon,server,nowait".
     # shellcheck disable=SC2206
     [ -z "${TESTBED_L1_QEMU_EXTRA:-}" ] || L1_QEMU+=($TESTBED_L1_QEMU_EXTRA)
