@@ -29,7 +29,7 @@ BUSYBOX=$(static_busybox)
 
 # Virtio modules in dependency order (virtio needs virtio_ring, virtio_net needs net_failover,
 # which needs failover); the cloud kernel has them as modules, not built in.
-VIRTIO_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk failover net_failover virtio_net"
+VIRTIO_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_mmio virtio_blk failover net_failover virtio_net"
 # For the testbed's L1: KVM, and tun for the taps Swiftlet's virtio-net attaches to.
 KVM_MODULES="irqbypass kvm kvm-amd tun"
 

@@ -114,6 +114,9 @@ build_l1_initramfs() { # OUTPUT
     debugfs=$(command -v debugfs || echo /usr/sbin/debugfs)
     cp "$debugfs" "$stage/usr/bin/debugfs"
     copy_libraries "$stage" "$debugfs"
+    # linux-firecracker drives the API the way Firecracker's getting-started guide does.
+    cp "$(command -v curl)" "$stage/usr/bin/curl"
+    copy_libraries "$stage" "$(command -v curl)"
     if [ "$VMM" = qemu ]; then
         # The reference VMM: QEMU with its libraries and the firmware its pc machine loads.
         cp "$(command -v qemu-system-x86_64)" "$stage/usr/bin/"
