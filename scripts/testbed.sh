@@ -117,6 +117,9 @@ build_l1_initramfs() { # OUTPUT
     # linux-firecracker drives the API the way Firecracker's getting-started guide does.
     cp "$(command -v curl)" "$stage/usr/bin/curl"
     copy_libraries "$stage" "$(command -v curl)"
+    # bench-smp-pause's client, static so it needs nothing from L1.
+    gcc -static -O2 -Wall -Wextra -Werror -o "$stage/usr/bin/pause-rtt" "$REPO_ROOT/scripts/bench/tools/pause-rtt.c" ||
+        die "building scripts/bench/tools/pause-rtt.c failed (gcc and libc6-dev)"
     if [ "$VMM" = qemu ]; then
         # The reference VMM: QEMU with its libraries and the firmware its pc machine loads.
         cp "$(command -v qemu-system-x86_64)" "$stage/usr/bin/"

@@ -438,7 +438,7 @@ class Bench:
 
     # In their own L1, which gets 4 vCPUs for them (scripts/testbed.sh), so that the rows above
     # keep their 1-vCPU L1.
-    TESTBED_SMP_SCENARIOS = ["bench-smp-boot1", "bench-smp-boot4"]
+    TESTBED_SMP_SCENARIOS = ["bench-smp-boot1", "bench-smp-boot4", "bench-smp-pause"]
 
     def testbed_run(self, vmm, scenarios=None):
         """One `scripts/testbed.sh` run; returns {scenario: its result details} for `scenarios`
@@ -541,6 +541,10 @@ class Bench:
                            "s", "lower", smp + pc + "; " + where),
                 report.Row("linux.init_uptime.smp%d" % cpus, "Linux guest uptime when init starts, %d vCPU(s) (nested testbed)" % cpus,
                            "s", "lower", smp + pc + "; " + where))
+        pause = report.Row("linux.pause_resume.smp4", "Pause + resume round trip, 4 busy vCPUs (nested testbed)", "ms",
+                           "lower", "scripts/testbed.sh bench-smp-pause: a busy loop pinned to each of the guest's 4 CPUs; "
+                           "scripts/bench/tools/pause-rtt times 20 round trips over one open connection, PATCH /vm "
+                           "Paused + Resumed (Swiftlet) vs QMP stop + cont (QEMU -smp 4), median per run; " + where)
         for _ in range(self.runs):
             for vmm in ("swiftlet", "qemu"):
                 results = self.testbed_run(vmm, self.TESTBED_SMP_SCENARIOS)
@@ -548,7 +552,11 @@ class Bench:
                     seconds, uptime = self.boot_figures(results["bench-smp-boot%d" % cpus])
                     getattr(rows[cpus][0], vmm).append(seconds)
                     getattr(rows[cpus][1], vmm).append(uptime)
-        return [row for cpus in (1, 4) for row in rows[cpus]]
+                found = re.search(r"pause\+resume median ([0-9.]+) ms", results["bench-smp-pause"])
+                if not found:
+                    raise BenchError("no median in the bench-smp-pause result: %s" % results["bench-smp-pause"])
+                getattr(pause, vmm).append(float(found.group(1)))
+        return [row for cpus in (1, 4) for row in rows[cpus]] + [pause]
 
     # ---- driver ------------------------------------------------------------------------
 

@@ -8,9 +8,11 @@
 # QEMU_MACHINE the machine type (default pc; the benchmark also uses microvm).
 set -eu
 
-[ "${1:-}" = run ] || { echo "usage: $0 run --kernel PATH [--initrd PATH] [--cmdline S] [--memory MIB] [--cpus N] [--disk PATH[,ro]]" >&2; exit 2; }
+# --api-sock PATH gives QEMU a QMP socket there (not Firecracker's API: only bench-smp-pause,
+# which speaks QMP to it, uses it).
+[ "${1:-}" = run ] || { echo "usage: $0 run --kernel PATH [--initrd PATH] [--cmdline S] [--memory MIB] [--cpus N] [--disk PATH[,ro]] [--api-sock PATH]" >&2; exit 2; }
 shift
-kernel= initrd= cmdline= memory=128 cpus=1 disk=
+kernel= initrd= cmdline= memory=128 cpus=1 disk= qmp=
 while [ $# -gt 0 ]; do
     case $1 in
     --kernel) kernel=$2 ;;
@@ -19,6 +21,7 @@ while [ $# -gt 0 ]; do
     --memory) memory=$2 ;;
     --cpus) cpus=$2 ;;
     --disk) disk=$2 ;;
+    --api-sock) qmp=$2 ;;
     *) echo "qemu-as-swiftlet: unsupported option $1" >&2; exit 2 ;;
     esac
     shift 2
@@ -32,6 +35,7 @@ fi
 set -- -accel "$QEMU_ACCEL" -M "${QEMU_MACHINE:-pc}" -m "$memory" -smp "$cpus" -display none -monitor none \
     -serial stdio -no-reboot -nodefaults -kernel "$kernel" -append "$cmdline"
 [ -n "$initrd" ] && set -- "$@" -initrd "$initrd"
+[ -n "$qmp" ] && set -- "$@" -qmp "unix:$qmp,server=on,wait=off"
 if [ -n "$disk" ]; then
     case $disk in
     *,ro*) set -- "$@" -drive "file=${disk%%,*},format=raw,if=virtio,readonly=on" ;;
