@@ -33,8 +33,8 @@ public protocol VMMBackend: Sendable {
     func instanceStart() throws
     /// `PUT /actions {"action_type": "SendCtrlAltDel"}`: asks the guest to reboot via the i8042.
     func sendCtrlAltDel() throws
-    /// `PUT /actions {"action_type": "FlushMetrics"}`. Swiftlet has no metrics sink; the
-    /// default implementation accepts and does nothing.
+    /// `PUT /actions {"action_type": "FlushMetrics"}`: writes a metrics line now. The default
+    /// implementation (a backend without metrics) accepts and does nothing.
     func flushMetrics() throws
     /// `PATCH /vm {"state": "Paused"}`: returns once every vCPU is stopped.
     func pause() throws
@@ -44,6 +44,12 @@ public protocol VMMBackend: Sendable {
     func createSnapshot(_ files: SnapshotFiles) throws
     /// `PUT /snapshot/load`; only on a fresh VMM with nothing configured.
     func loadSnapshot(_ request: SnapshotLoadRequest) throws
+    /// `PUT /logger`: where the log goes, its level and line format. The default refuses.
+    func configureLogger(_ configuration: LoggerConfig) throws
+    /// `PUT /metrics`: starts writing metrics lines to a file. The default refuses.
+    func configureMetrics(_ configuration: MetricsConfig) throws
+    /// Where `APIRequest.perform` counts the requests it answers; nil counts nothing.
+    var apiRequestCounters: APIRequestCounters? { get }
 }
 
 extension VMMBackend {
@@ -52,6 +58,16 @@ extension VMMBackend {
     public func putNetworkInterface(_ interface: NetworkInterface) throws {
         throw VMMError("This VMM has no network interfaces.")
     }
+
+    public func configureLogger(_ configuration: LoggerConfig) throws {
+        throw VMMError("This VMM cannot redirect its log.")
+    }
+
+    public func configureMetrics(_ configuration: MetricsConfig) throws {
+        throw VMMError("This VMM writes no metrics.")
+    }
+
+    public var apiRequestCounters: APIRequestCounters? { nil }
 }
 
 /// An error whose message is shown to the API client verbatim as `fault_message`.

@@ -22,6 +22,8 @@ public final class Machine: Sendable {
     let pci: PCISubsystem
     let virtioMMIO: VirtioMMIOSubsystem
     let logger: Logger
+    /// Every vCPU's exits, counted for the metrics.
+    public let exitCounters = VCPUExitCounters()
     private let runners: [VCPURunner]
     /// The kernel and initrd this VM booted from (none after a restore): a snapshot must not overwrite them.
     let bootFiles: [SnapshotOutputCheck.Input]
@@ -162,7 +164,9 @@ public final class Machine: Sendable {
             vm: vm, memory: memory, portBus: portBus, mmioBus: mmioBus, virtioDevices: transport == .pci ? virtioDevices : [], logger: logger)
         virtioMMIO = try VirtioMMIOSubsystem(
             vm: vm, memory: memory, mmioBus: mmioBus, virtioDevices: transport == .mmio ? virtioDevices : [], logger: logger)
-        runners = vcpus.map { [logger] in VCPURunner(vcpu: $0, portBus: portBus, mmioBus: mmioBus, control: control, logger: logger) }
+        runners = vcpus.map { [logger, exitCounters] in
+            VCPURunner(vcpu: $0, portBus: portBus, mmioBus: mmioBus, control: control, logger: logger, exitCounters: exitCounters)
+        }
     }
 
     // MARK: - Lifecycle

@@ -41,6 +41,10 @@ enum APIRouter {
             return .createSnapshot(try SnapshotFiles(createRequest: try parse(body, "snapshot/create")))
         case ("PUT", "snapshot/load"):
             return .loadSnapshot(try SnapshotLoadRequest(json: try parse(body, "snapshot/load")))
+        case ("PUT", "logger"):
+            return .putLogger(try LoggerConfig(json: try parse(body, "logger")))
+        case ("PUT", "metrics"):
+            return .putMetrics(try MetricsConfig(json: try parse(body, "metrics")))
         default:
             throw APIFault("Invalid request method and/or path: \(method) \(path).")
         }

@@ -13,12 +13,17 @@ final class MachineBackend: VMMBackend {
         var bootSource: BootSource?
         var drives: [Drive] = []
         var networkInterfaces: [NetworkInterface] = []
+        /// What `PUT /logger` set so far, merged, for `GET /vm/config`.
+        var logger: LoggerConfig?
     }
 
     private let configuration = Mutex(Configuration())
     private let pending: PendingMachine
-    private let serialOutput: @Sendable ([UInt8]) -> Void
+    private let console: ConsoleOutput
     private let logger: Logger
+    private let logRouting: LogRouting?
+    let apiRequestCounters: APIRequestCounters? = APIRequestCounters()
+    let metrics: MetricsReporter
     private let kvmDevicePath: String
     /// What carries the VM's virtio devices (`run --transport`).
     private let transport: VirtioTransportKind
@@ -26,15 +31,26 @@ final class MachineBackend: VMMBackend {
 
     init(
         pending: PendingMachine, instanceID: String, kvmDevicePath: String, transport: VirtioTransportKind = .pci,
-        serialOutput: @escaping @Sendable ([UInt8]) -> Void, logger: Logger
+        console: ConsoleOutput, logger: Logger, logRouting: LogRouting? = nil
     ) {
         self.pending = pending
         self.transport = transport
         self.instanceID = instanceID
         self.kvmDevicePath = kvmDevicePath
-        self.serialOutput = serialOutput
+        self.console = console
         self.logger = logger
+        self.logRouting = logRouting
+        metrics = MetricsReporter { [apiRequestCounters, pending, console] in
+            let machine = pending.current
+            return FirecrackerMetrics.totals(
+                .init(
+                    apiRequests: apiRequestCounters?.snapshot ?? [:], exits: machine?.exitCounters.counts, devices: machine?.deviceCounters,
+                    serialBytes: console.offeredBytes, serialDroppedBytes: console.droppedBytes))
+        }
     }
+
+    /// The guest console's bytes, on a vCPU thread.
+    private var serialOutput: @Sendable ([UInt8]) -> Void { { [console] in console.write($0) } }
 
     // MARK: - Queries
 
@@ -45,7 +61,9 @@ final class MachineBackend: VMMBackend {
 
     func vmConfiguration() throws -> VMConfiguration {
         configuration.withLock {
-            VMConfiguration(bootSource: $0.bootSource, drives: $0.drives, machineConfig: $0.machineConfig, networkInterfaces: $0.networkInterfaces)
+            VMConfiguration(
+                bootSource: $0.bootSource, drives: $0.drives, machineConfig: $0.machineConfig, networkInterfaces: $0.networkInterfaces,
+                logger: $0.logger, metrics: metrics.path.map(MetricsConfig.init))
         }
     }
 
@@ -91,6 +109,35 @@ final class MachineBackend: VMMBackend {
             }
             configuration.rules.recordPreBootConfiguration()
         }
+    }
+
+    // MARK: - Logger and metrics
+
+    /// Pre-boot only, as in Firecracker; it does not count as configuring the VM, so a
+    /// snapshot can still be loaded after it.
+    func configureLogger(_ value: LoggerConfig) throws {
+        try configuration.withLock { configuration in
+            try configuration.rules.checkPreBootConfiguration()
+            guard let logRouting else { throw VMMError("This VMM cannot redirect its log.") }
+            do { try logRouting.apply(value) } catch { throw VMMError("Cannot open the log file: \(error)") }
+            var merged = configuration.logger ?? LoggerConfig()
+            merged.logPath = value.logPath ?? merged.logPath
+            merged.level = value.level ?? merged.level
+            merged.showLevel = value.showLevel ?? merged.showLevel
+            merged.showLogOrigin = value.showLogOrigin ?? merged.showLogOrigin
+            configuration.logger = merged
+        }
+    }
+
+    func configureMetrics(_ value: MetricsConfig) throws {
+        try configuration.withLock { configuration in
+            try configuration.rules.checkPreBootConfiguration()
+            try metrics.configure(path: value.metricsPath)
+        }
+    }
+
+    func flushMetrics() throws {
+        metrics.flush()
     }
 
     // MARK: - Lifecycle

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ControlAPI
 
 /// Firecracker 1.x's command-line flags, spelled as its launchers pass them (long options,
 /// `--name value`). Swiftlet acts on the ones that mean something here and accepts the rest
@@ -17,7 +18,7 @@ struct FirecrackerOptions: ParsableArguments {
     var id = "anonymous-instance"
 
     @Option(name: .long, help: "Log level: Error, Warning, Info, Debug, Trace or Off.")
-    var level: FirecrackerLogLevel?
+    var level: LogLevel?
 
     @Option(name: .customLong("log-path"), help: "Append the log to this file.")
     var logPath: String?
@@ -76,25 +77,15 @@ struct FirecrackerOptions: ParsableArguments {
         var arguments = ["--id", id, "--transport", enablePCI ? "pci" : "mmio"]
         if !noAPI { arguments += ["--api-sock", apiSock] }
         if let configFile { arguments += ["--config-file", configFile] }
-        if let level { arguments += ["--log-level", level.swiftletLevel] }
+        if let level { arguments += ["--log-level", level.swiftLogLevel.rawValue] }
         if let logPath { arguments += ["--log-path", logPath] }
         return arguments
     }
 }
 
 /// Firecracker's `--level` values (it accepts them in any case).
-enum FirecrackerLogLevel: String, ExpressibleByArgument, CaseIterable {
-    case error, warning, info, debug, trace, off
-
-    init?(argument: String) {
-        self.init(rawValue: argument.lowercased())
-    }
-
-    /// The swift-log level `run --log-level` takes; Off keeps only what stops the VMM.
-    var swiftletLevel: String {
-        switch self {
-        case .off: return "critical"
-        default: return rawValue
-        }
+extension LogLevel: ExpressibleByArgument {
+    public init?(argument: String) {
+        self.init(name: argument)
     }
 }

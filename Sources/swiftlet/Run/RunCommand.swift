@@ -117,6 +117,11 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("log-path"), help: ArgumentHelp("Append the log to this file instead of writing it to stderr.", valueName: "path"))
     var logPath: String?
 
+    @Option(
+        name: .customLong("metrics-path"),
+        help: ArgumentHelp("Append Firecracker-style metrics (JSON lines, every 60 s and at exit) to this file or named pipe.", valueName: "path"))
+    var metricsPath: String?
+
     @Flag(name: .customLong("no-seccomp"), help: "Run without the seccomp system-call filter (on by default; see docs/security.md).")
     var noSeccomp = false
 
@@ -145,7 +150,7 @@ struct RunCommand: ParsableCommand {
 
     mutating func run() throws {
         try checkCombination()
-        let logger = try bootstrapLogging()
+        let (logger, logRouting) = try bootstrapLogging()
         signal(SIGPIPE, SIG_IGN)
         let pending = PendingMachine()
         // Before any work: a signal during boot, a restore or a snapshot must end in an
@@ -155,7 +160,11 @@ struct RunCommand: ParsableCommand {
         try installSeccomp()
         let output = try openConsoleOutput()
         let backend = MachineBackend(
-            pending: pending, instanceID: id, kvmDevicePath: Self.kvmDevicePath, transport: transport, serialOutput: output.write, logger: logger)
+            pending: pending, instanceID: id, kvmDevicePath: Self.kvmDevicePath, transport: transport, console: output, logger: logger,
+            logRouting: logRouting)
+        if let metricsPath {
+            do { try backend.configureMetrics(MetricsConfig(metricsPath: metricsPath)) } catch { throw CommandFailure("--metrics-path: \(error)") }
+        }
 
         var server: APIServer?
         if let apiSock {
@@ -175,11 +184,12 @@ struct RunCommand: ParsableCommand {
         #endif
         let reason = VMSession(pending: pending).run()
         server?.stop()
+        backend.metrics.flush()
         // A signal may have stopped the VM in the middle of a snapshot.
         TemporaryFiles.removeAll()
         output.finish()
-        if output.buffer.droppedBytes > 0 {
-            logger.warning("console output dropped: the output did not drain", metadata: ["bytes": "\(output.buffer.droppedBytes)"])
+        if output.droppedBytes > 0 {
+            logger.warning("console output dropped: the output did not drain", metadata: ["bytes": "\(output.droppedBytes)"])
         }
         try reason.exitIfFailed()
     }
@@ -212,7 +222,7 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    private func bootstrapLogging() throws(CommandFailure) -> Logger {
+    private func bootstrapLogging() throws(CommandFailure) -> (Logger, LogRouting) {
         let level = logLevel.map { verbose ? min($0, .info) : $0 } ?? (verbose ? .info : .warning)
         guard let logPath else { return SwiftletLogging.bootstrap(level: level) }
         do {
