@@ -21,6 +21,10 @@ public protocol VMMBackend: Sendable {
     func vmConfiguration() throws -> VMConfiguration
     /// `PUT /machine-config`; pre-boot only.
     func setMachineConfig(_ config: MachineConfig) throws
+    /// `PATCH /machine-config`: changes the given fields; pre-boot only. The default reads the
+    /// current configuration and puts it back changed (calls are serialized, so nothing
+    /// comes between the two).
+    func updateMachineConfig(_ update: MachineConfigUpdate) throws
     /// `PUT /boot-source`; pre-boot only.
     func setBootSource(_ bootSource: BootSource) throws
     /// `PUT /drives/{drive_id}`: adds the drive or replaces the one with the same id; pre-boot only.
@@ -57,6 +61,10 @@ extension VMMBackend {
 
     public func putNetworkInterface(_ interface: NetworkInterface) throws {
         throw VMMError("This VMM has no network interfaces.")
+    }
+
+    public func updateMachineConfig(_ update: MachineConfigUpdate) throws {
+        try setMachineConfig(update.applied(to: try vmConfiguration().machineConfig))
     }
 
     public func configureLogger(_ configuration: LoggerConfig) throws {

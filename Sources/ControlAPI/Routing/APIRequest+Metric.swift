@@ -16,6 +16,7 @@ extension APIRequest {
         case .loadSnapshot: .put("snapshot_load")
         case .putLogger: .put("logger")
         case .putMetrics: .put("metrics")
+        case .patchMachineConfig: .patch("machine_cfg")
         }
     }
 }

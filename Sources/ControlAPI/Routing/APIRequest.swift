@@ -17,6 +17,7 @@ enum APIRequest: Equatable, Sendable {
     case loadSnapshot(SnapshotLoadRequest)
     case putLogger(LoggerConfig)
     case putMetrics(MetricsConfig)
+    case patchMachineConfig(MachineConfigUpdate)
 }
 
 /// What goes back to the client: a status and an optional JSON body.
@@ -80,6 +81,8 @@ extension APIRequest {
                 try backend.configureLogger(configuration)
             case .putMetrics(let configuration):
                 try backend.configureMetrics(configuration)
+            case .patchMachineConfig(let update):
+                try backend.updateMachineConfig(update)
             }
             return .noContent
         } catch {

@@ -26,10 +26,10 @@ struct FirecrackerOptions: ParsableArguments {
     @Flag(name: .customLong("show-level"), help: "Accepted; Swiftlet's log lines always carry their level.")
     var showLevel = false
 
-    @Flag(name: .customLong("show-log-origin"), help: "Accepted and ignored.")
+    @Flag(name: .customLong("show-log-origin"), help: "Put the source file and line in each log line.")
     var showLogOrigin = false
 
-    @Option(name: .customLong("metrics-path"), help: "Accepted and ignored (no metrics yet).")
+    @Option(name: .customLong("metrics-path"), help: "Append metrics (JSON lines) to this file or named pipe.")
     var metricsPath: String?
 
     @Flag(name: .customLong("boot-timer"), help: "Accepted and ignored (no boot timer device yet).")
@@ -79,6 +79,8 @@ struct FirecrackerOptions: ParsableArguments {
         if let configFile { arguments += ["--config-file", configFile] }
         if let level { arguments += ["--log-level", level.swiftLogLevel.rawValue] }
         if let logPath { arguments += ["--log-path", logPath] }
+        if showLogOrigin { arguments.append("--show-log-origin") }
+        if let metricsPath { arguments += ["--metrics-path", metricsPath] }
         return arguments
     }
 }

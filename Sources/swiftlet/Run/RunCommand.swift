@@ -117,6 +117,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("log-path"), help: ArgumentHelp("Append the log to this file instead of writing it to stderr.", valueName: "path"))
     var logPath: String?
 
+    @Flag(name: .customLong("show-log-origin"), help: "Put the source file and line of each log message in its line.")
+    var showLogOrigin = false
+
     @Option(
         name: .customLong("metrics-path"),
         help: ArgumentHelp("Append Firecracker-style metrics (JSON lines, every 60 s and at exit) to this file or named pipe.", valueName: "path"))
@@ -151,6 +154,8 @@ struct RunCommand: ParsableCommand {
     mutating func run() throws {
         try checkCombination()
         let (logger, logRouting) = try bootstrapLogging()
+        // Names no file, so nothing can fail.
+        if showLogOrigin { try? logRouting.apply(LoggerConfig(showLogOrigin: true)) }
         signal(SIGPIPE, SIG_IGN)
         let pending = PendingMachine()
         // Before any work: a signal during boot, a restore or a snapshot must end in an
