@@ -50,6 +50,8 @@ public protocol VMMBackend: Sendable {
     func loadSnapshot(_ request: SnapshotLoadRequest) throws
     /// `PUT /logger`: where the log goes, its level and line format. The default refuses.
     func configureLogger(_ configuration: LoggerConfig) throws
+    /// `PUT /serial`: where the guest console goes; pre-boot only. The default refuses.
+    func configureSerial(_ configuration: SerialConfig) throws
     /// `PUT /metrics`: starts writing metrics lines to a file. The default refuses.
     func configureMetrics(_ configuration: MetricsConfig) throws
     /// Where `APIRequest.perform` counts the requests it answers; nil counts nothing.
@@ -69,6 +71,10 @@ extension VMMBackend {
 
     public func configureLogger(_ configuration: LoggerConfig) throws {
         throw VMMError("This VMM cannot redirect its log.")
+    }
+
+    public func configureSerial(_ configuration: SerialConfig) throws {
+        throw VMMError("This VMM cannot redirect the serial console.")
     }
 
     public func configureMetrics(_ configuration: MetricsConfig) throws {

@@ -15,6 +15,7 @@ final class FakeBackend: VMMBackend {
         case loadSnapshot(SnapshotLoadRequest)
         case logger(LoggerConfig)
         case metrics(MetricsConfig)
+        case serial(SerialConfig)
     }
 
     private struct State {
@@ -110,6 +111,14 @@ final class FakeBackend: VMMBackend {
             try state.rules.checkPreBootConfiguration()
             guard state.configuration.metrics == nil else { throw VMMError("Reinitialization of metrics not allowed.") }
             state.configuration.metrics = configuration
+        }
+    }
+
+    func configureSerial(_ configuration: SerialConfig) throws {
+        try state.withLock { state in
+            state.calls.append(.serial(configuration))
+            try state.rules.checkPreBootConfiguration()
+            state.configuration.serial = configuration
         }
     }
 

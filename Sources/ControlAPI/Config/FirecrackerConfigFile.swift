@@ -12,6 +12,7 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
     public var machineConfig: MachineConfig?
     public var logger: LoggerConfig?
     public var metrics: MetricsConfig?
+    public var serial: SerialConfig?
 
     public init(bootSource: BootSource, drives: [Drive] = [], machineConfig: MachineConfig? = nil, networkInterfaces: [NetworkInterface] = []) {
         self.bootSource = bootSource
@@ -25,7 +26,7 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
     /// else is refused instead of being silently dropped.
     static let unsupportedSections = [
         "vsock", "balloon", "mmds-config", "entropy",
-        "cpu-config", "serial", "pmem", "memory-hotplug",
+        "cpu-config", "pmem", "memory-hotplug",
     ]
 
     /// Config files are small; this only stops a wrong path (a disk image) from being slurped.
@@ -45,6 +46,7 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
             }
             logger = try Self.section(reader.value("logger")) { json throws(APIFault) in try LoggerConfig(json: json) }
             metrics = try Self.section(reader.value("metrics")) { json throws(APIFault) in try MetricsConfig(json: json) }
+            serial = try Self.section(reader.value("serial")) { json throws(APIFault) in try SerialConfig(json: json) }
             drives = try Self.list(reader.value("drives"), section: "drives", idField: "drive_id", id: \.driveID, parse: Drive.init)
             networkInterfaces = try Self.list(
                 reader.value("network-interfaces"), section: "network-interfaces", idField: "iface_id", id: \.interfaceID, parse: NetworkInterface.init)
@@ -108,6 +110,7 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
     public func apply(to backend: any VMMBackend) throws {
         if let logger { try backend.configureLogger(logger) }
         if let metrics { try backend.configureMetrics(metrics) }
+        if let serial { try backend.configureSerial(serial) }
         if let machineConfig { try backend.setMachineConfig(machineConfig) }
         try backend.setBootSource(bootSource)
         for drive in drives { try backend.putDrive(drive) }

@@ -8,11 +8,12 @@ public struct VMConfiguration: Sendable, Equatable {
     public var networkInterfaces: [NetworkInterface]
     public var logger: LoggerConfig?
     public var metrics: MetricsConfig?
+    public var serial: SerialConfig?
 
     public init(
         bootSource: BootSource? = nil, drives: [Drive] = [],
         machineConfig: MachineConfig = .firecrackerDefault, networkInterfaces: [NetworkInterface] = [],
-        logger: LoggerConfig? = nil, metrics: MetricsConfig? = nil
+        logger: LoggerConfig? = nil, metrics: MetricsConfig? = nil, serial: SerialConfig? = nil
     ) {
         self.bootSource = bootSource
         self.drives = drives
@@ -20,6 +21,7 @@ public struct VMConfiguration: Sendable, Equatable {
         self.networkInterfaces = networkInterfaces
         self.logger = logger
         self.metrics = metrics
+        self.serial = serial
     }
 
     var jsonValue: JSONValue {
@@ -29,6 +31,7 @@ public struct VMConfiguration: Sendable, Equatable {
             "network-interfaces": .array(networkInterfaces.map(\.jsonValue)),
             "logger": logger?.jsonValue ?? .null,
             "metrics": metrics?.jsonValue ?? .null,
+            "serial": serial?.jsonValue ?? .null,
             // Resources Swiftlet does not have: null, as Firecracker reports unconfigured ones.
             "balloon": .null,
             "mmds-config": .null,

@@ -17,6 +17,7 @@ extension APIRequest {
         case .putLogger: .put("logger")
         case .putMetrics: .put("metrics")
         case .patchMachineConfig: .patch("machine_cfg")
+        case .putSerial: .put("serial")
         }
     }
 }

@@ -18,6 +18,7 @@ enum APIRequest: Equatable, Sendable {
     case putLogger(LoggerConfig)
     case putMetrics(MetricsConfig)
     case patchMachineConfig(MachineConfigUpdate)
+    case putSerial(SerialConfig)
 }
 
 /// What goes back to the client: a status and an optional JSON body.
@@ -83,6 +84,8 @@ extension APIRequest {
                 try backend.configureMetrics(configuration)
             case .patchMachineConfig(let update):
                 try backend.updateMachineConfig(update)
+            case .putSerial(let configuration):
+                try backend.configureSerial(configuration)
             }
             return .noContent
         } catch {

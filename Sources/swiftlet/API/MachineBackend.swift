@@ -15,6 +15,7 @@ final class MachineBackend: VMMBackend {
         var networkInterfaces: [NetworkInterface] = []
         /// What `PUT /logger` set so far, merged, for `GET /vm/config`.
         var logger: LoggerConfig?
+        var serial: SerialConfig?
     }
 
     private let configuration = Mutex(Configuration())
@@ -63,7 +64,7 @@ final class MachineBackend: VMMBackend {
         configuration.withLock {
             VMConfiguration(
                 bootSource: $0.bootSource, drives: $0.drives, machineConfig: $0.machineConfig, networkInterfaces: $0.networkInterfaces,
-                logger: $0.logger, metrics: metrics.path.map(MetricsConfig.init))
+                logger: $0.logger, metrics: metrics.path.map(MetricsConfig.init), serial: $0.serial)
         }
     }
 
@@ -133,6 +134,18 @@ final class MachineBackend: VMMBackend {
         try configuration.withLock { configuration in
             try configuration.rules.checkPreBootConfiguration()
             try metrics.configure(path: value.metricsPath)
+        }
+    }
+
+    /// Opened here, so a bad path fails the request, and without blocking: a named pipe
+    /// whose reader is not there yet still opens.
+    func configureSerial(_ value: SerialConfig) throws {
+        try configuration.withLock { configuration in
+            try configuration.rules.checkPreBootConfiguration()
+            if let path = value.serialOutPath {
+                do { console.redirect(to: try LogFile.open(path).descriptor.rawValue) } catch { throw VMMError("Cannot open serial_out_path: \(error)") }
+            }
+            configuration.serial = value
         }
     }
 
