@@ -50,6 +50,8 @@ public protocol VMMBackend: Sendable {
     func loadSnapshot(_ request: SnapshotLoadRequest) throws
     /// `PUT /logger`: where the log goes, its level and line format. The default refuses.
     func configureLogger(_ configuration: LoggerConfig) throws
+    /// `PUT /entropy`: adds the virtio-rng device; pre-boot only. The default refuses.
+    func putEntropyDevice(_ device: EntropyDevice) throws
     /// `PUT /serial`: where the guest console goes; pre-boot only. The default refuses.
     func configureSerial(_ configuration: SerialConfig) throws
     /// `PUT /metrics`: starts writing metrics lines to a file. The default refuses.
@@ -71,6 +73,10 @@ extension VMMBackend {
 
     public func configureLogger(_ configuration: LoggerConfig) throws {
         throw VMMError("This VMM cannot redirect its log.")
+    }
+
+    public func putEntropyDevice(_ device: EntropyDevice) throws {
+        throw VMMError("This VMM has no entropy device.")
     }
 
     public func configureSerial(_ configuration: SerialConfig) throws {

@@ -13,10 +13,12 @@ public struct BootConfiguration: Sendable, Equatable {
     public var netInterfaces: [NetConfiguration]
     /// What carries the virtio devices: virtio-pci unless the caller asks for virtio-mmio.
     public var transport: VirtioTransportKind
+    /// A virtio-rng device fed from the host's getrandom, after the other virtio devices.
+    public var entropy: Bool
 
     public init(
         kernelPath: String, initrdPath: String? = nil, commandLine: String = "", memoryMiB: Int = 128, vcpuCount: Int = 1, disks: [DiskConfiguration] = [],
-        netInterfaces: [NetConfiguration] = [], transport: VirtioTransportKind = .pci
+        netInterfaces: [NetConfiguration] = [], transport: VirtioTransportKind = .pci, entropy: Bool = false
     ) {
         self.kernelPath = kernelPath
         self.initrdPath = initrdPath
@@ -26,6 +28,7 @@ public struct BootConfiguration: Sendable, Equatable {
         self.disks = disks
         self.netInterfaces = netInterfaces
         self.transport = transport
+        self.entropy = entropy
     }
 }
 

@@ -4,6 +4,7 @@ import Devices
 public struct MachineDeviceCounters: Sendable {
     public var disks: [(id: String, counters: VirtioBlock.Counters)] = []
     public var netInterfaces: [(id: String, counters: VirtioNet.Counters)] = []
+    public var entropy: VirtioRng.Counters?
 
     public init() {}
 }
@@ -16,6 +17,7 @@ extension Machine {
         for (name, device) in devices {
             if let disk = device as? VirtioBlock { result.disks.append((name, disk.counters)) }
             if let interface = device as? VirtioNet { result.netInterfaces.append((name, interface.counters)) }
+            if let rng = device as? VirtioRng { result.entropy = rng.counters }
         }
         return result
     }

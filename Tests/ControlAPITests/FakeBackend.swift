@@ -16,6 +16,7 @@ final class FakeBackend: VMMBackend {
         case logger(LoggerConfig)
         case metrics(MetricsConfig)
         case serial(SerialConfig)
+        case entropy(EntropyDevice)
     }
 
     private struct State {
@@ -119,6 +120,15 @@ final class FakeBackend: VMMBackend {
             state.calls.append(.serial(configuration))
             try state.rules.checkPreBootConfiguration()
             state.configuration.serial = configuration
+        }
+    }
+
+    func putEntropyDevice(_ device: EntropyDevice) throws {
+        try state.withLock { state in
+            state.calls.append(.entropy(device))
+            try state.rules.checkPreBootConfiguration()
+            state.configuration.entropy = device
+            state.rules.recordPreBootConfiguration()
         }
     }
 

@@ -13,6 +13,7 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
     public var logger: LoggerConfig?
     public var metrics: MetricsConfig?
     public var serial: SerialConfig?
+    public var entropy: EntropyDevice?
 
     public init(bootSource: BootSource, drives: [Drive] = [], machineConfig: MachineConfig? = nil, networkInterfaces: [NetworkInterface] = []) {
         self.bootSource = bootSource
@@ -25,7 +26,7 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
     /// (null, an empty list or an empty object), so Firecracker's sample files load; anything
     /// else is refused instead of being silently dropped.
     static let unsupportedSections = [
-        "vsock", "balloon", "mmds-config", "entropy",
+        "vsock", "balloon", "mmds-config",
         "cpu-config", "pmem", "memory-hotplug",
     ]
 
@@ -47,6 +48,8 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
             logger = try Self.section(reader.value("logger")) { json throws(APIFault) in try LoggerConfig(json: json) }
             metrics = try Self.section(reader.value("metrics")) { json throws(APIFault) in try MetricsConfig(json: json) }
             serial = try Self.section(reader.value("serial")) { json throws(APIFault) in try SerialConfig(json: json) }
+            // An empty object is a device with default settings, as in Firecracker's files.
+            entropy = try reader.value("entropy").map { json throws(APIFault) in try EntropyDevice(json: json) }
             drives = try Self.list(reader.value("drives"), section: "drives", idField: "drive_id", id: \.driveID, parse: Drive.init)
             networkInterfaces = try Self.list(
                 reader.value("network-interfaces"), section: "network-interfaces", idField: "iface_id", id: \.interfaceID, parse: NetworkInterface.init)
@@ -115,6 +118,7 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
         try backend.setBootSource(bootSource)
         for drive in drives { try backend.putDrive(drive) }
         for interface in networkInterfaces { try backend.putNetworkInterface(interface) }
+        if let entropy { try backend.putEntropyDevice(entropy) }
     }
 }
 

@@ -9,11 +9,13 @@ public struct VMConfiguration: Sendable, Equatable {
     public var logger: LoggerConfig?
     public var metrics: MetricsConfig?
     public var serial: SerialConfig?
+    public var entropy: EntropyDevice?
 
     public init(
         bootSource: BootSource? = nil, drives: [Drive] = [],
         machineConfig: MachineConfig = .firecrackerDefault, networkInterfaces: [NetworkInterface] = [],
-        logger: LoggerConfig? = nil, metrics: MetricsConfig? = nil, serial: SerialConfig? = nil
+        logger: LoggerConfig? = nil, metrics: MetricsConfig? = nil, serial: SerialConfig? = nil,
+        entropy: EntropyDevice? = nil
     ) {
         self.bootSource = bootSource
         self.drives = drives
@@ -22,6 +24,7 @@ public struct VMConfiguration: Sendable, Equatable {
         self.logger = logger
         self.metrics = metrics
         self.serial = serial
+        self.entropy = entropy
     }
 
     var jsonValue: JSONValue {
@@ -32,6 +35,7 @@ public struct VMConfiguration: Sendable, Equatable {
             "logger": logger?.jsonValue ?? .null,
             "metrics": metrics?.jsonValue ?? .null,
             "serial": serial?.jsonValue ?? .null,
+            "entropy": entropy?.jsonValue ?? .null,
             // Resources Swiftlet does not have: null, as Firecracker reports unconfigured ones.
             "balloon": .null,
             "mmds-config": .null,

@@ -18,6 +18,7 @@ extension APIRequest {
         case .putMetrics: .put("metrics")
         case .patchMachineConfig: .patch("machine_cfg")
         case .putSerial: .put("serial")
+        case .putEntropy: .put("entropy")
         }
     }
 }

@@ -19,6 +19,7 @@ enum APIRequest: Equatable, Sendable {
     case putMetrics(MetricsConfig)
     case patchMachineConfig(MachineConfigUpdate)
     case putSerial(SerialConfig)
+    case putEntropy(EntropyDevice)
 }
 
 /// What goes back to the client: a status and an optional JSON body.
@@ -86,6 +87,8 @@ extension APIRequest {
                 try backend.updateMachineConfig(update)
             case .putSerial(let configuration):
                 try backend.configureSerial(configuration)
+            case .putEntropy(let device):
+                try backend.putEntropyDevice(device)
             }
             return .noContent
         } catch {

@@ -45,6 +45,8 @@ enum APIRouter {
             return .loadSnapshot(try SnapshotLoadRequest(json: try parse(body, "snapshot/load")))
         case ("PUT", "logger"):
             return .putLogger(try LoggerConfig(json: try parse(body, "logger")))
+        case ("PUT", "entropy"):
+            return .putEntropy(try EntropyDevice(json: try parse(body, "entropy")))
         case ("PUT", "serial"):
             return .putSerial(try SerialConfig(json: try parse(body, "serial")))
         case ("PUT", "metrics"):

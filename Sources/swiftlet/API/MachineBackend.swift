@@ -16,6 +16,7 @@ final class MachineBackend: VMMBackend {
         /// What `PUT /logger` set so far, merged, for `GET /vm/config`.
         var logger: LoggerConfig?
         var serial: SerialConfig?
+        var entropy: EntropyDevice?
     }
 
     private let configuration = Mutex(Configuration())
@@ -64,7 +65,8 @@ final class MachineBackend: VMMBackend {
         configuration.withLock {
             VMConfiguration(
                 bootSource: $0.bootSource, drives: $0.drives, machineConfig: $0.machineConfig, networkInterfaces: $0.networkInterfaces,
-                logger: $0.logger, metrics: metrics.path.map(MetricsConfig.init), serial: $0.serial)
+                logger: $0.logger, metrics: metrics.path.map(MetricsConfig.init), serial: $0.serial,
+                entropy: $0.entropy)
         }
     }
 
@@ -108,6 +110,14 @@ final class MachineBackend: VMMBackend {
             } else {
                 configuration.networkInterfaces.append(interface)
             }
+            configuration.rules.recordPreBootConfiguration()
+        }
+    }
+
+    func putEntropyDevice(_ device: EntropyDevice) throws {
+        try configuration.withLock { configuration in
+            try configuration.rules.checkPreBootConfiguration()
+            configuration.entropy = device
             configuration.rules.recordPreBootConfiguration()
         }
     }
@@ -172,7 +182,7 @@ final class MachineBackend: VMMBackend {
                 vcpuCount: configuration.machineConfig.vcpuCount,
                 disks: drives.map { DiskConfiguration(path: $0.pathOnHost, readOnly: $0.isReadOnly, id: $0.driveID) },
                 netInterfaces: configuration.networkInterfaces.map { NetConfiguration(id: $0.interfaceID, tap: $0.hostDeviceName, mac: $0.guestMAC) },
-                transport: transport)
+                transport: transport, entropy: configuration.entropy != nil)
             let machine = try Machine.boot(build, kvmDevicePath: kvmDevicePath, serialOutput: serialOutput, logger: logger)
             machine.start()
             configuration.rules.recordStarted()

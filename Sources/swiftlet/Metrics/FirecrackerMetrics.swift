@@ -31,6 +31,12 @@ enum FirecrackerMetrics {
             groups["block_\(id)"] = values
             groups["block"]?.merge(values, uniquingKeysWith: +)
         }
+        if let entropy = devices.entropy {
+            groups["entropy"] = [
+                "entropy_event_count": entropy.requests, "entropy_bytes": entropy.bytes,
+                "entropy_event_fails": entropy.malformedRequests, "host_rng_fails": entropy.sourceFailures,
+            ]
+        }
         groups["net"] = [:]
         for (id, counters) in devices.netInterfaces {
             let values = net(counters)

@@ -84,6 +84,9 @@ struct RunCommand: ParsableCommand {
             valueName: "pci|mmio"))
     var transport: VirtioTransportKind = .pci
 
+    @Flag(name: .long, help: "Add a virtio-rng device that gives the guest entropy from the host's getrandom (/dev/hwrng).")
+    var entropy = false
+
     @Option(name: .customLong("serial-out"), help: ArgumentHelp("Write the guest console to this file instead of stdout.", valueName: "path"))
     var serialOut: String?
 
@@ -208,8 +211,8 @@ struct RunCommand: ParsableCommand {
         }
         memoryFile = try RenamedOption.resolve(memoryFile, name: "--mem-file", oldValue: oldMemoryFile, oldName: "--mem")
         guard (restore == nil) == (memoryFile == nil) else { throw OptionCombinationError("--restore and --mem-file go together") }
-        guard kernel != nil || (initrd == nil && cmdline == nil && disk.isEmpty && net.isEmpty) else {
-            throw OptionCombinationError("--initrd, --cmdline, --disk and --net need --kernel")
+        guard kernel != nil || (initrd == nil && cmdline == nil && disk.isEmpty && net.isEmpty && !entropy) else {
+            throw OptionCombinationError("--initrd, --cmdline, --disk, --net and --entropy need --kernel")
         }
         guard !paused || restore != nil else { throw OptionCombinationError("--paused goes with --restore") }
     }
@@ -247,6 +250,7 @@ struct RunCommand: ParsableCommand {
                 try backend.putDrive(Drive(driveID: disk.id, pathOnHost: disk.path, isRootDevice: false, isReadOnly: disk.readOnly))
             }
             for interface in NetOption.interfaces(net) { try backend.putNetworkInterface(interface) }
+            if entropy { try backend.putEntropyDevice(EntropyDevice()) }
             try backend.instanceStart()
         } else if let configFile {
             try FirecrackerConfigFile(contentsOf: configFile).apply(to: backend)
