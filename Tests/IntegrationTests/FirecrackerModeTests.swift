@@ -121,6 +121,25 @@ import Testing
         #expect(total(lines, "vcpu", "exit_io_out") > 0, "the console is port I/O")
     }
 
+    /// Firecracker's default command line (its boot_source.rs), which a launcher sending no
+    /// boot_args relies on.
+    static let firecrackerDefaultCommandLine = "reboot=k panic=1 pci=off nomodule 8250.nr_uarts=0 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"
+
+    @Test func withoutBootArgsTheKernelGetsFirecrackersDefault() throws {
+        let path = directory.appendingPathComponent("no-args.json").path
+        let json = #"{"boot-source": {"kernel_image_path": "\#(try TestGuest.path())"}}"#
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(json.utf8)))
+        let result = try run(["--no-api", "--config-file", path, "--level", "Info"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("kernel command line: \(Self.firecrackerDefaultCommandLine)\n"), "\(result.stderr)")
+        // With the devices on PCI, pci=off would hide them.
+        let pci = try run(["--no-api", "--config-file", path, "--level", "Info", "--enable-pci"])
+        #expect(pci.stderr.contains("kernel command line: reboot=k panic=1 nomodule 8250.nr_uarts=0 "), "\(pci.stderr)")
+        // swiftlet run keeps its own default.
+        let plain = try SwiftletProcess.run(["run", "--config-file", path, "--verbose"])
+        #expect(plain.stderr.contains("kernel command line: console=ttyS0 reboot=k panic=1"), "\(plain.stderr)")
+    }
+
     @Test func aBrokenConfigFileExitsWithBadConfiguration() throws {
         let path = directory.appendingPathComponent("broken.json").path
         #expect(FileManager.default.createFile(atPath: path, contents: Data("{".utf8)))

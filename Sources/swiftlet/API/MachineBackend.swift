@@ -29,12 +29,15 @@ final class MachineBackend: VMMBackend {
     private let kvmDevicePath: String
     /// What carries the VM's virtio devices (`run --transport`).
     private let transport: VirtioTransportKind
+    /// The command line when `boot_args` is absent: Swiftlet's, or Firecracker's in Firecracker mode.
+    private let defaultCommandLine: String
     let instanceID: String
 
     init(
         pending: PendingMachine, instanceID: String, kvmDevicePath: String, transport: VirtioTransportKind = .pci,
-        console: ConsoleOutput, logger: Logger, logRouting: LogRouting? = nil
+        console: ConsoleOutput, logger: Logger, logRouting: LogRouting? = nil, defaultCommandLine: String = KernelCommandLine.default
     ) {
+        self.defaultCommandLine = defaultCommandLine
         self.pending = pending
         self.transport = transport
         self.instanceID = instanceID
@@ -172,7 +175,7 @@ final class MachineBackend: VMMBackend {
             // Firecracker puts the root device first; the rest keep their order (vda, vdb, ...).
             let drives = configuration.drives.filter(\.isRootDevice) + configuration.drives.filter { !$0.isRootDevice }
             let rootReadOnly = drives.first(where: \.isRootDevice)?.isReadOnly
-            let commandLine = KernelCommandLine.withRootDevice(bootSource.bootArgs ?? KernelCommandLine.default, rootReadOnly: rootReadOnly)
+            let commandLine = KernelCommandLine.withRootDevice(bootSource.bootArgs ?? defaultCommandLine, rootReadOnly: rootReadOnly)
             logger.info("kernel command line: \(commandLine)")
             let build = BootConfiguration(
                 kernelPath: bootSource.kernelImagePath,

@@ -74,7 +74,7 @@ struct FirecrackerOptions: ParsableArguments {
 
     /// The `swiftlet run` arguments that do what these options ask.
     var runArguments: [String] {
-        var arguments = ["--id", id, "--transport", enablePCI ? "pci" : "mmio"]
+        var arguments = ["--id", id, "--transport", enablePCI ? "pci" : "mmio", "--firecracker-defaults"]
         if !noAPI { arguments += ["--api-sock", apiSock] }
         if let configFile { arguments += ["--config-file", configFile] }
         if let level { arguments += ["--log-level", level.swiftLogLevel.rawValue] }

@@ -128,6 +128,10 @@ struct RunCommand: ParsableCommand {
         help: ArgumentHelp("Append Firecracker-style metrics (JSON lines, every 60 s and at exit) to this file or named pipe.", valueName: "path"))
     var metricsPath: String?
 
+    /// Set by Firecracker mode: Firecracker's defaults where Swiftlet's differ (the command line).
+    @Flag(name: .customLong("firecracker-defaults"), help: .hidden)
+    var firecrackerDefaults = false
+
     @Flag(name: .customLong("no-seccomp"), help: "Run without the seccomp system-call filter (on by default; see docs/security.md).")
     var noSeccomp = false
 
@@ -169,7 +173,8 @@ struct RunCommand: ParsableCommand {
         let output = try openConsoleOutput()
         let backend = MachineBackend(
             pending: pending, instanceID: id, kvmDevicePath: Self.kvmDevicePath, transport: transport, console: output, logger: logger,
-            logRouting: logRouting)
+            logRouting: logRouting,
+            defaultCommandLine: firecrackerDefaults ? KernelCommandLine.firecrackerDefault(transport: transport) : KernelCommandLine.default)
         if let metricsPath {
             do { try backend.configureMetrics(MetricsConfig(metricsPath: metricsPath)) } catch { throw CommandFailure("--metrics-path: \(error)") }
         }
