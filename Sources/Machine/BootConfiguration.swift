@@ -1,3 +1,4 @@
+import Devices
 import SwiftletCore
 
 /// Everything needed to build a VM that boots a kernel. Limits are checked against
@@ -15,10 +16,13 @@ public struct BootConfiguration: Sendable, Equatable {
     public var transport: VirtioTransportKind
     /// A virtio-rng device fed from the host's getrandom, after the other virtio devices.
     public var entropy: Bool
+    /// Firecracker's boot-timer device, counting from this moment; nil: none.
+    public var bootTimerStart: BootTimer.Instant?
 
     public init(
         kernelPath: String, initrdPath: String? = nil, commandLine: String = "", memoryMiB: Int = 128, vcpuCount: Int = 1, disks: [DiskConfiguration] = [],
-        netInterfaces: [NetConfiguration] = [], transport: VirtioTransportKind = .pci, entropy: Bool = false
+        netInterfaces: [NetConfiguration] = [], transport: VirtioTransportKind = .pci, entropy: Bool = false,
+        bootTimerStart: BootTimer.Instant? = nil
     ) {
         self.kernelPath = kernelPath
         self.initrdPath = initrdPath
@@ -29,6 +33,7 @@ public struct BootConfiguration: Sendable, Equatable {
         self.netInterfaces = netInterfaces
         self.transport = transport
         self.entropy = entropy
+        self.bootTimerStart = bootTimerStart
     }
 }
 

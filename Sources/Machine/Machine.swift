@@ -72,6 +72,7 @@ public final class Machine: Sendable {
         let machine = try Machine(
             memory: memory, vcpuCount: configuration.vcpuCount, virtioDevices: virtioDevices, transport: configuration.transport, startPaused: false,
             kvmDevicePath: kvmDevicePath, serialOutput: serialOutput, logger: logger,
+            bootTimer: configuration.bootTimerStart.map { start in BootTimer(start: start) { logger.info("\($0.logLine)") } },
             bootFiles: [("kernel", configuration.kernelPath)] + (configuration.initrdPath.map { [("initrd", $0)] } ?? []))
         do {
             let cpuid = try machine.kvm.supportedCPUID()
@@ -123,6 +124,7 @@ public final class Machine: Sendable {
         startPaused: Bool,
         kvmDevicePath: String,
         serialOutput: @escaping @Sendable ([UInt8]) -> Void, logger: Logger,
+        bootTimer: BootTimer? = nil,
         bootFiles: [(what: String, path: String)] = []
     ) throws(MachineError) {
         self.bootFiles = bootFiles.map { .init(what: $0.what, path: $0.path, identity: FileIdentity(path: $0.path)) }
@@ -158,11 +160,13 @@ public final class Machine: Sendable {
             try portBus.insert(serial, base: LegacyDeviceLayout.com1, length: 8)
             try portBus.insert(keyboardController, base: LegacyDeviceLayout.i8042, length: 5)
             try portBus.insert(CMOSClock(), base: LegacyDeviceLayout.cmos, length: 2)
+            if let bootTimer { try mmioBus.insert(bootTimer, range: X86Layout.bootTimerPage) }
         } catch {
             throw .device(error)
         }
         pci = try PCISubsystem(
-            vm: vm, memory: memory, portBus: portBus, mmioBus: mmioBus, virtioDevices: transport == .pci ? virtioDevices : [], logger: logger)
+            vm: vm, memory: memory, portBus: portBus, mmioBus: mmioBus, virtioDevices: transport == .pci ? virtioDevices : [], logger: logger,
+            mmioWindow: bootTimer == nil ? X86Layout.pciMMIOWindow : X86Layout.pciMMIOWindowBesideBootTimer)
         virtioMMIO = try VirtioMMIOSubsystem(
             vm: vm, memory: memory, mmioBus: mmioBus, virtioDevices: transport == .mmio ? virtioDevices : [], logger: logger)
         runners = vcpus.map { [logger, exitCounters] in

@@ -27,9 +27,8 @@ final class PCISubsystem: Sendable {
     /// state keys' order) and registers their queue notifiers.
     init(
         vm: VirtualMachine, memory: GuestMemory, portBus: Bus, mmioBus: Bus, virtioDevices: [(name: String, device: any SnapshottableVirtioDevice)],
-        logger: Logger
+        logger: Logger, mmioWindow window: AddressRange = X86Layout.pciMMIOWindow
     ) throws(MachineError) {
-        let window = X86Layout.pciMMIOWindow
         notifiers = QueueNotifierSet(vm: vm, logger: logger)
         root = PCIRoot(mmioBus: mmioBus, mmioWindow: window)
         configIO = PCIConfigIO(root: root, mappingSink: notifiers)

@@ -31,6 +31,11 @@ public enum X86Layout {
     /// right after the PCI window, so the two never overlap (Firecracker's devices start at
     /// 0xD000_0000 too).
     public static let virtioMMIOWindow = AddressRange(start: 0xD000_0000, length: 0x1000_0000)!
+    /// Firecracker's boot-timer page (`--boot-timer`), at the start of the hole as in its current
+    /// layout. It is taken from the PCI window only when there is a boot timer.
+    public static let bootTimerPage = AddressRange(start: 0xC000_0000, length: 0x1000)!
+    /// The PCI window when the boot timer has its first page.
+    public static let pciMMIOWindowBesideBootTimer = AddressRange(start: 0xC000_1000, length: 0x1000_0000 - 0x1000)!
     public static let ioapicAddress: GuestAddress = 0xFEC0_0000
     public static let lapicAddress: GuestAddress = 0xFEE0_0000
 

@@ -140,6 +140,29 @@ import Testing
         #expect(plain.stderr.contains("kernel command line: console=ttyS0 reboot=k panic=1"), "\(plain.stderr)")
     }
 
+    @Test(arguments: [false, true])
+    func theBootTimerLogsTheGuestsBootTime(enablePCI: Bool) throws {
+        let disk = try DiskTests.makeDisk("fc-boot-timer")
+        defer { try? FileManager.default.removeItem(at: disk) }
+        // A drive too, so that on PCI a BAR is placed next to the boot timer's page.
+        let config = try configFile(test: "boot-timer", disk: disk)
+        let result = try run(["--no-api", "--config-file", config, "--boot-timer", "--level", "Info"] + (enablePCI ? ["--enable-pci"] : []))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.lines.contains("swiftlet-testguest: boot-timer: signalled"), "\(result.stdout)")
+        let reports = result.stderr.split(separator: "\n").filter { $0.contains("Guest-boot-time = ") }
+        #expect(reports.count == 1, "only the byte 123 counts: \(result.stderr)")
+        let line = String(reports.first ?? "")
+        let match = line.firstMatch(of: /Guest-boot-time = (\d+) us (\d+) ms, (\d+) CPU us (\d+) CPU ms/)
+        #expect(match != nil, "\(line)")
+        if let match, let microseconds = Int(match.1), let milliseconds = Int(match.2) {
+            #expect(microseconds > 0 && microseconds < 60_000_000, "measured from Swiftlet's start: \(line)")
+            #expect(milliseconds == microseconds / 1000)
+        }
+        // Without the flag there is no device and no report.
+        let without = try run(["--no-api", "--config-file", config, "--level", "Info"])
+        #expect(!without.stderr.contains("Guest-boot-time"), "\(without.stderr)")
+    }
+
     @Test func aBrokenConfigFileExitsWithBadConfiguration() throws {
         let path = directory.appendingPathComponent("broken.json").path
         #expect(FileManager.default.createFile(atPath: path, contents: Data("{".utf8)))

@@ -1,4 +1,5 @@
 import ControlAPI
+import Devices
 import Foundation
 import Logging
 import Machine
@@ -31,12 +32,16 @@ final class MachineBackend: VMMBackend {
     private let transport: VirtioTransportKind
     /// The command line when `boot_args` is absent: Swiftlet's, or Firecracker's in Firecracker mode.
     private let defaultCommandLine: String
+    /// `--boot-timer`: boots get Firecracker's boot-timer device, counting from this moment.
+    private let bootTimerStart: BootTimer.Instant?
     let instanceID: String
 
     init(
         pending: PendingMachine, instanceID: String, kvmDevicePath: String, transport: VirtioTransportKind = .pci,
-        console: ConsoleOutput, logger: Logger, logRouting: LogRouting? = nil, defaultCommandLine: String = KernelCommandLine.default
+        console: ConsoleOutput, logger: Logger, logRouting: LogRouting? = nil, defaultCommandLine: String = KernelCommandLine.default,
+        bootTimerStart: BootTimer.Instant? = nil
     ) {
+        self.bootTimerStart = bootTimerStart
         self.defaultCommandLine = defaultCommandLine
         self.pending = pending
         self.transport = transport
@@ -185,7 +190,7 @@ final class MachineBackend: VMMBackend {
                 vcpuCount: configuration.machineConfig.vcpuCount,
                 disks: drives.map { DiskConfiguration(path: $0.pathOnHost, readOnly: $0.isReadOnly, id: $0.driveID) },
                 netInterfaces: configuration.networkInterfaces.map { NetConfiguration(id: $0.interfaceID, tap: $0.hostDeviceName, mac: $0.guestMAC) },
-                transport: transport, entropy: configuration.entropy != nil)
+                transport: transport, entropy: configuration.entropy != nil, bootTimerStart: bootTimerStart)
             let machine = try Machine.boot(build, kvmDevicePath: kvmDevicePath, serialOutput: serialOutput, logger: logger)
             machine.start()
             configuration.rules.recordStarted()

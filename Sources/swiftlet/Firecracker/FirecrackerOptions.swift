@@ -32,7 +32,7 @@ struct FirecrackerOptions: ParsableArguments {
     @Option(name: .customLong("metrics-path"), help: "Append metrics (JSON lines) to this file or named pipe.")
     var metricsPath: String?
 
-    @Flag(name: .customLong("boot-timer"), help: "Accepted and ignored (no boot timer device yet).")
+    @Flag(name: .customLong("boot-timer"), help: "Log the guest's boot time when it writes 123 to the boot-timer page at 0xC0000000.")
     var bootTimer = false
 
     @Flag(name: .customLong("enable-pci"), help: "Put virtio devices on PCI instead of virtio-mmio.")
@@ -50,10 +50,10 @@ struct FirecrackerOptions: ParsableArguments {
     @Option(name: .customLong("seccomp-filter"), help: "Accepted and ignored (Firecracker's compiled filter format).")
     var seccompFilter: String?
 
-    @Option(name: .customLong("start-time-us"), help: "Passed by the jailer; accepted and ignored.")
+    @Option(name: .customLong("start-time-us"), help: "Passed by the jailer: its start on the monotonic clock, where the boot timer counts from.")
     var startTimeMicroseconds: UInt64?
 
-    @Option(name: .customLong("start-time-cpu-us"), help: "Passed by the jailer; accepted and ignored.")
+    @Option(name: .customLong("start-time-cpu-us"), help: "Passed by the jailer: the CPU time the boot timer counts from.")
     var startTimeCPUMicroseconds: UInt64?
 
     @Option(name: .customLong("parent-cpu-time-us"), help: "Passed by the jailer; accepted and ignored.")
@@ -81,6 +81,9 @@ struct FirecrackerOptions: ParsableArguments {
         if let logPath { arguments += ["--log-path", logPath] }
         if showLogOrigin { arguments.append("--show-log-origin") }
         if let metricsPath { arguments += ["--metrics-path", metricsPath] }
+        if bootTimer { arguments.append("--boot-timer") }
+        if let startTimeMicroseconds { arguments += ["--start-time-us", String(startTimeMicroseconds)] }
+        if let startTimeCPUMicroseconds { arguments += ["--start-time-cpu-us", String(startTimeCPUMicroseconds)] }
         return arguments
     }
 }

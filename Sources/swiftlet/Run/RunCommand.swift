@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlAPI
+import Devices
 import Foundation
 import Logging
 import Machine
@@ -128,6 +129,19 @@ struct RunCommand: ParsableCommand {
         help: ArgumentHelp("Append Firecracker-style metrics (JSON lines, every 60 s and at exit) to this file or named pipe.", valueName: "path"))
     var metricsPath: String?
 
+    @Flag(
+        name: .customLong("boot-timer"),
+        help: "Log the time from Swiftlet's start until the guest writes 123 to 0xC0000000 (Firecracker's boot timer), at level info.")
+    var bootTimer = false
+
+    /// The jailer's start on the monotonic clock, in microseconds: the boot timer counts from there.
+    @Option(name: .customLong("start-time-us"), help: .hidden)
+    var startTimeMicroseconds: UInt64?
+
+    /// The CPU time the boot timer's CPU figure counts from, in microseconds.
+    @Option(name: .customLong("start-time-cpu-us"), help: .hidden)
+    var startTimeCPUMicroseconds: UInt64?
+
     /// Set by Firecracker mode: Firecracker's defaults where Swiftlet's differ (the command line).
     @Flag(name: .customLong("firecracker-defaults"), help: .hidden)
     var firecrackerDefaults = false
@@ -159,6 +173,8 @@ struct RunCommand: ParsableCommand {
     }
 
     mutating func run() throws {
+        // As early as run gets: the boot timer counts from Swiftlet's start.
+        let started = BootTimer.Instant.now()
         try checkCombination()
         let (logger, logRouting) = try bootstrapLogging()
         // Names no file, so nothing can fail.
@@ -174,7 +190,8 @@ struct RunCommand: ParsableCommand {
         let backend = MachineBackend(
             pending: pending, instanceID: id, kvmDevicePath: Self.kvmDevicePath, transport: transport, console: output, logger: logger,
             logRouting: logRouting,
-            defaultCommandLine: firecrackerDefaults ? KernelCommandLine.firecrackerDefault(transport: transport) : KernelCommandLine.default)
+            defaultCommandLine: firecrackerDefaults ? KernelCommandLine.firecrackerDefault(transport: transport) : KernelCommandLine.default,
+            bootTimerStart: bootTimer ? bootTimerStart(processStart: started) : nil)
         if let metricsPath {
             do { try backend.configureMetrics(MetricsConfig(metricsPath: metricsPath)) } catch { throw CommandFailure("--metrics-path: \(error)") }
         }
@@ -205,6 +222,13 @@ struct RunCommand: ParsableCommand {
             logger.warning("console output dropped: the output did not drain", metadata: ["bytes": "\(output.droppedBytes)"])
         }
         try reason.exitIfFailed()
+    }
+
+    /// Swiftlet's own start, or the jailer's when it passed one, on both of the boot timer's clocks.
+    private func bootTimerStart(processStart: BootTimer.Instant) -> BootTimer.Instant {
+        BootTimer.Instant(
+            monotonicMicroseconds: startTimeMicroseconds ?? processStart.monotonicMicroseconds,
+            cpuMicroseconds: startTimeCPUMicroseconds ?? 0)
     }
 
     /// How the options combine; `Swiftlet.main` prints a failure with the usage line.
