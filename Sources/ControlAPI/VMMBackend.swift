@@ -21,6 +21,10 @@ public protocol VMMBackend: Sendable {
     func vmConfiguration() throws -> VMConfiguration
     /// `PUT /machine-config`; pre-boot only.
     func setMachineConfig(_ config: MachineConfig) throws
+    /// `PATCH /machine-config`: changes the given fields; pre-boot only. The default reads the
+    /// current configuration and puts it back changed (calls are serialized, so nothing
+    /// comes between the two).
+    func updateMachineConfig(_ update: MachineConfigUpdate) throws
     /// `PUT /boot-source`; pre-boot only.
     func setBootSource(_ bootSource: BootSource) throws
     /// `PUT /drives/{drive_id}`: adds the drive or replaces the one with the same id; pre-boot only.
@@ -33,8 +37,8 @@ public protocol VMMBackend: Sendable {
     func instanceStart() throws
     /// `PUT /actions {"action_type": "SendCtrlAltDel"}`: asks the guest to reboot via the i8042.
     func sendCtrlAltDel() throws
-    /// `PUT /actions {"action_type": "FlushMetrics"}`. Swiftlet has no metrics sink; the
-    /// default implementation accepts and does nothing.
+    /// `PUT /actions {"action_type": "FlushMetrics"}`: writes a metrics line now. The default
+    /// implementation (a backend without metrics) accepts and does nothing.
     func flushMetrics() throws
     /// `PATCH /vm {"state": "Paused"}`: returns once every vCPU is stopped.
     func pause() throws
@@ -44,6 +48,16 @@ public protocol VMMBackend: Sendable {
     func createSnapshot(_ files: SnapshotFiles) throws
     /// `PUT /snapshot/load`; only on a fresh VMM with nothing configured.
     func loadSnapshot(_ request: SnapshotLoadRequest) throws
+    /// `PUT /logger`: where the log goes, its level and line format. The default refuses.
+    func configureLogger(_ configuration: LoggerConfig) throws
+    /// `PUT /entropy`: adds the virtio-rng device; pre-boot only. The default refuses.
+    func putEntropyDevice(_ device: EntropyDevice) throws
+    /// `PUT /serial`: where the guest console goes; pre-boot only. The default refuses.
+    func configureSerial(_ configuration: SerialConfig) throws
+    /// `PUT /metrics`: starts writing metrics lines to a file. The default refuses.
+    func configureMetrics(_ configuration: MetricsConfig) throws
+    /// Where `APIRequest.perform` counts the requests it answers; nil counts nothing.
+    var apiRequestCounters: APIRequestCounters? { get }
 }
 
 extension VMMBackend {
@@ -52,6 +66,28 @@ extension VMMBackend {
     public func putNetworkInterface(_ interface: NetworkInterface) throws {
         throw VMMError("This VMM has no network interfaces.")
     }
+
+    public func updateMachineConfig(_ update: MachineConfigUpdate) throws {
+        try setMachineConfig(update.applied(to: try vmConfiguration().machineConfig))
+    }
+
+    public func configureLogger(_ configuration: LoggerConfig) throws {
+        throw VMMError("This VMM cannot redirect its log.")
+    }
+
+    public func putEntropyDevice(_ device: EntropyDevice) throws {
+        throw VMMError("This VMM has no entropy device.")
+    }
+
+    public func configureSerial(_ configuration: SerialConfig) throws {
+        throw VMMError("This VMM cannot redirect the serial console.")
+    }
+
+    public func configureMetrics(_ configuration: MetricsConfig) throws {
+        throw VMMError("This VMM writes no metrics.")
+    }
+
+    public var apiRequestCounters: APIRequestCounters? { nil }
 }
 
 /// An error whose message is shown to the API client verbatim as `fault_message`.

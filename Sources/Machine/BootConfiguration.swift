@@ -1,3 +1,4 @@
+import Devices
 import SwiftletCore
 
 /// Everything needed to build a VM that boots a kernel. Limits are checked against
@@ -13,10 +14,15 @@ public struct BootConfiguration: Sendable, Equatable {
     public var netInterfaces: [NetConfiguration]
     /// What carries the virtio devices: virtio-pci unless the caller asks for virtio-mmio.
     public var transport: VirtioTransportKind
+    /// A virtio-rng device fed from the host's getrandom, after the other virtio devices.
+    public var entropy: Bool
+    /// Firecracker's boot-timer device, counting from this moment; nil: none.
+    public var bootTimerStart: BootTimer.Instant?
 
     public init(
         kernelPath: String, initrdPath: String? = nil, commandLine: String = "", memoryMiB: Int = 128, vcpuCount: Int = 1, disks: [DiskConfiguration] = [],
-        netInterfaces: [NetConfiguration] = [], transport: VirtioTransportKind = .pci
+        netInterfaces: [NetConfiguration] = [], transport: VirtioTransportKind = .pci, entropy: Bool = false,
+        bootTimerStart: BootTimer.Instant? = nil
     ) {
         self.kernelPath = kernelPath
         self.initrdPath = initrdPath
@@ -26,6 +32,8 @@ public struct BootConfiguration: Sendable, Equatable {
         self.disks = disks
         self.netInterfaces = netInterfaces
         self.transport = transport
+        self.entropy = entropy
+        self.bootTimerStart = bootTimerStart
     }
 }
 

@@ -22,6 +22,8 @@ public final class Machine: Sendable {
     let pci: PCISubsystem
     let virtioMMIO: VirtioMMIOSubsystem
     let logger: Logger
+    /// Every vCPU's exits, counted for the metrics.
+    public let exitCounters = VCPUExitCounters()
     private let runners: [VCPURunner]
     /// The kernel and initrd this VM booted from (none after a restore): a snapshot must not overwrite them.
     let bootFiles: [SnapshotOutputCheck.Input]
@@ -56,7 +58,8 @@ public final class Machine: Sendable {
             throw .memory(error)
         }
 
-        let virtioDevices = try PCISubsystem.openDevices(disks: configuration.disks, netInterfaces: configuration.netInterfaces)
+        let virtioDevices = try PCISubsystem.openDevices(
+            disks: configuration.disks, netInterfaces: configuration.netInterfaces, entropy: configuration.entropy)
         let mmioPlacements = try virtioMMIOPlacements(transport: configuration.transport, deviceCount: virtioDevices.count)
         let commandLine = kernelCommandLine(configuration.commandLine, mmioPlacements: mmioPlacements)
         if commandLine != configuration.commandLine { logger.info("kernel command line with the virtio-mmio devices: \(commandLine)") }
@@ -76,6 +79,7 @@ public final class Machine: Sendable {
         let machine = try Machine(
             memory: memory, vcpuCount: configuration.vcpuCount, virtioDevices: virtioDevices, transport: configuration.transport, startPaused: false,
             kvmDevicePath: kvmDevicePath, serialOutput: serialOutput, logger: logger,
+            bootTimer: configuration.bootTimerStart.map { start in BootTimer(start: start) { logger.info("\($0.logLine)") } },
             bootFiles: [("kernel", configuration.kernelPath)] + (configuration.initrdPath.map { [("initrd", $0)] } ?? []))
         do {
             let cpuid = try machine.kvm.supportedCPUID()
@@ -135,6 +139,7 @@ public final class Machine: Sendable {
         startPaused: Bool,
         kvmDevicePath: String,
         serialOutput: @escaping @Sendable ([UInt8]) -> Void, logger: Logger,
+        bootTimer: BootTimer? = nil,
         bootFiles: [(what: String, path: String)] = []
     ) throws(MachineError) {
         self.bootFiles = bootFiles.map { .init(what: $0.what, path: $0.path, identity: FileIdentity(path: $0.path)) }
@@ -172,15 +177,19 @@ public final class Machine: Sendable {
             try portBus.insert(serial, base: LegacyDeviceLayout.com1, length: 8)
             try portBus.insert(keyboardController, base: LegacyDeviceLayout.i8042, length: 5)
             try portBus.insert(CMOSClock(), base: LegacyDeviceLayout.cmos, length: 2)
+            if let bootTimer { try mmioBus.insert(bootTimer, range: X86Layout.bootTimerPage) }
         } catch {
             throw .device(error)
         }
         try Self.attachPowerRegisters(to: portBus, control: control)
         pci = try PCISubsystem(
-            vm: vm, memory: memory, portBus: portBus, mmioBus: mmioBus, virtioDevices: transport == .pci ? virtioDevices : [], logger: logger)
+            vm: vm, memory: memory, portBus: portBus, mmioBus: mmioBus, virtioDevices: transport == .pci ? virtioDevices : [], logger: logger,
+            mmioWindow: bootTimer == nil ? X86Layout.pciMMIOWindow : X86Layout.pciMMIOWindowBesideBootTimer)
         virtioMMIO = try VirtioMMIOSubsystem(
             vm: vm, memory: memory, mmioBus: mmioBus, virtioDevices: transport == .mmio ? virtioDevices : [], logger: logger)
-        runners = vcpus.map { [logger] in VCPURunner(vcpu: $0, portBus: portBus, mmioBus: mmioBus, control: control, logger: logger) }
+        runners = vcpus.map { [logger, exitCounters] in
+            VCPURunner(vcpu: $0, portBus: portBus, mmioBus: mmioBus, control: control, logger: logger, exitCounters: exitCounters)
+        }
     }
 
     // MARK: - Lifecycle

@@ -27,9 +27,8 @@ final class PCISubsystem: Sendable {
     /// state keys' order) and registers their queue notifiers.
     init(
         vm: VirtualMachine, memory: GuestMemory, portBus: Bus, mmioBus: Bus, virtioDevices: [(name: String, device: any SnapshottableVirtioDevice)],
-        logger: Logger
+        logger: Logger, mmioWindow window: AddressRange = X86Layout.pciMMIOWindow
     ) throws(MachineError) {
-        let window = X86Layout.pciMMIOWindow
         notifiers = QueueNotifierSet(vm: vm, logger: logger)
         root = PCIRoot(mmioBus: mmioBus, mmioWindow: window)
         configIO = PCIConfigIO(root: root, mappingSink: notifiers)
@@ -57,10 +56,13 @@ final class PCISubsystem: Sendable {
         }
     }
 
-    /// Opens every configured virtio device, disks first and then network interfaces, each
-    /// kind in the order given; this order is their PCI slot order. A disk or tap that cannot
-    /// be opened fails here, before the guest starts.
-    static func openDevices(disks: [DiskConfiguration], netInterfaces: [NetConfiguration]) throws(MachineError)
+    /// The user's name for the one entropy device (its state key is "virtio-rng:entropy").
+    static let entropyDeviceName = "entropy"
+
+    /// Opens every configured virtio device, disks first, then network interfaces, each
+    /// kind in the order given, then the entropy device; this order is their PCI slot order.
+    /// A disk or tap that cannot be opened fails here, before the guest starts.
+    static func openDevices(disks: [DiskConfiguration], netInterfaces: [NetConfiguration], entropy: Bool = false) throws(MachineError)
         -> [(name: String, device: any SnapshottableVirtioDevice)]
     {
         // An interface's ID is its state key in a snapshot, so it must be unique; checked
@@ -85,6 +87,7 @@ final class PCISubsystem: Sendable {
                 throw MachineError.device(error)
             }
         }
+        if entropy { devices.append((entropyDeviceName, VirtioRng())) }
         return devices
     }
 

@@ -17,10 +17,13 @@ struct VCPUExitHandler: Sendable {
     let portBus: any ExitBus
     let mmioBus: any ExitBus
     let logger: Logger
+    /// Counts every exit for the metrics; nil where nobody reads them (tests).
+    var exitCounters: VCPUExitCounters? = nil
     /// Where the vCPU stopped (" at rip 0x…"), for failure reports; asked only when one is made.
     let location: @Sendable () -> String
 
     func handle(_ exit: VCPUExit) -> ExitAction {
+        exitCounters?.record(exit)
         switch exit {
         case .portIO(let access):
             portIO(access)

@@ -14,10 +14,10 @@ final class VCPURunner: Sendable {
     private let control: RunControl
     private let exitHandler: VCPUExitHandler
 
-    init(vcpu: VCPU, portBus: Bus, mmioBus: Bus, control: RunControl, logger: Logger) {
+    init(vcpu: VCPU, portBus: Bus, mmioBus: Bus, control: RunControl, logger: Logger, exitCounters: VCPUExitCounters? = nil) {
         self.vcpu = vcpu
         self.control = control
-        exitHandler = VCPUExitHandler(vcpuID: vcpu.id, portBus: portBus, mmioBus: mmioBus, logger: logger) { [vcpu] in
+        exitHandler = VCPUExitHandler(vcpuID: vcpu.id, portBus: portBus, mmioBus: mmioBus, logger: logger, exitCounters: exitCounters) { [vcpu] in
             guard let regs = try? vcpu.registers() else { return "" }
             return " at rip 0x\(String(regs.rip, radix: 16))"
         }

@@ -35,6 +35,11 @@ public enum X86Layout {
     /// I/O BAR today): everything above the PC's legacy ports, COM1, the ACPI power registers
     /// and the configuration ports, which all lie below 0x1000.
     public static let pciIOWindow = AddressRange(start: 0x1000, length: 0x1_0000 - 0x1000)!
+    /// Firecracker's boot-timer page (`--boot-timer`), at the start of the hole as in its current
+    /// layout. It is taken from the PCI window only when there is a boot timer.
+    public static let bootTimerPage = AddressRange(start: 0xC000_0000, length: 0x1000)!
+    /// The PCI window when the boot timer has its first page.
+    public static let pciMMIOWindowBesideBootTimer = AddressRange(start: 0xC000_1000, length: 0x1000_0000 - 0x1000)!
     public static let ioapicAddress: GuestAddress = 0xFEC0_0000
     public static let lapicAddress: GuestAddress = 0xFEE0_0000
 

@@ -13,6 +13,10 @@ final class FakeBackend: VMMBackend {
         case instanceStart, sendCtrlAltDel, flushMetrics, pause, resume
         case createSnapshot(SnapshotFiles)
         case loadSnapshot(SnapshotLoadRequest)
+        case logger(LoggerConfig)
+        case metrics(MetricsConfig)
+        case serial(SerialConfig)
+        case entropy(EntropyDevice)
     }
 
     private struct State {
@@ -32,6 +36,8 @@ final class FakeBackend: VMMBackend {
     }
 
     var calls: [Call] { state.withLock { $0.calls } }
+
+    let apiRequestCounters: APIRequestCounters? = APIRequestCounters()
 
     func instanceInfo() throws -> InstanceInfo {
         InstanceInfo(id: "fake-vm", state: state.withLock { $0.rules.state }, vmmVersion: "0.1.0-test")
@@ -90,6 +96,40 @@ final class FakeBackend: VMMBackend {
             try state.rules.checkSendCtrlAltDel()
         }
         ctrlAltDelHook.withLock { $0 }?()
+    }
+
+    func configureLogger(_ configuration: LoggerConfig) throws {
+        try state.withLock { state in
+            state.calls.append(.logger(configuration))
+            try state.rules.checkPreBootConfiguration()
+            state.configuration.logger = configuration
+        }
+    }
+
+    func configureMetrics(_ configuration: MetricsConfig) throws {
+        try state.withLock { state in
+            state.calls.append(.metrics(configuration))
+            try state.rules.checkPreBootConfiguration()
+            guard state.configuration.metrics == nil else { throw VMMError("Reinitialization of metrics not allowed.") }
+            state.configuration.metrics = configuration
+        }
+    }
+
+    func configureSerial(_ configuration: SerialConfig) throws {
+        try state.withLock { state in
+            state.calls.append(.serial(configuration))
+            try state.rules.checkPreBootConfiguration()
+            state.configuration.serial = configuration
+        }
+    }
+
+    func putEntropyDevice(_ device: EntropyDevice) throws {
+        try state.withLock { state in
+            state.calls.append(.entropy(device))
+            try state.rules.checkPreBootConfiguration()
+            state.configuration.entropy = device
+            state.rules.recordPreBootConfiguration()
+        }
     }
 
     func flushMetrics() throws {

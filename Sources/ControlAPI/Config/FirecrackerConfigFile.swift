@@ -1,8 +1,8 @@
 import SwiftletCore
 
 /// Firecracker's `--config-file`: the same resources as the API, in one JSON document with
-/// kebab-case section names ("boot-source", "drives", "network-interfaces", "machine-config") and the API's field
-/// names inside. Firecracker starts the VM right after applying it; `apply(to:)` only
+/// kebab-case section names ("boot-source", "drives", "network-interfaces", "machine-config",
+/// "logger", "metrics", …) and the API's field names inside. Firecracker starts the VM right after applying it; `apply(to:)` only
 /// configures, so the caller decides when to call `instanceStart()`.
 public struct FirecrackerConfigFile: Sendable, Equatable {
     public var bootSource: BootSource
@@ -10,6 +10,10 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
     public var networkInterfaces: [NetworkInterface]
     /// nil when the file has no "machine-config" (Firecracker's defaults then apply).
     public var machineConfig: MachineConfig?
+    public var logger: LoggerConfig?
+    public var metrics: MetricsConfig?
+    public var serial: SerialConfig?
+    public var entropy: EntropyDevice?
 
     public init(bootSource: BootSource, drives: [Drive] = [], machineConfig: MachineConfig? = nil, networkInterfaces: [NetworkInterface] = []) {
         self.bootSource = bootSource
@@ -22,8 +26,8 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
     /// (null, an empty list or an empty object), so Firecracker's sample files load; anything
     /// else is refused instead of being silently dropped.
     static let unsupportedSections = [
-        "vsock", "balloon", "logger", "metrics", "mmds-config", "entropy",
-        "cpu-config", "serial", "pmem", "memory-hotplug",
+        "vsock", "balloon", "mmds-config",
+        "cpu-config", "pmem", "memory-hotplug",
     ]
 
     /// Config files are small; this only stops a wrong path (a disk image) from being slurped.
@@ -41,6 +45,11 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
             if let machineJSON = reader.value("machine-config") {
                 machineConfig = try MachineConfig(json: machineJSON)
             }
+            logger = try Self.section(reader.value("logger")) { json throws(APIFault) in try LoggerConfig(json: json) }
+            metrics = try Self.section(reader.value("metrics")) { json throws(APIFault) in try MetricsConfig(json: json) }
+            serial = try Self.section(reader.value("serial")) { json throws(APIFault) in try SerialConfig(json: json) }
+            // An empty object is a device with default settings, as in Firecracker's files.
+            entropy = try reader.value("entropy").map { json throws(APIFault) in try EntropyDevice(json: json) }
             drives = try Self.list(reader.value("drives"), section: "drives", idField: "drive_id", id: \.driveID, parse: Drive.init)
             networkInterfaces = try Self.list(
                 reader.value("network-interfaces"), section: "network-interfaces", idField: "iface_id", id: \.interfaceID, parse: NetworkInterface.init)
@@ -54,6 +63,13 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
         } catch {
             throw FirecrackerConfigFileError(error.message)
         }
+    }
+
+    /// A section that configures one resource; an empty object configures nothing, as these
+    /// sections were accepted empty before Swiftlet had the resource.
+    private static func section<Resource>(_ json: JSONValue?, parse: (JSONValue) throws(APIFault) -> Resource) throws(APIFault) -> Resource? {
+        guard let json, json != .object([:]) else { return nil }
+        return try parse(json)
     }
 
     /// A section that is a list of resources with unique ids ("drives", "network-interfaces");
@@ -92,12 +108,17 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
         }
     }
 
-    /// Configures `backend` in Firecracker's order: machine, boot source, drives, network interfaces.
+    /// Configures `backend` in Firecracker's order: logger and metrics first (so they see the
+    /// rest), then machine, boot source, drives, network interfaces.
     public func apply(to backend: any VMMBackend) throws {
+        if let logger { try backend.configureLogger(logger) }
+        if let metrics { try backend.configureMetrics(metrics) }
+        if let serial { try backend.configureSerial(serial) }
         if let machineConfig { try backend.setMachineConfig(machineConfig) }
         try backend.setBootSource(bootSource)
         for drive in drives { try backend.putDrive(drive) }
         for interface in networkInterfaces { try backend.putNetworkInterface(interface) }
+        if let entropy { try backend.putEntropyDevice(entropy) }
     }
 }
 

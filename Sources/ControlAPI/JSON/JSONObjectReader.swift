@@ -58,7 +58,13 @@ struct JSONObjectReader {
     typealias Limit<Value> = (Value, String) throws(MachineLimits.Violation) -> Void
 
     mutating func required<Value>(_ key: String, _ kind: Kind<Value>, limit: Limit<Value>) throws(APIFault) -> Value {
-        let value = try required(key, kind)
+        guard let value = try optional(key, kind, limit: limit) else { throw missing(key) }
+        return value
+    }
+
+    /// The member checked by `limit`, or nil when absent or null.
+    mutating func optional<Value>(_ key: String, _ kind: Kind<Value>, limit: Limit<Value>) throws(APIFault) -> Value? {
+        guard let value = try optional(key, kind) else { return nil }
         do {
             try limit(value, key)
         } catch {

@@ -22,12 +22,17 @@ extension MachineConfig {
         var reader = try JSONObjectReader(json, context: context)
         let vcpus = try reader.required("vcpu_count", .integer, limit: MachineLimits.checkVCPUCount)
         let memory = try reader.required("mem_size_mib", .integer, limit: MachineLimits.checkMemory)
+        try Self.rejectUnsupportedSwitches(&reader)
+        try reader.rejectUnknownFields()
+        self.init(vcpuCount: vcpus, memSizeMiB: memory)
+    }
+
+    /// Firecracker's optional switches: accepted when they are off.
+    static func rejectUnsupportedSwitches(_ reader: inout JSONObjectReader) throws(APIFault) {
         try reader.requireUnsupported("smt", toBeOneOf: [.bool(false)], feature: "simultaneous multithreading")
         try reader.requireUnsupported("track_dirty_pages", toBeOneOf: [.bool(false)], feature: "dirty page tracking")
         try reader.requireUnsupported("huge_pages", toBeOneOf: [.string("None")], feature: "huge pages")
         try reader.requireUnsupported("cpu_template", toBeOneOf: [.string("None")], feature: "CPU templates")
-        try reader.rejectUnknownFields()
-        self.init(vcpuCount: vcpus, memSizeMiB: memory)
     }
 
     var jsonValue: JSONValue {

@@ -15,6 +15,11 @@ enum APIRequest: Equatable, Sendable {
     case resume
     case createSnapshot(SnapshotFiles)
     case loadSnapshot(SnapshotLoadRequest)
+    case putLogger(LoggerConfig)
+    case putMetrics(MetricsConfig)
+    case patchMachineConfig(MachineConfigUpdate)
+    case putSerial(SerialConfig)
+    case putEntropy(EntropyDevice)
 }
 
 /// What goes back to the client: a status and an optional JSON body.
@@ -30,9 +35,16 @@ struct APIResponse: Equatable, Sendable {
 }
 
 extension APIRequest {
-    /// Runs the request against the backend; any backend error becomes a 400 fault.
-    /// Blocking: call it on the backend queue, not on an event loop.
+    /// Runs the request against the backend; any backend error becomes a 400 fault. Counts
+    /// the request in the backend's metrics. Blocking: call it on the backend queue, not on
+    /// an event loop.
     func perform(on backend: any VMMBackend) -> APIResponse {
+        let response = respond(on: backend)
+        backend.apiRequestCounters?.record(metric, failed: response.status >= 400)
+        return response
+    }
+
+    private func respond(on backend: any VMMBackend) -> APIResponse {
         do {
             switch self {
             case .getInstanceInfo:
@@ -67,6 +79,16 @@ extension APIRequest {
                 try backend.createSnapshot(request)
             case .loadSnapshot(let request):
                 try backend.loadSnapshot(request)
+            case .putLogger(let configuration):
+                try backend.configureLogger(configuration)
+            case .putMetrics(let configuration):
+                try backend.configureMetrics(configuration)
+            case .patchMachineConfig(let update):
+                try backend.updateMachineConfig(update)
+            case .putSerial(let configuration):
+                try backend.configureSerial(configuration)
+            case .putEntropy(let device):
+                try backend.putEntropyDevice(device)
             }
             return .noContent
         } catch {

@@ -31,6 +31,8 @@ enum APIRouter {
         case ("GET", "machine-config"): return .getMachineConfig
         case ("PUT", "machine-config"):
             return .putMachineConfig(try MachineConfig(json: try parse(body, "machine-config")))
+        case ("PATCH", "machine-config"):
+            return .patchMachineConfig(try MachineConfigUpdate(json: try parse(body, "machine-config")))
         case ("PUT", "boot-source"):
             return .putBootSource(try BootSource(json: try parse(body, "boot-source")))
         case ("PUT", "actions"):
@@ -41,6 +43,14 @@ enum APIRouter {
             return .createSnapshot(try SnapshotFiles(createRequest: try parse(body, "snapshot/create")))
         case ("PUT", "snapshot/load"):
             return .loadSnapshot(try SnapshotLoadRequest(json: try parse(body, "snapshot/load")))
+        case ("PUT", "logger"):
+            return .putLogger(try LoggerConfig(json: try parse(body, "logger")))
+        case ("PUT", "entropy"):
+            return .putEntropy(try EntropyDevice(json: try parse(body, "entropy")))
+        case ("PUT", "serial"):
+            return .putSerial(try SerialConfig(json: try parse(body, "serial")))
+        case ("PUT", "metrics"):
+            return .putMetrics(try MetricsConfig(json: try parse(body, "metrics")))
         default:
             throw APIFault("Invalid request method and/or path: \(method) \(path).")
         }

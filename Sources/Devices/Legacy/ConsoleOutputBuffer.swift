@@ -18,6 +18,8 @@ public final class ConsoleOutputBuffer: Sendable {
     private struct Pending {
         var bytes: ByteRing
         var writerScheduled = false
+        /// Every byte the guest wrote, whether it reached the descriptor or not.
+        var offered: UInt64 = 0
         var dropped: UInt64 = 0
         /// The descriptor failed (EPIPE, EIO): everything from now on is dropped.
         var closed = false
@@ -35,9 +37,13 @@ public final class ConsoleOutputBuffer: Sendable {
     /// Bytes dropped because the buffer was full or the descriptor failed.
     public var droppedBytes: UInt64 { pending.withLock { $0.dropped } }
 
+    /// Bytes given to `write`, dropped ones included (the metrics' serial write count).
+    public var offeredBytes: UInt64 { pending.withLock { $0.offered } }
+
     /// Queues `bytes` for the writer; never waits for the descriptor.
     public func write(_ bytes: [UInt8]) {
         let startWriter = pending.withLock { pending -> Bool in
+            pending.offered += UInt64(bytes.count)
             guard !pending.closed else {
                 pending.dropped += UInt64(bytes.count)
                 return false

@@ -1,4 +1,5 @@
 import ControlAPI
+import Devices
 import Foundation
 import Logging
 import Machine
@@ -13,28 +14,53 @@ final class MachineBackend: VMMBackend {
         var bootSource: BootSource?
         var drives: [Drive] = []
         var networkInterfaces: [NetworkInterface] = []
+        /// What `PUT /logger` set so far, merged, for `GET /vm/config`.
+        var logger: LoggerConfig?
+        var serial: SerialConfig?
+        var entropy: EntropyDevice?
     }
 
     private let configuration = Mutex(Configuration())
     private let pending: PendingMachine
-    private let serialOutput: @Sendable ([UInt8]) -> Void
+    private let console: ConsoleOutput
     private let logger: Logger
+    private let logRouting: LogRouting?
+    let apiRequestCounters: APIRequestCounters? = APIRequestCounters()
+    let metrics: MetricsReporter
     private let kvmDevicePath: String
     /// What carries the VM's virtio devices (`run --transport`).
     private let transport: VirtioTransportKind
+    /// The command line when `boot_args` is absent: Swiftlet's, or Firecracker's in Firecracker mode.
+    private let defaultCommandLine: String
+    /// `--boot-timer`: boots get Firecracker's boot-timer device, counting from this moment.
+    private let bootTimerStart: BootTimer.Instant?
     let instanceID: String
 
     init(
         pending: PendingMachine, instanceID: String, kvmDevicePath: String, transport: VirtioTransportKind = .pci,
-        serialOutput: @escaping @Sendable ([UInt8]) -> Void, logger: Logger
+        console: ConsoleOutput, logger: Logger, logRouting: LogRouting? = nil, defaultCommandLine: String = KernelCommandLine.default,
+        bootTimerStart: BootTimer.Instant? = nil
     ) {
+        self.bootTimerStart = bootTimerStart
+        self.defaultCommandLine = defaultCommandLine
         self.pending = pending
         self.transport = transport
         self.instanceID = instanceID
         self.kvmDevicePath = kvmDevicePath
-        self.serialOutput = serialOutput
+        self.console = console
         self.logger = logger
+        self.logRouting = logRouting
+        metrics = MetricsReporter { [apiRequestCounters, pending, console] in
+            let machine = pending.current
+            return FirecrackerMetrics.totals(
+                .init(
+                    apiRequests: apiRequestCounters?.snapshot ?? [:], exits: machine?.exitCounters.counts, devices: machine?.deviceCounters,
+                    serialBytes: console.offeredBytes, serialDroppedBytes: console.droppedBytes))
+        }
     }
+
+    /// The guest console's bytes, on a vCPU thread.
+    private var serialOutput: @Sendable ([UInt8]) -> Void { { [console] in console.write($0) } }
 
     // MARK: - Queries
 
@@ -45,7 +71,10 @@ final class MachineBackend: VMMBackend {
 
     func vmConfiguration() throws -> VMConfiguration {
         configuration.withLock {
-            VMConfiguration(bootSource: $0.bootSource, drives: $0.drives, machineConfig: $0.machineConfig, networkInterfaces: $0.networkInterfaces)
+            VMConfiguration(
+                bootSource: $0.bootSource, drives: $0.drives, machineConfig: $0.machineConfig, networkInterfaces: $0.networkInterfaces,
+                logger: $0.logger, metrics: metrics.path.map(MetricsConfig.init), serial: $0.serial,
+                entropy: $0.entropy)
         }
     }
 
@@ -93,6 +122,55 @@ final class MachineBackend: VMMBackend {
         }
     }
 
+    func putEntropyDevice(_ device: EntropyDevice) throws {
+        try configuration.withLock { configuration in
+            try configuration.rules.checkPreBootConfiguration()
+            configuration.entropy = device
+            configuration.rules.recordPreBootConfiguration()
+        }
+    }
+
+    // MARK: - Logger and metrics
+
+    /// Pre-boot only, as in Firecracker; it does not count as configuring the VM, so a
+    /// snapshot can still be loaded after it.
+    func configureLogger(_ value: LoggerConfig) throws {
+        try configuration.withLock { configuration in
+            try configuration.rules.checkPreBootConfiguration()
+            guard let logRouting else { throw VMMError("This VMM cannot redirect its log.") }
+            do { try logRouting.apply(value) } catch { throw VMMError("Cannot open the log file: \(error)") }
+            var merged = configuration.logger ?? LoggerConfig()
+            merged.logPath = value.logPath ?? merged.logPath
+            merged.level = value.level ?? merged.level
+            merged.showLevel = value.showLevel ?? merged.showLevel
+            merged.showLogOrigin = value.showLogOrigin ?? merged.showLogOrigin
+            configuration.logger = merged
+        }
+    }
+
+    func configureMetrics(_ value: MetricsConfig) throws {
+        try configuration.withLock { configuration in
+            try configuration.rules.checkPreBootConfiguration()
+            try metrics.configure(path: value.metricsPath)
+        }
+    }
+
+    /// Opened here, so a bad path fails the request, and without blocking: a named pipe
+    /// whose reader is not there yet still opens.
+    func configureSerial(_ value: SerialConfig) throws {
+        try configuration.withLock { configuration in
+            try configuration.rules.checkPreBootConfiguration()
+            if let path = value.serialOutPath {
+                do { console.redirect(to: try LogFile.open(path).descriptor.rawValue) } catch { throw VMMError("Cannot open serial_out_path: \(error)") }
+            }
+            configuration.serial = value
+        }
+    }
+
+    func flushMetrics() throws {
+        metrics.flush()
+    }
+
     // MARK: - Lifecycle
 
     func instanceStart() throws {
@@ -102,7 +180,7 @@ final class MachineBackend: VMMBackend {
             // Firecracker puts the root device first; the rest keep their order (vda, vdb, ...).
             let drives = configuration.drives.filter(\.isRootDevice) + configuration.drives.filter { !$0.isRootDevice }
             let rootReadOnly = drives.first(where: \.isRootDevice)?.isReadOnly
-            let commandLine = KernelCommandLine.withRootDevice(bootSource.bootArgs ?? KernelCommandLine.default, rootReadOnly: rootReadOnly)
+            let commandLine = KernelCommandLine.withRootDevice(bootSource.bootArgs ?? defaultCommandLine, rootReadOnly: rootReadOnly)
             logger.info("kernel command line: \(commandLine)")
             let build = BootConfiguration(
                 kernelPath: bootSource.kernelImagePath,
@@ -112,7 +190,7 @@ final class MachineBackend: VMMBackend {
                 vcpuCount: configuration.machineConfig.vcpuCount,
                 disks: drives.map { DiskConfiguration(path: $0.pathOnHost, readOnly: $0.isReadOnly, id: $0.driveID) },
                 netInterfaces: configuration.networkInterfaces.map { NetConfiguration(id: $0.interfaceID, tap: $0.hostDeviceName, mac: $0.guestMAC) },
-                transport: transport)
+                transport: transport, entropy: configuration.entropy != nil, bootTimerStart: bootTimerStart)
             let machine = try Machine.boot(build, kvmDevicePath: kvmDevicePath, serialOutput: serialOutput, logger: logger)
             machine.start()
             configuration.rules.recordStarted()

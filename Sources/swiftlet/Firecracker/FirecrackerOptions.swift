@@ -1,4 +1,5 @@
 import ArgumentParser
+import ControlAPI
 
 /// Firecracker 1.x's command-line flags, spelled as its launchers pass them (long options,
 /// `--name value`). Swiftlet acts on the ones that mean something here and accepts the rest
@@ -17,7 +18,7 @@ struct FirecrackerOptions: ParsableArguments {
     var id = "anonymous-instance"
 
     @Option(name: .long, help: "Log level: Error, Warning, Info, Debug, Trace or Off.")
-    var level: FirecrackerLogLevel?
+    var level: LogLevel?
 
     @Option(name: .customLong("log-path"), help: "Append the log to this file.")
     var logPath: String?
@@ -25,13 +26,13 @@ struct FirecrackerOptions: ParsableArguments {
     @Flag(name: .customLong("show-level"), help: "Accepted; Swiftlet's log lines always carry their level.")
     var showLevel = false
 
-    @Flag(name: .customLong("show-log-origin"), help: "Accepted and ignored.")
+    @Flag(name: .customLong("show-log-origin"), help: "Put the source file and line in each log line.")
     var showLogOrigin = false
 
-    @Option(name: .customLong("metrics-path"), help: "Accepted and ignored (no metrics yet).")
+    @Option(name: .customLong("metrics-path"), help: "Append metrics (JSON lines) to this file or named pipe.")
     var metricsPath: String?
 
-    @Flag(name: .customLong("boot-timer"), help: "Accepted and ignored (no boot timer device yet).")
+    @Flag(name: .customLong("boot-timer"), help: "Log the guest's boot time when it writes 123 to the boot-timer page at 0xC0000000.")
     var bootTimer = false
 
     @Flag(name: .customLong("enable-pci"), help: "Put virtio devices on PCI instead of virtio-mmio.")
@@ -49,10 +50,10 @@ struct FirecrackerOptions: ParsableArguments {
     @Option(name: .customLong("seccomp-filter"), help: "Accepted and ignored (Firecracker's compiled filter format).")
     var seccompFilter: String?
 
-    @Option(name: .customLong("start-time-us"), help: "Passed by the jailer; accepted and ignored.")
+    @Option(name: .customLong("start-time-us"), help: "Passed by the jailer: its start on the monotonic clock, where the boot timer counts from.")
     var startTimeMicroseconds: UInt64?
 
-    @Option(name: .customLong("start-time-cpu-us"), help: "Passed by the jailer; accepted and ignored.")
+    @Option(name: .customLong("start-time-cpu-us"), help: "Passed by the jailer: the CPU time the boot timer counts from.")
     var startTimeCPUMicroseconds: UInt64?
 
     @Option(name: .customLong("parent-cpu-time-us"), help: "Passed by the jailer; accepted and ignored.")
@@ -73,28 +74,23 @@ struct FirecrackerOptions: ParsableArguments {
 
     /// The `swiftlet run` arguments that do what these options ask.
     var runArguments: [String] {
-        var arguments = ["--id", id, "--transport", enablePCI ? "pci" : "mmio"]
+        var arguments = ["--id", id, "--transport", enablePCI ? "pci" : "mmio", "--firecracker-defaults"]
         if !noAPI { arguments += ["--api-sock", apiSock] }
         if let configFile { arguments += ["--config-file", configFile] }
-        if let level { arguments += ["--log-level", level.swiftletLevel] }
+        if let level { arguments += ["--log-level", level.swiftLogLevel.rawValue] }
         if let logPath { arguments += ["--log-path", logPath] }
+        if showLogOrigin { arguments.append("--show-log-origin") }
+        if let metricsPath { arguments += ["--metrics-path", metricsPath] }
+        if bootTimer { arguments.append("--boot-timer") }
+        if let startTimeMicroseconds { arguments += ["--start-time-us", String(startTimeMicroseconds)] }
+        if let startTimeCPUMicroseconds { arguments += ["--start-time-cpu-us", String(startTimeCPUMicroseconds)] }
         return arguments
     }
 }
 
 /// Firecracker's `--level` values (it accepts them in any case).
-enum FirecrackerLogLevel: String, ExpressibleByArgument, CaseIterable {
-    case error, warning, info, debug, trace, off
-
-    init?(argument: String) {
-        self.init(rawValue: argument.lowercased())
-    }
-
-    /// The swift-log level `run --log-level` takes; Off keeps only what stops the VMM.
-    var swiftletLevel: String {
-        switch self {
-        case .off: return "critical"
-        default: return rawValue
-        }
+extension LogLevel: ExpressibleByArgument {
+    public init?(argument: String) {
+        self.init(name: argument)
     }
 }

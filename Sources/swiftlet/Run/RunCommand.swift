@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlAPI
+import Devices
 import Foundation
 import Logging
 import Machine
@@ -84,6 +85,9 @@ struct RunCommand: ParsableCommand {
             valueName: "pci|mmio"))
     var transport: VirtioTransportKind = .pci
 
+    @Flag(name: .long, help: "Add a virtio-rng device that gives the guest entropy from the host's getrandom (/dev/hwrng).")
+    var entropy = false
+
     @Option(name: .customLong("serial-out"), help: ArgumentHelp("Write the guest console to this file instead of stdout.", valueName: "path"))
     var serialOut: String?
 
@@ -117,6 +121,31 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("log-path"), help: ArgumentHelp("Append the log to this file instead of writing it to stderr.", valueName: "path"))
     var logPath: String?
 
+    @Flag(name: .customLong("show-log-origin"), help: "Put the source file and line of each log message in its line.")
+    var showLogOrigin = false
+
+    @Option(
+        name: .customLong("metrics-path"),
+        help: ArgumentHelp("Append Firecracker-style metrics (JSON lines, every 60 s and at exit) to this file or named pipe.", valueName: "path"))
+    var metricsPath: String?
+
+    @Flag(
+        name: .customLong("boot-timer"),
+        help: "Log the time from Swiftlet's start until the guest writes 123 to 0xC0000000 (Firecracker's boot timer), at level info.")
+    var bootTimer = false
+
+    /// The jailer's start on the monotonic clock, in microseconds: the boot timer counts from there.
+    @Option(name: .customLong("start-time-us"), help: .hidden)
+    var startTimeMicroseconds: UInt64?
+
+    /// The CPU time the boot timer's CPU figure counts from, in microseconds.
+    @Option(name: .customLong("start-time-cpu-us"), help: .hidden)
+    var startTimeCPUMicroseconds: UInt64?
+
+    /// Set by Firecracker mode: Firecracker's defaults where Swiftlet's differ (the command line).
+    @Flag(name: .customLong("firecracker-defaults"), help: .hidden)
+    var firecrackerDefaults = false
+
     @Flag(name: .customLong("no-seccomp"), help: "Run without the seccomp system-call filter (on by default; see docs/security.md).")
     var noSeccomp = false
 
@@ -144,8 +173,12 @@ struct RunCommand: ParsableCommand {
     }
 
     mutating func run() throws {
+        // As early as run gets: the boot timer counts from Swiftlet's start.
+        let started = BootTimer.Instant.now()
         try checkCombination()
-        let logger = try bootstrapLogging()
+        let (logger, logRouting) = try bootstrapLogging()
+        // Names no file, so nothing can fail.
+        if showLogOrigin { try? logRouting.apply(LoggerConfig(showLogOrigin: true)) }
         signal(SIGPIPE, SIG_IGN)
         let pending = PendingMachine()
         // Before any work: a signal during boot, a restore or a snapshot must end in an
@@ -155,7 +188,13 @@ struct RunCommand: ParsableCommand {
         try installSeccomp()
         let output = try openConsoleOutput()
         let backend = MachineBackend(
-            pending: pending, instanceID: id, kvmDevicePath: Self.kvmDevicePath, transport: transport, serialOutput: output.write, logger: logger)
+            pending: pending, instanceID: id, kvmDevicePath: Self.kvmDevicePath, transport: transport, console: output, logger: logger,
+            logRouting: logRouting,
+            defaultCommandLine: firecrackerDefaults ? KernelCommandLine.firecrackerDefault(transport: transport) : KernelCommandLine.default,
+            bootTimerStart: bootTimer ? bootTimerStart(processStart: started) : nil)
+        if let metricsPath {
+            do { try backend.configureMetrics(MetricsConfig(metricsPath: metricsPath)) } catch { throw CommandFailure("--metrics-path: \(error)") }
+        }
 
         var server: APIServer?
         if let apiSock {
@@ -175,13 +214,21 @@ struct RunCommand: ParsableCommand {
         #endif
         let reason = VMSession(pending: pending).run()
         server?.stop()
+        backend.metrics.flush()
         // A signal may have stopped the VM in the middle of a snapshot.
         TemporaryFiles.removeAll()
         output.finish()
-        if output.buffer.droppedBytes > 0 {
-            logger.warning("console output dropped: the output did not drain", metadata: ["bytes": "\(output.buffer.droppedBytes)"])
+        if output.droppedBytes > 0 {
+            logger.warning("console output dropped: the output did not drain", metadata: ["bytes": "\(output.droppedBytes)"])
         }
         try reason.exitIfFailed()
+    }
+
+    /// Swiftlet's own start, or the jailer's when it passed one, on both of the boot timer's clocks.
+    private func bootTimerStart(processStart: BootTimer.Instant) -> BootTimer.Instant {
+        BootTimer.Instant(
+            monotonicMicroseconds: startTimeMicroseconds ?? processStart.monotonicMicroseconds,
+            cpuMicroseconds: startTimeCPUMicroseconds ?? 0)
     }
 
     /// How the options combine; `Swiftlet.main` prints a failure with the usage line.
@@ -193,8 +240,8 @@ struct RunCommand: ParsableCommand {
         }
         memoryFile = try RenamedOption.resolve(memoryFile, name: "--mem-file", oldValue: oldMemoryFile, oldName: "--mem")
         guard (restore == nil) == (memoryFile == nil) else { throw OptionCombinationError("--restore and --mem-file go together") }
-        guard kernel != nil || (initrd == nil && cmdline == nil && disk.isEmpty && net.isEmpty) else {
-            throw OptionCombinationError("--initrd, --cmdline, --disk and --net need --kernel")
+        guard kernel != nil || (initrd == nil && cmdline == nil && disk.isEmpty && net.isEmpty && !entropy) else {
+            throw OptionCombinationError("--initrd, --cmdline, --disk, --net and --entropy need --kernel")
         }
         guard !paused || restore != nil else { throw OptionCombinationError("--paused goes with --restore") }
     }
@@ -212,7 +259,7 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    private func bootstrapLogging() throws(CommandFailure) -> Logger {
+    private func bootstrapLogging() throws(CommandFailure) -> (Logger, LogRouting) {
         let level = logLevel.map { verbose ? min($0, .info) : $0 } ?? (verbose ? .info : .warning)
         guard let logPath else { return SwiftletLogging.bootstrap(level: level) }
         do {
@@ -232,6 +279,7 @@ struct RunCommand: ParsableCommand {
                 try backend.putDrive(Drive(driveID: disk.id, pathOnHost: disk.path, isRootDevice: false, isReadOnly: disk.readOnly))
             }
             for interface in NetOption.interfaces(net) { try backend.putNetworkInterface(interface) }
+            if entropy { try backend.putEntropyDevice(EntropyDevice()) }
             try backend.instanceStart()
         } else if let configFile {
             try FirecrackerConfigFile(contentsOf: configFile).apply(to: backend)

@@ -26,6 +26,7 @@ __attribute__((noreturn)) void testguest_main(const u8 *boot_params) {
     if (str_equal(name, "blk-evil")) scenario_blk_evil(cmdline);
     if (str_equal(name, "exits")) scenario_exits(cmdline);
     if (str_equal(name, "triple-fault")) scenario_triple_fault();
+    if (str_equal(name, "boot-timer")) scenario_boot_timer();
     if (str_equal(name, "chaos")) scenario_chaos(cmdline);
     print("swiftlet-testguest: unknown test\n");
     reboot();

@@ -12,6 +12,7 @@ __attribute__((noreturn)) void scenario_blk(const char *cmdline);
 __attribute__((noreturn)) void scenario_blk_evil(const char *cmdline);
 __attribute__((noreturn)) void scenario_exits(const char *cmdline);
 __attribute__((noreturn)) void scenario_triple_fault(void);
+__attribute__((noreturn)) void scenario_boot_timer(void);
 __attribute__((noreturn)) void scenario_chaos(const char *cmdline);
 
 #endif

@@ -1,4 +1,5 @@
 import SwiftletCore
+import Synchronization
 
 /// A virtio block device (virtio 1.x §5.2) backed by a host file or block device.
 ///
@@ -41,10 +42,26 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
         }
     }
 
+    /// Requests and bytes served, for the metrics: what the guest asked for and got.
+    public struct Counters: Sendable, Equatable {
+        public var reads: UInt64 = 0
+        public var writes: UInt64 = 0
+        public var flushes: UInt64 = 0
+        public var readBytes: UInt64 = 0
+        public var writtenBytes: UInt64 = 0
+        /// Requests answered with an error status (bad sector range, host I/O error, unknown type).
+        public var failedRequests: UInt64 = 0
+    }
+
     public let path: String
     public let readOnly: Bool
     public let id: String
     private let file: BlockBackingFile
+    /// Updated on the device's I/O queue, read by the metrics writer: the lock is uncontended
+    /// except for that one reader once a minute.
+    private let counts = Mutex(Counters())
+
+    public var counters: Counters { counts.withLock { $0 } }
 
     public let name = "virtio-blk"
     public let deviceType: UInt16 = 2
@@ -92,6 +109,7 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
             guard let chain = try queue.popChain() else { return }
             let request = try BlockRequest(chain: chain)
             let (status, written) = execute(request, chain: chain)
+            count(request, status: status)
             try chain.write(status.rawValue, to: request.status)
             try queue.addUsed(head: chain.head, length: written)
         }
@@ -135,6 +153,25 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
             return (.ok, UInt32(Self.idLength + 1))
         case nil:
             return (.unsupported, 1)
+        }
+    }
+
+    private func count(_ request: BlockRequest, status: Status) {
+        counts.withLock { counters in
+            guard status == .ok else {
+                counters.failedRequests += 1
+                return
+            }
+            switch BlockRequest.Kind(rawValue: request.type) {
+            case .read:
+                counters.reads += 1
+                counters.readBytes += BlockRequest.total(request.writableData)
+            case .write:
+                counters.writes += 1
+                counters.writtenBytes += BlockRequest.total(request.readableData)
+            case .flush: counters.flushes += 1
+            case .getID, nil: break
+            }
         }
     }
 

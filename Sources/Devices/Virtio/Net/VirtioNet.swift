@@ -44,10 +44,13 @@ public final class VirtioNet: VirtioDevice, BuildableFromState {
         }
     }
 
-    /// Frames the device dropped, by reason; for tests and diagnostics.
+    /// Frames and bytes moved, and frames dropped by reason; for metrics, tests and diagnostics.
     public struct Counters: Sendable, Equatable {
         public var received = 0
         public var transmitted = 0
+        /// Frame bytes (virtio-net header included) delivered to the guest and sent for it.
+        public var receivedBytes: UInt64 = 0
+        public var transmittedBytes: UInt64 = 0
         /// Transmit chains shorter than a header or longer than `maxPacketSize`.
         public var malformedTransmits = 0
         /// Frames the host refused (its queue was full).
@@ -190,7 +193,9 @@ public final class VirtioNet: VirtioDevice, BuildableFromState {
                 continue
             }
             switch try deliver(length: length, queue: queue, runtime: &runtime) {
-            case .delivered: runtime.counters.received += 1
+            case .delivered:
+                runtime.counters.received += 1
+                runtime.counters.receivedBytes += UInt64(length)
             case .dropped: break
             case .waitingForBuffers:
                 // The guest's next notification on this queue brings us back.
@@ -267,7 +272,12 @@ public final class VirtioNet: VirtioDevice, BuildableFromState {
                     }
                 }
                 let sent = try runtime.transmitBuffer.withUnsafeBytes { try backend.send(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
-                if sent { runtime.counters.transmitted += 1 } else { runtime.counters.refusedTransmits += 1 }
+                if sent {
+                    runtime.counters.transmitted += 1
+                    runtime.counters.transmittedBytes += UInt64(length)
+                } else {
+                    runtime.counters.refusedTransmits += 1
+                }
             } else {
                 runtime.counters.malformedTransmits += 1
             }

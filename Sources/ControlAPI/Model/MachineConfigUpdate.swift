@@ -1,0 +1,31 @@
+import SwiftletCore
+
+/// `PATCH /machine-config`: the fields to change, each optional; the others keep their value.
+public struct MachineConfigUpdate: Sendable, Equatable {
+    public var vcpuCount: Int?
+    public var memSizeMiB: Int?
+
+    public init(vcpuCount: Int? = nil, memSizeMiB: Int? = nil) {
+        self.vcpuCount = vcpuCount
+        self.memSizeMiB = memSizeMiB
+    }
+
+    /// `current` with the given fields replaced.
+    public func applied(to current: MachineConfig) -> MachineConfig {
+        MachineConfig(vcpuCount: vcpuCount ?? current.vcpuCount, memSizeMiB: memSizeMiB ?? current.memSizeMiB)
+    }
+}
+
+extension MachineConfigUpdate {
+    /// The same checks as `PUT /machine-config`, on the fields that are present.
+    init(json: JSONValue, context: String = "machine-config") throws(APIFault) {
+        var reader = try JSONObjectReader(json, context: context)
+        let vcpus = try reader.optional("vcpu_count", .integer, limit: MachineLimits.checkVCPUCount)
+        let memory = try reader.optional("mem_size_mib", .integer, limit: MachineLimits.checkMemory)
+        try MachineConfig.rejectUnsupportedSwitches(&reader)
+        try reader.rejectUnknownFields()
+        // Firecracker's words for a PATCH that names nothing.
+        guard json != .object([:]) else { throw APIFault("Empty PATCH request.") }
+        self.init(vcpuCount: vcpus, memSizeMiB: memory)
+    }
+}
