@@ -35,6 +35,7 @@ extension Allowlist {
         .call("prctl", argument: 0, in: [CSANDBOX_PR_SET_NAME, CSANDBOX_PR_GET_NAME]),
         // Log lines and the serial console go to stdout and stderr.
         .init("write"), .init("writev"),
+        // getrandom: the Swift runtime's hash seeds, and virtio-rng's entropy (on a device queue).
         .init("close"), .init("getrandom"),
     ]
 

@@ -80,63 +80,57 @@ final class MachineBackend: VMMBackend {
 
     // MARK: - Pre-boot configuration
 
-    func setMachineConfig(_ value: MachineConfig) throws {
+    /// Applies `change` if the VM has not started (Firecracker's pre-boot rule). The VM's own
+    /// resources count as configuring it, which rules out a later snapshot load; the logger,
+    /// metrics and serial output do not, since a launcher sets them before loading one too.
+    private func configureBeforeBoot(
+        configuresVM: Bool = true, isBootSource: Bool = false, _ change: (inout Configuration) throws -> Void
+    ) throws {
         try configuration.withLock { configuration in
-            // The sizes were checked against MachineLimits where they came in (the request
-            // body, the config file, the command line).
             try configuration.rules.checkPreBootConfiguration()
-            configuration.machineConfig = value
-            configuration.rules.recordPreBootConfiguration()
+            try change(&configuration)
+            if configuresVM { configuration.rules.recordPreBootConfiguration(isBootSource: isBootSource) }
         }
+    }
+
+    /// The sizes were checked against MachineLimits where they came in (the request body,
+    /// the config file, the command line).
+    func setMachineConfig(_ value: MachineConfig) throws {
+        try configureBeforeBoot { $0.machineConfig = value }
     }
 
     func setBootSource(_ value: BootSource) throws {
-        try configuration.withLock { configuration in
-            try configuration.rules.checkPreBootConfiguration()
-            configuration.bootSource = value
-            configuration.rules.recordPreBootConfiguration(isBootSource: true)
-        }
+        try configureBeforeBoot(isBootSource: true) { $0.bootSource = value }
     }
 
     func putDrive(_ drive: Drive) throws {
-        try configuration.withLock { configuration in
-            try configuration.rules.checkPreBootConfiguration()
+        try configureBeforeBoot { configuration in
             if let index = configuration.drives.firstIndex(where: { $0.driveID == drive.driveID }) {
                 configuration.drives[index] = drive
             } else {
                 configuration.drives.append(drive)
             }
-            configuration.rules.recordPreBootConfiguration()
         }
     }
 
     func putNetworkInterface(_ interface: NetworkInterface) throws {
-        try configuration.withLock { configuration in
-            try configuration.rules.checkPreBootConfiguration()
+        try configureBeforeBoot { configuration in
             if let index = configuration.networkInterfaces.firstIndex(where: { $0.interfaceID == interface.interfaceID }) {
                 configuration.networkInterfaces[index] = interface
             } else {
                 configuration.networkInterfaces.append(interface)
             }
-            configuration.rules.recordPreBootConfiguration()
         }
     }
 
     func putEntropyDevice(_ device: EntropyDevice) throws {
-        try configuration.withLock { configuration in
-            try configuration.rules.checkPreBootConfiguration()
-            configuration.entropy = device
-            configuration.rules.recordPreBootConfiguration()
-        }
+        try configureBeforeBoot { $0.entropy = device }
     }
 
-    // MARK: - Logger and metrics
+    // MARK: - Logger, metrics and serial output
 
-    /// Pre-boot only, as in Firecracker; it does not count as configuring the VM, so a
-    /// snapshot can still be loaded after it.
     func configureLogger(_ value: LoggerConfig) throws {
-        try configuration.withLock { configuration in
-            try configuration.rules.checkPreBootConfiguration()
+        try configureBeforeBoot(configuresVM: false) { configuration in
             guard let logRouting else { throw VMMError("This VMM cannot redirect its log.") }
             do { try logRouting.apply(value) } catch { throw VMMError("Cannot open the log file: \(error)") }
             var merged = configuration.logger ?? LoggerConfig()
@@ -149,17 +143,13 @@ final class MachineBackend: VMMBackend {
     }
 
     func configureMetrics(_ value: MetricsConfig) throws {
-        try configuration.withLock { configuration in
-            try configuration.rules.checkPreBootConfiguration()
-            try metrics.configure(path: value.metricsPath)
-        }
+        try configureBeforeBoot(configuresVM: false) { _ in try metrics.configure(path: value.metricsPath) }
     }
 
     /// Opened here, so a bad path fails the request, and without blocking: a named pipe
     /// whose reader is not there yet still opens.
     func configureSerial(_ value: SerialConfig) throws {
-        try configuration.withLock { configuration in
-            try configuration.rules.checkPreBootConfiguration()
+        try configureBeforeBoot(configuresVM: false) { configuration in
             if let path = value.serialOutPath {
                 do { console.redirect(to: try LogFile.open(path).descriptor.rawValue) } catch { throw VMMError("Cannot open serial_out_path: \(error)") }
             }

@@ -105,13 +105,12 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
     public func reset() {}
 
     public func process(queue: Virtqueue) throws {
-        for _ in 0..<Int(queue.size) {
-            guard let chain = try queue.popChain() else { return }
+        try queue.serveAvailableChains { chain in
             let request = try BlockRequest(chain: chain)
             let (status, written) = execute(request, chain: chain)
             count(request, status: status)
             try chain.write(status.rawValue, to: request.status)
-            try queue.addUsed(head: chain.head, length: written)
+            return written
         }
     }
 

@@ -52,10 +52,7 @@ public final class VirtioRng: VirtioDevice, BuildableFromState {
     public func reset() {}
 
     public func process(queue: Virtqueue) throws {
-        for _ in 0..<Int(queue.size) {
-            guard let chain = try queue.popChain() else { return }
-            try queue.addUsed(head: chain.head, length: try fill(chain))
-        }
+        try queue.serveAvailableChains(fill)
     }
 
     /// Fills the chain's buffers in order, up to the per-request bound; returns the bytes written.
