@@ -42,8 +42,10 @@ scenario_linux_firecracker() {
     expect_clean_exit
 
     [ -s "$SCENARIO_DIR/fc.log" ] || fail "the logger file is empty"
-    bad=$(grep -c -v -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z? \[[^]]*\] ' "$SCENARIO_DIR/fc.log")
-    [ "$bad" = 0 ] || fail "$bad malformed logger lines, e.g. $(grep -m1 -v -E '^[0-9]{4}-' "$SCENARIO_DIR/fc.log")"
+    # swift-log's stream format: time, level, label, then the message.
+    line_format='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{4} (trace|debug|info|notice|warning|error|critical) [^ ]+ ?: '
+    bad=$(grep -c -v -E "$line_format" "$SCENARIO_DIR/fc.log")
+    [ "$bad" = 0 ] || fail "$bad malformed logger lines, e.g. $(grep -m1 -v -E "$line_format" "$SCENARIO_DIR/fc.log")"
     [ -s "$SCENARIO_DIR/fc.metrics" ] || fail "the metrics file is empty"
     bad=$(grep -c -v -E '^\{"utc_timestamp_ms":[0-9]+,.*\}$' "$SCENARIO_DIR/fc.metrics")
     [ "$bad" = 0 ] || fail "$bad malformed metrics lines"
