@@ -35,14 +35,14 @@ let package = Package(
         .target(
             name: "Machine",
             dependencies: [
-                "CKVM", "SwiftletCore", "KVM", "GuestMemory", "X86Boot", "Devices",
+                "CKVM", "SwiftletCore", "KVM", "GuestMemory", "X86Boot", "Devices", "Sandbox",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
         .target(
             name: "ControlAPI",
             dependencies: [
-                "SwiftletCore",
+                "SwiftletCore", "Sandbox",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Sandbox
 import Synchronization
 
 /// Firecracker's REST API over a Unix socket, served by one NIO event loop thread while the
@@ -54,6 +55,8 @@ public final class APIServer: Sendable {
             let (descriptor, identity) = try UnixSocketFile.bindSocket(at: socketPath)
 
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            // The group's one thread serves this API until the server stops, and then ends.
+            group.next().execute { ThreadSandbox.narrowCurrentThread(to: .api) }
             let dispatcher = self.dispatcher
             let maxBodyBytes = self.maxBodyBytes
             let logger = self.logger

@@ -21,15 +21,15 @@ extension Allowlist {
 
     /// What every Swift thread needs: memory, locks, signals, thread start and exit.
     ///
-    /// `clone`/`clone3` are here because libdispatch starts pool threads from whichever thread
-    /// enqueues work, and a new thread inherits its creator's filter: until every VMM thread is
-    /// a dedicated thread, any of them may become a parent.
+    /// Creating threads (`threadCreation`) is not here: libdispatch starts pool threads from
+    /// whichever thread enqueues work, but a narrowed thread has the spawner, which carries the
+    /// `main` filter only, create them (`ThreadSandbox`), so only `main` needs `clone`.
     static let threadRuntime: [SystemCallRule] = [
         .init("futex"), .init("mmap"), .init("munmap"), .init("mprotect"), .init("madvise"), .init("mremap"), .init("brk"),
         .init("rt_sigprocmask"), .init("rt_sigreturn"), .init("sigaltstack"),
         .init("gettid"), .init("getpid"), .init("tgkill"), .init("sched_yield"), .init("sched_getaffinity"),
         .init("clock_gettime"), .init("clock_nanosleep"), .init("nanosleep"),
-        .init("clone"), .init("clone3"), .init("set_robust_list"), .init("rseq"), .init("setpriority"),
+        .init("set_robust_list"), .init("rseq"), .init("setpriority"),
         .init("exit"), .init("exit_group"),
         // libdispatch names its threads.
         .call("prctl", argument: 0, in: [CSANDBOX_PR_SET_NAME, CSANDBOX_PR_GET_NAME]),
@@ -37,6 +37,8 @@ extension Allowlist {
         .init("write"), .init("writev"),
         .init("close"), .init("getrandom"),
     ]
+
+    static let threadCreation: [SystemCallRule] = [.init("clone"), .init("clone3")]
 
     /// The requests a vCPU thread issues: running, and the interrupts its device emulation raises.
     static let vcpuIoctls = IoctlRequest.values([
@@ -104,5 +106,5 @@ extension Allowlist {
     /// in raw mode and handles signals through libdispatch's signal sources.
     static let main = Allowlist(
         [.call("ioctl", argument: 1, in: mainIoctls)] + mainFiles + mainSockets + mainEvents
-            + threadRuntime.filter { $0.name != "prctl" })
+            + threadRuntime.filter { $0.name != "prctl" } + threadCreation)
 }
