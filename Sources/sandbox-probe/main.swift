@@ -14,6 +14,7 @@
 // It prints "probe: filtered" once the filter is in place and "probe: survived RESULT" after
 // the call, then exits 0 through exit_group, the only way out that a minimal filter allows.
 import CSandbox
+import CThreadSpawner
 import Sandbox
 
 #if canImport(Glibc)
@@ -73,7 +74,8 @@ do {
     if source.hasPrefix("child-of:"), let kind = ThreadKind(rawValue: String(source.dropFirst("child-of:".count))) {
         let policy = SeccompPolicy(allowlists: SeccompPolicy.builtIn.allowlists, denied: denied)
         try policy.install(for: .main, scope: .allThreads)
-        try ThreadSandbox.configure(policy)
+        try ThreadSandbox.configure(
+            policy, spawner: ThreadSpawner(start: cthreadspawner_start, markThreadNarrowed: cthreadspawner_mark_thread_narrowed))
         ThreadSandbox.narrowCurrentThread(to: kind)
         childOfKind = kind
         filter = nil  // installed already

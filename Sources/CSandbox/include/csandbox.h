@@ -49,14 +49,6 @@ int csandbox_seccomp_set_filter(const struct sock_filter *instructions, unsigned
 int csandbox_install_sigsys_reporter(const char *const *names, unsigned count);
 void csandbox_set_thread_kind_label(const char *label);
 
-// Thread creation for threads under a narrowed (per-kind) filter; see thread_spawner.c.
-// Starts the spawner thread (once; call it from a thread under the process-wide filter only);
-// returns 0 or an errno value.
-int csandbox_start_thread_spawner(void);
-// From now on, threads the calling thread creates are created by the spawner instead, so
-// they do not inherit the calling thread's narrower filter.
-void csandbox_mark_thread_narrowed(void);
-
 // System calls without a glibc wrapper.
 int csandbox_pivot_root(const char *new_root, const char *put_old);
 // Marks every descriptor from `first` up close-on-exec (close_range with CLOSE_RANGE_CLOEXEC):

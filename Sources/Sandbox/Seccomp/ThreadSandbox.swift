@@ -1,4 +1,3 @@
-import CSandbox
 import Synchronization
 
 #if canImport(Glibc)
@@ -8,21 +7,27 @@ import Glibc
 /// Narrows VMM threads to their kind's allowlist, on top of the process-wide `main` filter
 /// that `swiftlet run` installs first: a narrowed thread can make only the calls both lists
 /// allow. Threads that a narrowed thread creates (libdispatch's pool threads, mostly) are
-/// created by a spawner thread under the `main` filter alone (`thread_spawner.c`), so a
-/// narrow filter never leaks into threads that do other work.
+/// created by a spawner thread under the `main` filter alone (`ThreadSpawner`), so a narrow
+/// filter never leaks into threads that do other work.
 ///
 /// Nothing happens until `configure` is called, so code that runs VMs in a test process, or
 /// with `--no-seccomp`, is unaffected.
 public enum ThreadSandbox {
-    private static let policy = Mutex<SeccompPolicy?>(nil)
+    private struct Configuration {
+        let policy: SeccompPolicy
+        let spawner: ThreadSpawner
+    }
 
-    /// Makes later `narrowCurrentThread` calls install `policy`'s lists. Call once, after the
-    /// process-wide filter is installed and before any thread is narrowed.
-    public static func configure(_ policy: SeccompPolicy) throws(SeccompError) {
+    private static let configuration = Mutex<Configuration?>(nil)
+
+    /// Makes later `narrowCurrentThread` calls install `policy`'s lists, with `spawner`
+    /// creating the threads that narrowed threads ask for. Call once, after the process-wide
+    /// filter is installed and before any thread is narrowed.
+    public static func configure(_ policy: SeccompPolicy, spawner: ThreadSpawner) throws(SeccompError) {
         guard policy.allowlists != nil else { return }
-        let result = csandbox_start_thread_spawner()
+        let result = spawner.start()
         guard result == 0 else { throw .install(kind: .main, operation: "pthread_create (thread spawner)", errno: result) }
-        self.policy.withLock { $0 = policy }
+        configuration.withLock { $0 = Configuration(policy: policy, spawner: spawner) }
     }
 
     /// Installs `kind`'s filter on the calling thread. Call it at the top of a thread that does
@@ -30,12 +35,12 @@ public enum ThreadSandbox {
     /// thread that went back to other work would keep it. A failure ends the process: running
     /// on unnarrowed would be a silent loss of the sandbox.
     public static func narrowCurrentThread(to kind: ThreadKind) {
-        if let policy = policy.withLock({ $0 }) {
+        if let configuration = configuration.withLock({ $0 }) {
             // Marked first: from the filter's first instruction on, this thread's children
             // must come from the spawner.
-            csandbox_mark_thread_narrowed()
+            configuration.spawner.markThreadNarrowed()
             do {
-                try policy.install(for: kind)
+                try configuration.policy.install(for: kind)
             } catch {
                 fatalError("seccomp: cannot narrow a \(kind.rawValue) thread: \(error)")
             }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CThreadSpawner
 import ControlAPI
 import Foundation
 import Logging
@@ -207,7 +208,8 @@ struct RunCommand: ParsableCommand {
             let policy = try SeccompPolicy.fromOptions(
                 noSeccomp: noSeccomp, filterFile: seccompFilter, environment: ProcessInfo.processInfo.environment)
             try policy.install(for: .main, scope: .allThreads)
-            try ThreadSandbox.configure(policy)
+            try ThreadSandbox.configure(
+                policy, spawner: ThreadSpawner(start: cthreadspawner_start, markThreadNarrowed: cthreadspawner_mark_thread_narrowed))
         } catch {
             throw CommandFailure("seccomp: \(error)")
         }

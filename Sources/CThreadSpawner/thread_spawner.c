@@ -1,5 +1,5 @@
 #define _GNU_SOURCE
-#include "csandbox.h"
+#include "cthreadspawner.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -14,6 +14,10 @@
 // This pthread_create, which takes the place of libc's for the whole process, lets a thread
 // that has narrowed its filter ask a spawner thread, which carries only the process-wide
 // filter, to create the thread instead. Every other thread calls libc's directly.
+//
+// Its own target, linked only into the executables that narrow threads (swiftlet and
+// sandbox-probe): a sanitizer runtime defines pthread_create too (its interceptor), and a
+// library target would take its place in every program built with the sanitizers (fuzzing).
 
 typedef int (*pthread_create_function)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
@@ -25,7 +29,7 @@ __attribute__((constructor)) static void find_libc_pthread_create(void) {
 
 static __thread bool thread_is_narrowed;
 
-void csandbox_mark_thread_narrowed(void) { thread_is_narrowed = true; }
+void cthreadspawner_mark_thread_narrowed(void) { thread_is_narrowed = true; }
 
 struct spawn_request {
     pthread_t *thread;
@@ -69,7 +73,7 @@ static void *spawner_main(void *unused) {
     return NULL;
 }
 
-int csandbox_start_thread_spawner(void) {
+int cthreadspawner_start(void) {
     if (libc_pthread_create == NULL) return ENOSYS;
     pthread_mutex_lock(&exchange_lock);
     int result = 0;
