@@ -56,7 +56,7 @@ struct ConnectionLimitTests {
         let running = try RunningServer(connectionLimits: Self.limits)
         let connection = try HeldConnection(socketPath: running.directory.socketPath)
         connection.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        let answer = connection.receive(waitingUpTo: .seconds(1))
+        let answer = connection.receive(waitingUpTo: .seconds(3), untilAnswered: true)
         #expect(answer.text.hasPrefix("HTTP/1.1 200"))
         #expect(!answer.closed)
         // Idle between requests: the (longer) idle timeout applies, not the read timeout.
@@ -87,7 +87,7 @@ struct ConnectionLimitTests {
         let connection = try HeldConnection(socketPath: running.directory.socketPath)
         for _ in 0..<3 {
             connection.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
-            let answer = connection.receive(waitingUpTo: .milliseconds(500))
+            let answer = connection.receive(waitingUpTo: .seconds(2), untilAnswered: true)
             #expect(answer.text.hasPrefix("HTTP/1.1 200"))
             #expect(!answer.closed)
             // Longer than the read timeout between requests, shorter than the idle timeout.

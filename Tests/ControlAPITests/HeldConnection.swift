@@ -31,9 +31,10 @@ final class HeldConnection {
         return sent == bytes.count
     }
 
-    /// Reads what has arrived within `timeout`. `closed` is true once the server has closed its
-    /// end (end of file, or a reset after the data it sent).
-    func receive(waitingUpTo timeout: Duration) -> (text: String, closed: Bool) {
+    /// Reads what arrives within `timeout`, or until a whole HTTP response has arrived if
+    /// `untilAnswered`. `closed` is true once the server has closed its end (end of file, or a
+    /// reset after the data it sent).
+    func receive(waitingUpTo timeout: Duration, untilAnswered: Bool = false) -> (text: String, closed: Bool) {
         var received: [UInt8] = []
         let deadline = ContinuousClock.now.advanced(by: timeout)
         var chunk = [UInt8](repeating: 0, count: 4096)
@@ -48,6 +49,7 @@ final class HeldConnection {
             }
             if count > 0 {
                 received.append(contentsOf: chunk[0..<count])
+                if untilAnswered, HTTPResponseParser.isComplete(received) { break }
                 continue
             }
             if count < 0, errno == EAGAIN { continue }
