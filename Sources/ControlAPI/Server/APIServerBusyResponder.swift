@@ -7,6 +7,7 @@ final class APIServerBusyResponder: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     private let limit: Int
+    private var answered = false
 
     init(limit: Int) {
         self.limit = limit
@@ -27,8 +28,6 @@ final class APIServerBusyResponder: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
-
-    private var answered = false
 
     private func answer(context: ChannelHandlerContext) {
         guard !answered else { return }
