@@ -35,14 +35,14 @@ let package = Package(
         .target(
             name: "Machine",
             dependencies: [
-                "CKVM", "SwiftletCore", "KVM", "GuestMemory", "X86Boot", "Devices",
+                "CKVM", "SwiftletCore", "KVM", "GuestMemory", "X86Boot", "Devices", "Sandbox",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
         .target(
             name: "ControlAPI",
             dependencies: [
-                "SwiftletCore",
+                "SwiftletCore", "Sandbox",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -51,17 +51,19 @@ let package = Package(
         .executableTarget(
             name: "swiftlet",
             dependencies: [
-                "SwiftletCore", "Machine", "ControlAPI", "X86Boot", "Devices", "Sandbox",
+                "SwiftletCore", "Machine", "ControlAPI", "X86Boot", "Devices", "Sandbox", "CThreadSpawner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // The sandbox: seccomp filters generated from per-thread allowlists, and the jailer.
         .target(name: "CSandbox"),
+        // pthread_create for threads under a narrowed filter; only executables link it.
+        .target(name: "CThreadSpawner"),
         .target(
             name: "Sandbox",
             dependencies: ["CSandbox", "CKVM", "CTap", "SwiftletCore", .product(name: "SystemPackage", package: "swift-system")]),
         // Installs a filter and makes one system call, for the tests that watch the kernel enforce it.
-        .executableTarget(name: "sandbox-probe", dependencies: ["Sandbox", "CSandbox"]),
+        .executableTarget(name: "sandbox-probe", dependencies: ["Sandbox", "CSandbox", "CThreadSpawner"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "sandbox-probe", "swiftlet"]),
         .testTarget(name: "SwiftletCoreTests", dependencies: ["SwiftletCore"]),
         .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory", "SwiftletCore"]),
@@ -82,7 +84,7 @@ let package = Package(
 // as warnings, so a newer compiler's new warning never stops a user's build.
 let strict = Context.environment["SWIFTLET_STRICT"] == "1"
 for target in package.targets where strict && target.type != .system {
-    if target.name == "CKVM" || target.name == "CSandbox" || target.name == "CTap" {
+    if ["CKVM", "CSandbox", "CTap", "CThreadSpawner"].contains(target.name) {
         target.cSettings = (target.cSettings ?? []) + [.unsafeFlags(["-Werror"])]
     } else {
         target.swiftSettings = (target.swiftSettings ?? []) + [.treatAllWarnings(as: .error)]

@@ -32,5 +32,6 @@ mkdir -p "$corpus" "$artifacts"
 cp "$root/Fuzz/corpus/$target"/* "$corpus"/ 2>/dev/null || true
 "$binary" "$corpus" -max_total_time="$seconds" -max_len=4096 -rss_limit_mb=4096 \
     -artifact_prefix="$artifacts/" -print_final_stats=1 2>&1 | tee "$scratch/$target.log" | grep -E "^(#[0-9]+.*(DONE|pulse)|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)" || true
-status=$(grep -c "ERROR\|SUMMARY: AddressSanitizer\|deadly signal" "$scratch/$target.log" || true)
+# "CHECK failed": a sanitizer runtime's own assertion (libFuzzer then runs nothing at all).
+status=$(grep -c "ERROR\|SUMMARY: AddressSanitizer\|deadly signal\|CHECK failed" "$scratch/$target.log" || true)
 [ "$status" = 0 ] || { echo "fuzz.sh: $target found a problem, see $scratch/$target.log" >&2; exit 1; }

@@ -2,6 +2,7 @@ import Devices
 import Dispatch
 import KVM
 import Logging
+import Sandbox
 
 /// Runs one vCPU on its own serial DispatchQueue: `KVM_RUN`, then route the exit to the
 /// port or MMIO bus, or decide that the VM must stop.
@@ -27,6 +28,9 @@ final class VCPURunner: Sendable {
     func start() {
         queue.async { [self] in
             vcpu.bindToCurrentThread()
+            // This Dispatch worker runs this loop until the VM stops, and the VMM process ends
+            // with its VM, so the worker is a vCPU thread for good (docs/security.md, Seccomp).
+            ThreadSandbox.narrowCurrentThread(to: .vcpu)
             runLoop()
             control.vcpuExited()
         }

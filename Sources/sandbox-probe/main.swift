@@ -6,12 +6,15 @@
 //   FILTER  minimal            (write and exit_group only)
 //           builtin:KIND       (Allowlist.builtIn(for: KIND))
 //           file:PATH:KIND     (a --seccomp-filter file)
+//           child-of:KIND      (`main` on every thread, this thread narrowed to KIND with
+//                               ThreadSandbox, and the call made on a thread it then creates)
 //   DENIED  kill | trap | log
 //   ARG     a number, 0x-hex, or an ioctl request name
 //
 // It prints "probe: filtered" once the filter is in place and "probe: survived RESULT" after
 // the call, then exits 0 through exit_group, the only way out that a minimal filter allows.
 import CSandbox
+import CThreadSpawner
 import Sandbox
 
 #if canImport(Glibc)
@@ -40,10 +43,43 @@ let callArguments: [Int] = arguments.dropFirst(3).map { text in
     fail("bad argument \(text)")
 }
 
-let filter: SeccompFilter
+/// Makes the call on a new thread created by this one, and returns its result.
+func callOnAChildThread(_ number: Int, _ arguments: [Int]) -> Int {
+    final class Call {
+        let number: Int
+        let arguments: [Int]
+        var result = 0
+        init(number: Int, arguments: [Int]) {
+            self.number = number
+            self.arguments = arguments
+        }
+    }
+    let call = Unmanaged.passRetained(Call(number: number, arguments: arguments))
+    var thread = pthread_t()
+    let created = pthread_create(&thread, nil, { context in
+        let call = Unmanaged<Call>.fromOpaque(context!).takeUnretainedValue()
+        let a = call.arguments
+        call.result = csandbox_syscall6(call.number, a[0], a[1], a[2], a[3], a[4], a[5])
+        return nil
+    }, call.toOpaque())
+    guard created == 0 else { fail("pthread_create: \(created)") }
+    pthread_join(thread, nil)
+    return call.takeRetainedValue().result
+}
+
+var childOfKind: ThreadKind?
 do {
     let source = arguments[0]
-    if source == "minimal" {
+    let filter: SeccompFilter?
+    if source.hasPrefix("child-of:"), let kind = ThreadKind(rawValue: String(source.dropFirst("child-of:".count))) {
+        let policy = SeccompPolicy(allowlists: SeccompPolicy.builtIn.allowlists, denied: denied)
+        try policy.install(for: .main, scope: .allThreads)
+        try ThreadSandbox.configure(
+            policy, spawner: ThreadSpawner(start: cthreadspawner_start, markThreadNarrowed: cthreadspawner_mark_thread_narrowed))
+        ThreadSandbox.narrowCurrentThread(to: kind)
+        childOfKind = kind
+        filter = nil  // installed already
+    } else if source == "minimal" {
         filter = try SeccompFilter(kind: .main, allowlist: Allowlist([.init("write"), .init("exit_group")]), denied: denied)
     } else if source.hasPrefix("builtin:"), let kind = ThreadKind(rawValue: String(source.dropFirst("builtin:".count))) {
         filter = try SeccompFilter.forThread(kind, denied: denied)
@@ -55,13 +91,15 @@ do {
     } else {
         fail("bad filter source \(source)")
     }
-    try SeccompFilter.install(filter)
+    if let filter { try SeccompFilter.install(filter) }
 } catch {
     fail("\(error)")
 }
 
 say("probe: filtered")
 let padded = callArguments + Array(repeating: 0, count: 6 - min(callArguments.count, 6))
-let result = csandbox_syscall6(Int(callNumber), padded[0], padded[1], padded[2], padded[3], padded[4], padded[5])
+let result = childOfKind == nil
+    ? csandbox_syscall6(Int(callNumber), padded[0], padded[1], padded[2], padded[3], padded[4], padded[5])
+    : callOnAChildThread(Int(callNumber), padded)
 say("probe: survived \(result)")
 _ = csandbox_syscall6(Int(SystemCallTable.number(of: "exit_group") ?? 231), 0, 0, 0, 0, 0, 0)

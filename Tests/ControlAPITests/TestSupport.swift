@@ -32,10 +32,15 @@ final class RunningServer {
     let server: APIServer
     let client: APIClient
 
-    init(backend: FakeBackend = FakeBackend(), maxBodyBytes: Int = APIServer.defaultMaxBodyBytes) throws {
+    init(
+        backend: FakeBackend = FakeBackend(), maxBodyBytes: Int = APIServer.defaultMaxBodyBytes,
+        connectionLimits: APIConnectionLimits = APIConnectionLimits()
+    ) throws {
         directory = try TemporaryDirectory()
         self.backend = backend
-        server = APIServer(socketPath: directory.socketPath, backend: backend, logger: silentLogger, maxBodyBytes: maxBodyBytes)
+        server = APIServer(
+            socketPath: directory.socketPath, backend: backend, logger: silentLogger, maxBodyBytes: maxBodyBytes,
+            connectionLimits: connectionLimits)
         try server.start()
         client = APIClient(socketPath: directory.socketPath, timeout: .seconds(10))
     }

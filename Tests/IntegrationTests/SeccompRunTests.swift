@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// `swiftlet run` under its seccomp filter (on by default): the whole integration suite runs
-/// with it; here a VMM thread makes a forbidden system call through the debug-only hook.
+/// with it; here a VMM thread makes a forbidden system call through the debug-only hooks
+/// (a Dispatch worker under the process-wide filter, and narrowed vCPU and API threads).
 @Suite(.serialized) struct SeccompRunTests {
     static func countWithForbiddenCall(_ extra: [String]) throws -> SwiftletProcess.Result {
         try SwiftletProcess.run(
@@ -22,6 +23,36 @@ import Testing
         let result = try Self.countWithForbiddenCall(["--no-seccomp"])
         #expect(!result.exitedBySignal, "\(result.status) \(result.stderr)")
         #expect(result.stderr.contains("signal 15"), "\(result.stderr)")
+    }
+
+    /// The guest, with the debug-only hook making `call` on the first thread of `kind` as soon
+    /// as that thread has narrowed its filter (`ThreadSandbox`), and the trap mode's report.
+    static func countWithCall(_ call: String, onThread kind: String, _ extra: [String] = []) throws -> SwiftletProcess.Result {
+        let socket = NSTemporaryDirectory() + "swiftlet-seccomp-\(getpid())-\(kind).sock"
+        defer { unlink(socket) }
+        return try SwiftletProcess.run(
+            ["run", "--kernel", try TestGuest.path(), "--cmdline", "test=count", "--api-sock", socket] + extra, timeout: 6,
+            environment: ["SWIFTLET_DEBUG_SYSCALL_ON_THREAD": "\(kind):\(call)", "SWIFTLET_SECCOMP_LOG": "1"])
+    }
+
+    @Test func aForbiddenCallOnAVCPUThreadKillsTheProcess() throws {
+        let result = try Self.countWithCall("getppid", onThread: "vcpu")
+        #expect(result.exitedBySignal && result.status == SIGSYS, "\(result.status) \(result.stderr)")
+        #expect(result.stderr.contains("vcpu thread made forbidden system call 110 (getppid)"), "\(result.stderr)")
+    }
+
+    /// getcwd is on the `main` list (the process-wide filter), not on the vCPU or API lists:
+    /// refused there, so those threads really run under their narrower lists.
+    @Test func aCallOnlyTheMainListAllowsIsRefusedOnVCPUAndAPIThreads() throws {
+        for kind in ["vcpu", "api"] {
+            let result = try Self.countWithCall("getcwd", onThread: kind)
+            #expect(result.exitedBySignal && result.status == SIGSYS, "\(kind): \(result.status) \(result.stderr)")
+            #expect(result.stderr.contains("\(kind) thread made forbidden system call 79 (getcwd)"), "\(result.stderr)")
+        }
+        // The same call with seccomp off: harmless, the guest runs until the test's SIGTERM.
+        let unfiltered = try Self.countWithCall("getcwd", onThread: "vcpu", ["--no-seccomp"])
+        #expect(!unfiltered.exitedBySignal, "\(unfiltered.status) \(unfiltered.stderr)")
+        #expect(unfiltered.lines.contains("count 1"), "\(unfiltered.stdout)")
     }
 
     @Test func aBadFilterFileIsAClearError() throws {

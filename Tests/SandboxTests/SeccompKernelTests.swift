@@ -62,6 +62,24 @@ import Glibc
         expectKilledBySIGSYS(try probe(["builtin:main", "kill", "execve", "0", "0", "0"]))
     }
 
+    /// A narrowed thread's children carry only the process-wide filter (`ThreadSandbox`):
+    /// libdispatch starts pool threads from whichever thread enqueues work, and those threads
+    /// go on to do other kinds' work. Checked failing: with the spawner bypassed (libc's
+    /// pthread_create always), `child-of:vcpu getcwd` was killed by SIGSYS.
+    @Test func threadsANarrowedThreadCreatesCarryOnlyTheProcessWideFilter() throws {
+        // getcwd: `main` allows it, `vcpu` and `api` do not.
+        expectKilledBySIGSYS(try probe(["builtin:vcpu", "kill", "getcwd", "0", "0"]))
+        expectKilledBySIGSYS(try probe(["builtin:api", "kill", "getcwd", "0", "0"]))
+        expectSurvived(try probe(["builtin:main", "kill", "getcwd", "0", "0"]))
+        expectSurvived(try probe(["child-of:vcpu", "kill", "getcwd", "0", "0"]))
+        expectSurvived(try probe(["child-of:api", "kill", "getcwd", "0", "0"]))
+        // The process-wide filter still holds there: no list allows getppid.
+        expectKilledBySIGSYS(try probe(["child-of:vcpu", "kill", "getppid"]))
+        // Narrowed threads create none themselves: clone is `main`'s only.
+        expectKilledBySIGSYS(try probe(["builtin:vcpu", "kill", "clone", "0", "0", "0", "0", "0"]))
+        expectKilledBySIGSYS(try probe(["builtin:api", "kill", "clone3", "0", "0"]))
+    }
+
     @Test func aCustomFilterFileIsWhatTheKernelEnforces() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("seccomp-\(UUID().uuidString).json").path
         defer { unlink(path) }

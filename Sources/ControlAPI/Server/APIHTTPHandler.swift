@@ -74,6 +74,7 @@ final class APIHTTPHandler: ChannelInboundHandler {
         case .end:
             guard case .receiving(let head, let body) = state else { return }
             state = .awaitingResponse
+            context.triggerUserOutboundEvent(APIConnectionDeadline.Milestone.requestReceived, promise: nil)
             handle(head: head, body: body, context: context)
         }
     }
@@ -120,6 +121,7 @@ final class APIHTTPHandler: ChannelInboundHandler {
         // Back to idle before `.end` goes out: the pipelining handler may deliver the next
         // request from inside that write.
         if case .awaitingResponse = state { state = .idle }
+        context.triggerUserOutboundEvent(APIConnectionDeadline.Milestone.answerSent, promise: nil)
         context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
         if let bodyBuffer { context.write(wrapOutboundOut(.body(.byteBuffer(bodyBuffer))), promise: nil) }
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))

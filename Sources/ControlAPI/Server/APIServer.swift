@@ -2,10 +2,14 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Sandbox
 import Synchronization
 
 /// Firecracker's REST API over a Unix socket, served by one NIO event loop thread while the
 /// vCPUs run; backend calls run on a separate serial queue (see `VMMBackend`).
+///
+/// Connections are capped and timed (`APIConnectionLimits`): a client cannot hold the VMM's
+/// descriptors by connecting and stalling.
 ///
 /// The socket file is created with mode 0600 and removed by `stop()`. A stale socket left
 /// by a crashed VMM is replaced; a live one, or any other file at that path, makes `start()`
@@ -18,6 +22,7 @@ public final class APIServer: Sendable {
     private let dispatcher: BackendDispatcher
     private let logger: Logger
     private let maxBodyBytes: Int
+    private let connectionLimits: APIConnectionLimits
     private let running = Mutex<Running?>(nil)
 
     private struct Running: Sendable {
@@ -28,12 +33,13 @@ public final class APIServer: Sendable {
 
     public init(
         socketPath: String, backend: any VMMBackend, logger: Logger,
-        maxBodyBytes: Int = APIServer.defaultMaxBodyBytes
+        maxBodyBytes: Int = APIServer.defaultMaxBodyBytes, connectionLimits: APIConnectionLimits = APIConnectionLimits()
     ) {
         self.socketPath = socketPath
         self.dispatcher = BackendDispatcher(backend: backend, logger: logger)
         self.logger = logger
         self.maxBodyBytes = maxBodyBytes
+        self.connectionLimits = connectionLimits
     }
 
     /// Binds the socket and starts accepting. Returns once clients can connect.
@@ -49,17 +55,27 @@ public final class APIServer: Sendable {
             let (descriptor, identity) = try UnixSocketFile.bindSocket(at: socketPath)
 
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            // The group's one thread serves this API until the server stops, and then ends.
+            group.next().execute { ThreadSandbox.narrowCurrentThread(to: .api) }
             let dispatcher = self.dispatcher
             let maxBodyBytes = self.maxBodyBytes
             let logger = self.logger
+            let limits = self.connectionLimits
+            let connections = APIConnectionCounter(limit: limits.maxConnections)
             let bootstrap = ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 64)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                            withPipeliningAssistance: true, withErrorHandling: true)
-                        try channel.pipeline.syncOperations.addHandler(
-                            APIHTTPHandler(dispatcher: dispatcher, maxBodyBytes: maxBodyBytes, logger: logger))
+                        let pipeline = channel.pipeline.syncOperations
+                        guard connections.admit() else {
+                            logger.debug("API connection refused: \(limits.maxConnections) connections are open")
+                            try pipeline.addHandler(APIServerBusyResponder(limit: limits.maxConnections))
+                            return
+                        }
+                        channel.closeFuture.whenComplete { _ in connections.release() }
+                        try pipeline.addHandler(APIConnectionDeadline(limits: limits, logger: logger))
+                        try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                        try pipeline.addHandler(APIHTTPHandler(dispatcher: dispatcher, maxBodyBytes: maxBodyBytes, logger: logger))
                     }
                 }
             do {

@@ -21,15 +21,15 @@ extension Allowlist {
 
     /// What every Swift thread needs: memory, locks, signals, thread start and exit.
     ///
-    /// `clone`/`clone3` are here because libdispatch starts pool threads from whichever thread
-    /// enqueues work, and a new thread inherits its creator's filter: until every VMM thread is
-    /// a dedicated thread, any of them may become a parent.
+    /// Creating threads (`threadCreation`) is not here: libdispatch starts pool threads from
+    /// whichever thread enqueues work, but a narrowed thread has the spawner, which carries the
+    /// `main` filter only, create them (`ThreadSandbox`), so only `main` needs `clone`.
     static let threadRuntime: [SystemCallRule] = [
         .init("futex"), .init("mmap"), .init("munmap"), .init("mprotect"), .init("madvise"), .init("mremap"), .init("brk"),
         .init("rt_sigprocmask"), .init("rt_sigreturn"), .init("sigaltstack"),
         .init("gettid"), .init("getpid"), .init("tgkill"), .init("sched_yield"), .init("sched_getaffinity"),
         .init("clock_gettime"), .init("clock_nanosleep"), .init("nanosleep"),
-        .init("clone"), .init("clone3"), .init("set_robust_list"), .init("rseq"), .init("setpriority"),
+        .init("set_robust_list"), .init("rseq"), .init("setpriority"),
         .init("exit"), .init("exit_group"),
         // libdispatch names its threads.
         .call("prctl", argument: 0, in: [CSANDBOX_PR_SET_NAME, CSANDBOX_PR_GET_NAME]),
@@ -38,6 +38,8 @@ extension Allowlist {
         // getrandom: the Swift runtime's hash seeds, and virtio-rng's entropy (on a device queue).
         .init("close"), .init("getrandom"),
     ]
+
+    static let threadCreation: [SystemCallRule] = [.init("clone"), .init("clone3")]
 
     /// The requests a vCPU thread issues: running, and the interrupts its device emulation raises.
     static let vcpuIoctls = IoctlRequest.values([
@@ -52,11 +54,14 @@ extension Allowlist {
             .init("read"), .init("eventfd2"),
         ] + threadRuntime)
 
+    /// The event loop thread narrows itself once it runs (`APIServer.start`), after NIO made its
+    /// epoll, eventfd and timerfd: from then on it waits, accepts Unix stream connections, reads
+    /// and writes them and sets timers (traced with `strace -ff` through requests, pauses,
+    /// snapshots and dropped slow clients). No datagram calls, no descriptor creation but accept.
     static let api = Allowlist(
         [
-            .init("epoll_wait"), .init("epoll_pwait"), .init("epoll_ctl"), .init("epoll_create1"), .init("epoll_create"),
-            .init("eventfd2"), .init("timerfd_create"), .init("timerfd_settime"),
-            .init("accept4"), .init("read"), .init("readv"), .init("recvfrom"), .init("recvmsg"), .init("sendmsg"), .init("sendto"),
+            .init("epoll_wait"), .init("epoll_pwait"), .init("epoll_ctl"), .init("timerfd_settime"),
+            .init("accept4"), .init("read"),
             .init("getsockname"), .init("getpeername"), .init("getsockopt"), .init("setsockopt"), .init("shutdown"),
             .init("fcntl"), .call("ioctl", argument: 1, in: IoctlRequest.values(["FIONBIO", "FIONREAD"])),
         ] + threadRuntime)
@@ -105,5 +110,5 @@ extension Allowlist {
     /// in raw mode and handles signals through libdispatch's signal sources.
     static let main = Allowlist(
         [.call("ioctl", argument: 1, in: mainIoctls)] + mainFiles + mainSockets + mainEvents
-            + threadRuntime.filter { $0.name != "prctl" })
+            + threadRuntime.filter { $0.name != "prctl" } + threadCreation)
 }

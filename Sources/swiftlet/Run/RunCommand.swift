@@ -1,4 +1,5 @@
 import ArgumentParser
+import CThreadSpawner
 import ControlAPI
 import Devices
 import Foundation
@@ -247,13 +248,15 @@ struct RunCommand: ParsableCommand {
     }
 
     /// The `main` allowlist for every thread of the process, before any thread of ours starts
-    /// (libdispatch and NIO start theirs from this one, so they inherit it). Per-kind lists
-    /// need threads dedicated to one kind; vCPUs run on Dispatch queues, so `main` it is.
+    /// (libdispatch and NIO start theirs from this one, so they inherit it). vCPU and API
+    /// threads narrow themselves further to their own lists when they start (`ThreadSandbox`).
     private func installSeccomp() throws(CommandFailure) {
         do {
             let policy = try SeccompPolicy.fromOptions(
                 noSeccomp: noSeccomp, filterFile: seccompFilter, environment: ProcessInfo.processInfo.environment)
             try policy.install(for: .main, scope: .allThreads)
+            try ThreadSandbox.configure(
+                policy, spawner: ThreadSpawner(start: cthreadspawner_start, markThreadNarrowed: cthreadspawner_mark_thread_narrowed))
         } catch {
             throw CommandFailure("seccomp: \(error)")
         }
