@@ -91,7 +91,7 @@ ping_guest() { # COUNT
     return 1
 }
 
-# Reads stdin to its end and writes `BYTES MD5` to FILE (the guest's init has the same helper).
+# Reads stdin to its end and writes `BYTES MD5` to FILE.
 measure_stream() { # FILE
     rm -f "$1.fifo"
     mkfifo "$1.fifo"
