@@ -50,7 +50,8 @@ if [ -n "$net" ]; then
         esac
     done
     [ -e "/sys/class/net/$tap" ] || { echo "error: no tap $tap" >&2; exit 1; }
+    # romfile= : no PXE option ROM (the guest boots with -kernel; the testbed packs no ROMs).
     set -- "$@" -netdev "tap,id=net0,ifname=$tap,script=no,downscript=no,vhost=off" \
-        -device "virtio-net-pci,netdev=net0${mac:+,mac=$mac}"
+        -device "virtio-net-pci,netdev=net0,romfile=${mac:+,mac=$mac}"
 fi
 exec qemu-system-x86_64 "$@"
