@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Boots the default Linux guest (Debian's cloud kernel with a busybox initramfs, see
 # scripts/build-guest.sh) to a shell on this terminal, with an ext4 disk attached as /dev/vda and
-# mounted at /mnt (its README says what the guest is). Leave the guest with `reboot -f`.
+# mounted at /mnt (its README says what the guest is), and eth0 (172.30.0.2/24) on a tap tap0
+# whose end is 172.30.0.1, created where Swiftlet runs (guest/linux/testbed/runner.sh
+# --interactive). Leave the guest with `poweroff -f` (or Ctrl-A x).
 #   scripts/run-linux.sh [--vmm qemu]
 # First the set-up step (scripts/lib/setup.sh): as root it installs the Debian packages needed;
 # it checks Swift and /dev/kvm. The first run then builds Swiftlet, downloads the kernel and

@@ -56,8 +56,11 @@ if [ $MODE = auto ]; then
     if host_kvm_runs_linux; then MODE=direct; else MODE=nested; fi
 fi
 # One Swiftlet run may take TESTBED_SCENARIO_TIMEOUT; L1 needs time to boot around them.
+# linux-net's may take five (it moves 128 MiB through the emulated CPUs; scenarios/linux-net.sh).
 SCENARIO_TIMEOUT=${TESTBED_SCENARIO_TIMEOUT:-180}
-TIMEOUT=${TIMEOUT:-$((120 + SCENARIO_TIMEOUT * ${#SCENARIOS[@]}))}
+SCENARIO_SLOTS=${#SCENARIOS[@]}
+for name in "${SCENARIOS[@]}"; do [ "$name" = linux-net ] && SCENARIO_SLOTS=$((SCENARIO_SLOTS + 4)); done
+TIMEOUT=${TIMEOUT:-$((120 + SCENARIO_TIMEOUT * SCENARIO_SLOTS))}
 
 RUN_START=$(now)
 "$REPO_ROOT/scripts/build-guest.sh" --quiet

@@ -279,12 +279,32 @@ import GuestMemory
         try complete(2)  // used.idx 3 -> 5 crosses 4
         #expect(try ring.needsInterrupt())
         #expect(try !ring.needsInterrupt())  // nothing new
-        // avail_event asks the driver to kick at the next index we have not seen.
+        // avail_event asks the driver to kick for the next chain it adds, past those posted.
         #expect(try ring.rearmNotifications())  // 3 chains still pending
-        #expect(try memory.read(UInt16.self, at: availEvent) == 5)
+        #expect(try memory.read(UInt16.self, at: availEvent) == 8)
         try complete(3)
         #expect(try !ring.rearmNotifications())
         #expect(try memory.read(UInt16.self, at: availEvent) == 8)
+    }
+
+    /// A receive queue that leaves posted buffers unused (too small for the waiting frame)
+    /// must still hear of the next buffer: the driver notifies only when its new avail.idx
+    /// crosses avail_event (virtio 1.x §2.7.10, vring_need_event), so avail_event must not
+    /// stay behind the index the driver has already posted.
+    @Test func unusedChainsStillLetTheDriverNotifyForTheNextOne() throws {
+        let ring = try queue(size: 8, eventIndex: true)
+        let availEvent: UInt64 = 0x19_0004 + 8 * 8
+        for index in 0..<UInt16(8) { try descriptor(0x1000, index, address: 0x2000, length: 16, flags: 0, next: 0) }
+        for slot in 0..<UInt64(8) { try memory.write(UInt16(slot), at: 0x18_0004 + 2 * slot) }
+        try memory.write(UInt16(3), at: 0x18_0002)
+        // The device takes the three chains, finds them too small and puts them back.
+        for _ in 0..<3 { _ = try #require(try ring.popChain()) }
+        ring.unpop(3)
+        #expect(try ring.rearmNotifications())
+        let event = try memory.read(UInt16.self, at: availEvent)
+        // The driver posts a fourth chain (avail.idx 3 -> 4): vring_need_event(event, 4, 3).
+        let (new, old): (UInt16, UInt16) = (4, 3)
+        #expect(new &- event &- 1 < new &- old, "avail_event \(event) keeps the driver from notifying")
     }
 
     @Test func noInterruptFlagSuppressesWithoutEventIndex() throws {

@@ -10,9 +10,9 @@ set -eu
 
 # --api-sock PATH gives QEMU a QMP socket there (not Firecracker's API: only bench-smp-pause,
 # which speaks QMP to it, uses it).
-[ "${1:-}" = run ] || { echo "usage: $0 run --kernel PATH [--initrd PATH] [--cmdline S] [--memory MIB] [--cpus N] [--disk PATH[,ro]] [--api-sock PATH]" >&2; exit 2; }
+[ "${1:-}" = run ] || { echo "usage: $0 run --kernel PATH [--initrd PATH] [--cmdline S] [--memory MIB] [--cpus N] [--disk PATH[,ro]] [--net tap=NAME[,mac=MAC]] [--api-sock PATH]" >&2; exit 2; }
 shift
-kernel= initrd= cmdline= memory=128 cpus=1 disk= qmp=
+kernel= initrd= cmdline= memory=128 cpus=1 disk= net= qmp=
 while [ $# -gt 0 ]; do
     case $1 in
     --kernel) kernel=$2 ;;
@@ -21,6 +21,7 @@ while [ $# -gt 0 ]; do
     --memory) memory=$2 ;;
     --cpus) cpus=$2 ;;
     --disk) disk=$2 ;;
+    --net) net=$2 ;;
     --api-sock) qmp=$2 ;;
     *) echo "qemu-as-swiftlet: unsupported option $1" >&2; exit 2 ;;
     esac
@@ -41,5 +42,20 @@ if [ -n "$disk" ]; then
     *,ro*) set -- "$@" -drive "file=${disk%%,*},format=raw,if=virtio,readonly=on" ;;
     *) set -- "$@" -drive "file=${disk%%,*},format=raw,if=virtio" ;;
     esac
+fi
+if [ -n "$net" ]; then
+    # virtio-net-pci on the tap, its data path in QEMU's own process (vhost=off), as Swiftlet's.
+    tap= mac=
+    for part in $(printf '%s\n' "$net" | tr ',' ' '); do
+        case $part in
+        tap=*) tap=${part#tap=} ;;
+        mac=*) mac=${part#mac=} ;;
+        *) echo "qemu-as-swiftlet: unsupported --net part $part" >&2; exit 2 ;;
+        esac
+    done
+    [ -e "/sys/class/net/$tap" ] || { echo "error: no tap $tap" >&2; exit 1; }
+    # romfile= : no PXE option ROM (the guest boots with -kernel; the testbed packs no ROMs).
+    set -- "$@" -netdev "tap,id=net0,ifname=$tap,script=no,downscript=no,vhost=off" \
+        -device "virtio-net-pci,netdev=net0,romfile=${mac:+,mac=$mac}"
 fi
 exec qemu-system-x86_64 "$@"

@@ -213,8 +213,10 @@ public final class VirtioDeviceCore: Sendable {
         }
         if interrupt { raiseQueueInterrupt(index) }
         if let failure { fail(failure) }
-        // More work arrived while notifications were off: go round again, but through the
-        // queue so a guest that keeps posting cannot monopolise this call.
+        // Chains left after progress (more arrived while notifications were off, or the pass
+        // stopped at a queue's worth): go round again, but through the queue so a guest that
+        // keeps posting cannot monopolise this call. Chains left without progress (a receive
+        // queue waiting for room for a frame) wait for the driver's next notification.
         if more { schedulePass(index) }
     }
 

@@ -142,12 +142,32 @@ public final class Virtqueue {
         return try read(UInt16.self, at: availRing, 0) & Self.availFlagNoInterrupt == 0
     }
 
-    /// Re-arms driver notifications (avail_event = next_avail with EVENT_IDX) and reports
-    /// whether chains arrived meanwhile, which the driver would then not have notified.
+    /// Re-arms driver notifications and reports whether posted chains are still unused; the
+    /// driver will not notify for those, so a device that made progress should come back.
+    ///
+    /// With EVENT_IDX, avail_event becomes the driver's current avail.idx, so the driver
+    /// notifies for the next chain it adds even while chains before it stay unused. A receive
+    /// queue whose posted buffers are too small for the waiting frame needs exactly that
+    /// notification: avail_event at next_avail, which the driver has already passed, would
+    /// never be crossed again and the queue would stall. Writing it and reading avail.idx back
+    /// until both agree closes the race with a driver adding a chain meanwhile: either we see
+    /// its new index, or it sees our avail_event and notifies.
     public func rearmNotifications() throws(VirtqueueError) -> Bool {
-        if eventIndex { try write(nextAvail, at: usedRing, 4 + 8 * UInt64(size)) }
-        atomicMemoryFence(ordering: .sequentiallyConsistent)
-        return try read(UInt16.self, at: availRing, 2) != nextAvail
+        var posted = try read(UInt16.self, at: availRing, 2)
+        if eventIndex {
+            // Bounded: a driver that keeps posting gets its chains picked up by the next pass.
+            for _ in 0..<Int(size) {
+                try write(posted, at: usedRing, 4 + 8 * UInt64(size))
+                atomicMemoryFence(ordering: .sequentiallyConsistent)
+                let now = try read(UInt16.self, at: availRing, 2)
+                if now == posted { break }
+                posted = now
+            }
+        } else {
+            atomicMemoryFence(ordering: .sequentiallyConsistent)
+            posted = try read(UInt16.self, at: availRing, 2)
+        }
+        return posted != nextAvail
     }
 
     // MARK: - Snapshot

@@ -14,12 +14,20 @@
 #   TESTBED_L2_CMDLINE_EXTRA   words appended to every guest kernel command line
 #   TESTBED_L2_MEMORY          guest memory in MiB (default 256)
 #   TESTBED_SCENARIO_TIMEOUT   seconds one Swiftlet run may take (default 180)
+#   TESTBED_TAP                the tap the network scenarios create (default tap0)
 
 SWIFTLET=${SWIFTLET:-swiftlet}
 TESTBED_IMAGES=${TESTBED_IMAGES:-/testbed/images}
 TESTBED_WORK=${TESTBED_WORK:-/tmp/testbed}
 TESTBED_L2_MEMORY=${TESTBED_L2_MEMORY:-256}
 TESTBED_SCENARIO_TIMEOUT=${TESTBED_SCENARIO_TIMEOUT:-180}
+TESTBED_TAP=${TESTBED_TAP:-tap0}
+
+# The guest's network: the tap's end (L1, or the host in direct mode) and the guest on one /24.
+# guest/linux/init's defaults are the same, so a guest booted by hand on such a tap works too.
+TESTBED_HOST_ADDRESS=172.30.0.1
+TESTBED_GUEST_ADDRESS=172.30.0.2
+TESTBED_NET_PREFIX=24
 
 # The guest's kernel command line, as short as Swiftlet's ACPI tables allow. What the tables
 # made unnecessary: pci=conf1 (the DSDT's PCI host bridge tells Linux where bus 0 is),
@@ -49,6 +57,56 @@ guest_initramfs() { printf '%s\n' "${TESTBED_L2_INITRAMFS:-$TESTBED_IMAGES/initr
 guest_disk() { printf '%s\n' "$TESTBED_IMAGES/disk.ext4"; }
 guest_cmdline() { # GUEST_SCENARIO (the swiftlet.test= of guest/linux/init)
     printf '%s swiftlet.test=%s %s\n' "$GUEST_BASE_CMDLINE" "$1" "${TESTBED_L2_CMDLINE_EXTRA:-}"
+}
+
+# Creates TESTBED_TAP, persistent (so a restored Swiftlet process can reopen it by name), with
+# the host address, and brings it up. busybox's applets, not iproute2's, so that L1 and a host
+# behave alike. Needs CAP_NET_ADMIN: L1's init is root; directly on a host, run as root. Refuses
+# a tap that exists already rather than reconfigure someone else's. The reason goes to stderr.
+create_tap() {
+    if [ -e "/sys/class/net/$TESTBED_TAP" ]; then
+        echo "$TESTBED_TAP exists already (TESTBED_TAP=NAME picks another)" >&2
+        return 1
+    fi
+    busybox tunctl -t "$TESTBED_TAP" >/dev/null &&
+        busybox ip addr add "$TESTBED_HOST_ADDRESS/$TESTBED_NET_PREFIX" dev "$TESTBED_TAP" &&
+        busybox ip link set "$TESTBED_TAP" up
+}
+
+remove_tap() { busybox tunctl -d "$TESTBED_TAP" >/dev/null 2>&1; }
+
+# The guest's kernel command line words for its address and peer.
+guest_network_words() {
+    printf 'swiftlet.ip=%s/%s swiftlet.peer=%s\n' "$TESTBED_GUEST_ADDRESS" "$TESTBED_NET_PREFIX" "$TESTBED_HOST_ADDRESS"
+}
+
+# For a scenario whose guest has a network: creates the tap (removed again when the scenario's
+# subshell exits), gives the guest its address, and sets NET_OPTION to Swiftlet's `--net`.
+use_network() {
+    create_tap 2>tap.err || fail "cannot create the tap $TESTBED_TAP: $(cat tap.err)"
+    trap remove_tap EXIT
+    TESTBED_L2_CMDLINE_EXTRA="${TESTBED_L2_CMDLINE_EXTRA:-} $(guest_network_words)"
+    NET_OPTION="--net tap=$TESTBED_TAP"
+}
+
+# Pings the guest COUNT times from this side, 5 a second. Sets PING_SUMMARY to busybox's summary
+# and round-trip lines; returns 0 only when every ping was answered.
+ping_guest() { # COUNT
+    PING_SUMMARY=$(busybox ping -c "$1" -i 0.2 -W 5 "$TESTBED_GUEST_ADDRESS" 2>&1 |
+        grep -E 'packets transmitted|round-trip' | tr '\n' ' ')
+    case $PING_SUMMARY in *"$1 packets transmitted, $1 packets received, 0% packet loss"*) return 0 ;; esac
+    return 1
+}
+
+# Reads stdin to its end and writes `BYTES MD5` to FILE.
+measure_stream() { # FILE
+    rm -f "$1.fifo"
+    mkfifo "$1.fifo"
+    wc -c <"$1.fifo" >"$1.bytes" &
+    counter=$!
+    tee "$1.fifo" | md5sum | cut -d' ' -f1 >"$1.md5"
+    wait "$counter"
+    echo "$(tr -d ' ' <"$1.bytes") $(cat "$1.md5")" >"$1"
 }
 
 # The serial console goes to $CONSOLE, Swiftlet's own messages to $SWIFTLET_ERR.

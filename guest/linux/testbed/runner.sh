@@ -33,9 +33,22 @@ case ${1:-} in
     # writes never changes the cached one. `quiet`: the README, not the kernel's log, greets them.
     mkdir -p "$TESTBED_WORK"
     cp "$(guest_disk)" "$TESTBED_WORK/welcome-disk.img" || exit 1
-    exec "$SWIFTLET" run --kernel "$(guest_kernel)" --initrd "$(guest_initramfs)" \
+    # The network too, on a tap this runner creates (always in L1, which runs as root; directly
+    # on a host only as root and when the tap is not there yet), removed again at the end.
+    network=
+    if create_tap 2>"$TESTBED_WORK/tap.err"; then
+        network="--net tap=$TESTBED_TAP"
+        TESTBED_L2_CMDLINE_EXTRA="${TESTBED_L2_CMDLINE_EXTRA:-} $(guest_network_words)"
+    else
+        echo "runner.sh: the guest gets no network: cannot create the tap $TESTBED_TAP: $(cat "$TESTBED_WORK/tap.err")" >&2
+    fi
+    # shellcheck disable=SC2086
+    "$SWIFTLET" run --kernel "$(guest_kernel)" --initrd "$(guest_initramfs)" \
         --memory "$TESTBED_L2_MEMORY" --cmdline "$(guest_cmdline welcome) quiet loglevel=3" \
-        --disk "$TESTBED_WORK/welcome-disk.img"
+        --disk "$TESTBED_WORK/welcome-disk.img" $network
+    status=$?
+    [ -n "$network" ] && remove_tap
+    exit $status
     ;;
 "" | -*)
     echo "usage: runner.sh SCENARIO... | --list | --interactive" >&2

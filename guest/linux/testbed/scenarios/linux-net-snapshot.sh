@@ -1,0 +1,58 @@
+# linux-net-snapshot: the guest's connections survive a snapshot. The guest (scenario `net-ping`
+# of guest/linux/init) configures its network and pings L1 once a second. Each check in
+# LINUX_NET_SNAPSHOT_CHECKS runs while the first Swiftlet process runs, and again after pause,
+# snapshot, kill and a restore in a fresh Swiftlet process (`swiftlet run --restore`), which
+# reopens the persistent tap0 by its name from the snapshot.
+#
+# A check is a function linux_net_snapshot_check_NAME PHASE (PHASE is `before` or `after`) that
+# returns, or ends the scenario with stop_and_fail; $CONSOLE is the console of the Swiftlet
+# process of that phase. A check whose guest needs a device adds Swiftlet's option for it to
+# LINUX_NET_SNAPSHOT_OPTIONS (the restore takes every device from the snapshot).
+LINUX_NET_SNAPSHOT_CHECKS="ping"
+LINUX_NET_SNAPSHOT_OPTIONS=""
+
+# Ping both ways: 5 pings from L1 with none lost, and a ping from the guest answered in this
+# phase (after a restore the console is a new file, so an old answer does not count).
+linux_net_snapshot_check_ping() { # PHASE
+    ping_guest 5 || stop_and_fail "$1 the snapshot: L1 → guest ping lost packets: ${PING_SUMMARY:-no output}"
+    wait_for_console '^SWIFTLET-GUEST: ping [0-9]+ ok' 30 ||
+        stop_and_fail "$1 the snapshot: the guest's pings to L1 got no answer: $(diagnose)"
+    note "ping $1: $(printf '%s\n' "$PING_SUMMARY" | sed -n 's/.*= [0-9.]*\/\([0-9.]*\)\/.*/avg \1 ms/p')"
+}
+
+linux_net_snapshot_run_checks() { # PHASE
+    for check in $LINUX_NET_SNAPSHOT_CHECKS; do
+        "linux_net_snapshot_check_$check" "$1"
+    done
+}
+
+scenario_linux_net_snapshot() {
+    use_network
+    api="$SCENARIO_DIR/api.sock"
+    # shellcheck disable=SC2086
+    start_swiftlet net-ping $NET_OPTION $LINUX_NET_SNAPSHOT_OPTIONS --api-sock "$api"
+    wait_for_console '^SWIFTLET-GUEST: net (up|missing)' "$TESTBED_SCENARIO_TIMEOUT" ||
+        stop_and_fail "the guest did not configure its network: $(diagnose)"
+    note_init_time
+    console_has '^SWIFTLET-GUEST: net up' ||
+        stop_and_fail "$(tr -d '\r' <"$CONSOLE" | grep -m1 '^SWIFTLET-GUEST: net missing' | sed 's/^SWIFTLET-GUEST: //')"
+    linux_net_snapshot_run_checks before
+
+    "$SWIFTLET" pause --api-sock "$api" >pause.out 2>&1 || stop_and_fail "pause failed: $(cat pause.out)"
+    "$SWIFTLET" snapshot --api-sock "$api" --state "$SCENARIO_DIR/vm.state" --mem-file "$SCENARIO_DIR/vm.mem" >snapshot.out 2>&1 ||
+        stop_and_fail "snapshot failed: $(cat snapshot.out)"
+    kill_swiftlet TERM
+
+    restore_started=$(now)
+    CONSOLE="$SCENARIO_DIR/restored.log"
+    SWIFTLET_ERR="$SCENARIO_DIR/restored.err"
+    timeout "$TESTBED_SCENARIO_TIMEOUT" "$SWIFTLET" run --restore "$SCENARIO_DIR/vm.state" --mem-file "$SCENARIO_DIR/vm.mem" \
+        </dev/null >"$CONSOLE" 2>"$SWIFTLET_ERR" &
+    SWIFTLET_PID=$!
+    wait_for_console '^SWIFTLET-GUEST: ping [0-9]+ ' 60 || stop_and_fail "the restored guest printed nothing: $(diagnose)"
+    note "restored to its next ping in $(seconds_between "$restore_started" "$(now)") s"
+    linux_net_snapshot_run_checks after
+    kill_swiftlet TERM
+    console_has '^SWIFTLET-GUEST: init reached' && fail "the restored guest booted again instead of carrying on"
+    return 0
+}
