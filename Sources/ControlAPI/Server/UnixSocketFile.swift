@@ -16,8 +16,7 @@ struct FileIdentity: Equatable, Sendable {
 /// Preparing the API socket path: stale-socket detection and a bind that is never reachable
 /// with the wrong permissions.
 enum UnixSocketFile {
-    /// `sockaddr_un.sun_path` holds 108 bytes including the terminating NUL.
-    static let maxPathBytes = 107
+    static let maxPathBytes = UnixSocketAddress.maxPathBytes
 
     /// Makes `path` free for binding. A missing path is fine; a socket nobody listens on
     /// (a previous Swiftlet that crashed) is removed; a live socket or any other kind of file
@@ -108,22 +107,10 @@ enum UnixSocketFile {
         #endif
     }
 
-    /// Calls `body` with a `sockaddr_un` for `path` and returns what it returns (0 or an errno);
-    /// returns ENAMETOOLONG or EINVAL without calling it if the path cannot be a socket address.
+    /// Calls `body` with a `sockaddr_un` for `path` and returns what it returns (0 or an errno).
     static func withSocketAddress(
         _ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32
     ) -> Int32 {
-        let bytes = Array(path.utf8)
-        guard !bytes.isEmpty, !bytes.contains(0) else { return EINVAL }
-        guard bytes.count <= maxPathBytes else { return ENAMETOOLONG }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { pathBytes in
-            pathBytes.copyBytes(from: bytes)
-        }
-        let length = socklen_t(MemoryLayout<sockaddr_un>.size)
-        return withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) }
-        }
+        UnixSocketAddress.with(path, body)
     }
 }
