@@ -13,6 +13,8 @@ public struct BootConfiguration: Sendable, Equatable {
     public var netInterfaces: [NetConfiguration]
     /// What carries the virtio devices: virtio-pci unless the caller asks for virtio-mmio.
     public var transport: VirtioTransportKind
+    /// The virtio-vsock device, attached after the network interfaces; nil for none.
+    public var vsock: VsockConfiguration?
 
     public init(
         kernelPath: String, initrdPath: String? = nil, commandLine: String = "", memoryMiB: Int = 128, vcpuCount: Int = 1, disks: [DiskConfiguration] = [],
@@ -54,5 +56,19 @@ public struct NetConfiguration: Sendable, Equatable, Codable {
         self.id = id
         self.tap = tap
         self.mac = mac
+    }
+}
+
+/// The virtio-vsock device: the guest's CID and the host Unix socket for the host side.
+public struct VsockConfiguration: Sendable, Equatable, Codable {
+    /// Its state is saved as "virtio-vsock:<id>".
+    public var id: String
+    public var guestCID: UInt64
+    public var udsPath: String
+
+    public init(id: String = "vsock", guestCID: UInt64, udsPath: String) {
+        self.id = id
+        self.guestCID = guestCID
+        self.udsPath = udsPath
     }
 }

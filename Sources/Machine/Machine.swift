@@ -56,7 +56,8 @@ public final class Machine: Sendable {
             throw .memory(error)
         }
 
-        let virtioDevices = try PCISubsystem.openDevices(disks: configuration.disks, netInterfaces: configuration.netInterfaces)
+        let virtioDevices = try PCISubsystem.openDevices(
+            disks: configuration.disks, netInterfaces: configuration.netInterfaces, vsock: configuration.vsock)
         let commandLine = try kernelCommandLine(configuration.commandLine, transport: configuration.transport, deviceCount: virtioDevices.count)
         if commandLine != configuration.commandLine { logger.info("kernel command line with the virtio-mmio devices: \(commandLine)") }
         let boot: LinuxBootResult

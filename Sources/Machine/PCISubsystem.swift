@@ -57,10 +57,10 @@ final class PCISubsystem: Sendable {
         }
     }
 
-    /// Opens every configured virtio device, disks first and then network interfaces, each
-    /// kind in the order given; this order is their PCI slot order. A disk or tap that cannot
-    /// be opened fails here, before the guest starts.
-    static func openDevices(disks: [DiskConfiguration], netInterfaces: [NetConfiguration]) throws(MachineError)
+    /// Opens every configured virtio device, disks first, then network interfaces, then the
+    /// vsock device, each kind in the order given; this order is their PCI slot order. A disk,
+    /// tap or vsock socket that cannot be opened fails here, before the guest starts.
+    static func openDevices(disks: [DiskConfiguration], netInterfaces: [NetConfiguration], vsock: VsockConfiguration? = nil) throws(MachineError)
         -> [(name: String, device: any SnapshottableVirtioDevice)]
     {
         // An interface's ID is its state key in a snapshot, so it must be unique; checked
@@ -81,6 +81,13 @@ final class PCISubsystem: Sendable {
             do {
                 let mac = interface.mac ?? MACAddress.locallyAdministered(index: UInt32(index))
                 devices.append((interface.id, try VirtioNet(tap: interface.tap, mac: mac)))
+            } catch {
+                throw MachineError.device(error)
+            }
+        }
+        if let vsock {
+            do {
+                devices.append((vsock.id, try VirtioVsock(guestCID: vsock.guestCID, udsPath: vsock.udsPath)))
             } catch {
                 throw MachineError.device(error)
             }

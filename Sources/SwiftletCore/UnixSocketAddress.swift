@@ -32,4 +32,27 @@ public enum UnixSocketAddress {
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) }
         }
     }
+
+    /// Whether someone accepts connections on the socket at `path`.
+    public enum Probe: Equatable, Sendable { case listening, stale, gone, failed(Int32) }
+
+    /// Connects to the socket once: ECONNREFUSED is the kernel's way of saying nothing is
+    /// accepting on it any more (a previous process that exited without removing it).
+    public static func probe(_ path: String) -> Probe {
+        // Non-blocking: a live server with a full backlog must not hang the caller; it
+        // answers EAGAIN instead, which also means someone is listening.
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return .failed(errno) }
+        defer { close(fd) }
+        // The closure returns 0 or the errno of the failed call, read before anything else runs.
+        let result = with(path) { address, length in
+            connect(fd, address, length) == 0 ? 0 : errno
+        }
+        switch result {
+        case 0, EAGAIN: return .listening
+        case ECONNREFUSED: return .stale
+        case ENOENT: return .gone
+        case let error: return .failed(error)
+        }
+    }
 }

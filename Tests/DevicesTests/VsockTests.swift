@@ -19,11 +19,24 @@ import SwiftletCore
     @Test func refusesReservedCIDsAndAnExistingSocketPath() throws {
         let directory = try SocketDirectory()
         for cid: UInt64 in [0, 1, 2, 0xFFFF_FFFF, 1 << 40] {
-            #expect(throws: VirtioVsockError.invalidGuestCID(cid)) { try VirtioVsock(guestCID: cid, udsPath: directory.udsPath) }
+            #expect {
+                try VirtioVsock(guestCID: cid, udsPath: directory.udsPath)
+            } throws: { error in
+                guard case VirtioVsockError.invalidGuestCID(let violation) = error else { return false }
+                return "\(violation)".contains("got \(cid)")
+            }
         }
         let taken = directory.path + "/taken"
         #expect(FileManagerShim.create(taken))
         #expect(throws: VirtioVsockError.socketPathExists(taken)) { try VirtioVsock(guestCID: 3, udsPath: taken) }
+        let live = directory.path + "/live"
+        let listener = try HostListener(path: live)
+        #expect(throws: VirtioVsockError.socketPathExists(live)) { try VirtioVsock(guestCID: 3, udsPath: live) }
+        // A socket whose listener is gone (a VMM that exited) is replaced.
+        let stale = directory.path + "/stale"
+        _ = try HostListener(path: stale)
+        #expect(try VirtioVsock(guestCID: 3, udsPath: stale).udsPath == stale)
+        _ = listener
         let tooLong = directory.path + "/" + String(repeating: "x", count: 120)
         #expect(throws: VirtioVsockError.invalidSocketPath(tooLong)) { try VirtioVsock(guestCID: 3, udsPath: tooLong) }
         #expect(throws: VirtioVsockError.self) { try VirtioVsock(guestCID: 3, udsPath: "/nonexistent-dir/v.sock") }

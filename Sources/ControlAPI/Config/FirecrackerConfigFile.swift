@@ -8,6 +8,8 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
     public var bootSource: BootSource
     public var drives: [Drive]
     public var networkInterfaces: [NetworkInterface]
+    /// nil when the file has no "vsock" section (or it is null or empty).
+    public var vsock: VsockDevice?
     /// nil when the file has no "machine-config" (Firecracker's defaults then apply).
     public var machineConfig: MachineConfig?
 
@@ -22,7 +24,7 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
     /// (null, an empty list or an empty object), so Firecracker's sample files load; anything
     /// else is refused instead of being silently dropped.
     static let unsupportedSections = [
-        "vsock", "balloon", "logger", "metrics", "mmds-config", "entropy",
+        "balloon", "logger", "metrics", "mmds-config", "entropy",
         "cpu-config", "serial", "pmem", "memory-hotplug",
     ]
 
@@ -44,6 +46,10 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
             drives = try Self.list(reader.value("drives"), section: "drives", idField: "drive_id", id: \.driveID, parse: Drive.init)
             networkInterfaces = try Self.list(
                 reader.value("network-interfaces"), section: "network-interfaces", idField: "iface_id", id: \.interfaceID, parse: NetworkInterface.init)
+            vsock = nil
+            if let vsockJSON = reader.value("vsock"), vsockJSON != .object([:]) {
+                vsock = try VsockDevice(json: vsockJSON, context: "vsock")
+            }
             for section in Self.unsupportedSections {
                 guard let value = reader.value(section) else { continue }
                 guard value == .array([]) || value == .object([:]) else {
@@ -92,12 +98,13 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
         }
     }
 
-    /// Configures `backend` in Firecracker's order: machine, boot source, drives, network interfaces.
+    /// Configures `backend` in Firecracker's order: machine, boot source, drives, network interfaces, vsock.
     public func apply(to backend: any VMMBackend) throws {
         if let machineConfig { try backend.setMachineConfig(machineConfig) }
         try backend.setBootSource(bootSource)
         for drive in drives { try backend.putDrive(drive) }
         for interface in networkInterfaces { try backend.putNetworkInterface(interface) }
+        if let vsock { try backend.putVsock(vsock) }
     }
 }
 

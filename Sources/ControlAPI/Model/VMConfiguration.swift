@@ -5,11 +5,13 @@ public struct VMConfiguration: Sendable, Equatable {
     public var drives: [Drive]
     public var machineConfig: MachineConfig
     public var networkInterfaces: [NetworkInterface]
+    public var vsock: VsockDevice?
 
     public init(
         bootSource: BootSource? = nil, drives: [Drive] = [],
-        machineConfig: MachineConfig = .firecrackerDefault, networkInterfaces: [NetworkInterface] = []
+        machineConfig: MachineConfig = .firecrackerDefault, networkInterfaces: [NetworkInterface] = [], vsock: VsockDevice? = nil
     ) {
+        self.vsock = vsock
         self.bootSource = bootSource
         self.drives = drives
         self.machineConfig = machineConfig
@@ -23,6 +25,7 @@ public struct VMConfiguration: Sendable, Equatable {
             "network-interfaces": .array(networkInterfaces.map(\.jsonValue)),
         ]
         if let bootSource { members["boot-source"] = bootSource.jsonValue }
+        if let vsock { members["vsock"] = vsock.jsonValue }
         return .object(members)
     }
 }

@@ -31,6 +31,8 @@ enum APIRouter {
         case ("GET", "machine-config"): return .getMachineConfig
         case ("PUT", "machine-config"):
             return .putMachineConfig(try MachineConfig(json: try parse(body, "machine-config")))
+        case ("PUT", "vsock"):
+            return .putVsock(try VsockDevice(json: try parse(body, "vsock"), context: "vsock"))
         case ("PUT", "boot-source"):
             return .putBootSource(try BootSource(json: try parse(body, "boot-source")))
         case ("PUT", "actions"):

@@ -45,27 +45,9 @@ enum UnixSocketFile {
         }
     }
 
-    enum ProbeResult: Equatable { case listening, stale, gone, failed(Int32) }
+    typealias ProbeResult = UnixSocketAddress.Probe
 
-    /// Connects to the socket once: ECONNREFUSED is the kernel's way of saying nothing is
-    /// accepting on it any more.
-    static func probe(_ path: String) -> ProbeResult {
-        // Non-blocking: a live server with a full backlog must not hang start(); it answers
-        // EAGAIN instead, which also means someone is listening.
-        let fd = socket(AF_UNIX, socketStreamType | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { return .failed(errno) }
-        defer { close(fd) }
-        // The closures return 0 or the errno of the failed call, read before anything else runs.
-        let result = withSocketAddress(path) { address, length in
-            connect(fd, address, length) == 0 ? 0 : errno
-        }
-        switch result {
-        case 0, EAGAIN: return .listening
-        case ECONNREFUSED: return .stale
-        case ENOENT: return .gone
-        case let error: return .failed(error)
-        }
-    }
+    static func probe(_ path: String) -> ProbeResult { UnixSocketAddress.probe(path) }
 
     /// Creates a Unix stream socket bound at `path` with mode 0600 and returns it unlistened.
     /// The mode is fixed between bind and listen: until listen, connect() is refused, so no

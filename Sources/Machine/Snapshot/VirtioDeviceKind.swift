@@ -12,6 +12,7 @@ enum VirtioDeviceKind {
     private static let builders: [String: Builder] = [
         "virtio-blk": { record throws(DeviceStateError) in try record.build(VirtioBlock.self) },
         "virtio-net": { record throws(DeviceStateError) in try record.build(VirtioNet.self) },
+        "virtio-vsock": { record throws(DeviceStateError) in try record.build(VirtioVsock.self) },
     ]
 
     /// The key a device's state is saved under: its type, then the user's name for it.

@@ -13,6 +13,7 @@ final class MachineBackend: VMMBackend {
         var bootSource: BootSource?
         var drives: [Drive] = []
         var networkInterfaces: [NetworkInterface] = []
+        var vsock: VsockDevice?
     }
 
     private let configuration = Mutex(Configuration())
@@ -45,7 +46,8 @@ final class MachineBackend: VMMBackend {
 
     func vmConfiguration() throws -> VMConfiguration {
         configuration.withLock {
-            VMConfiguration(bootSource: $0.bootSource, drives: $0.drives, machineConfig: $0.machineConfig, networkInterfaces: $0.networkInterfaces)
+            VMConfiguration(bootSource: $0.bootSource, drives: $0.drives, machineConfig: $0.machineConfig, networkInterfaces: $0.networkInterfaces,
+                vsock: $0.vsock)
         }
     }
 
@@ -93,6 +95,15 @@ final class MachineBackend: VMMBackend {
         }
     }
 
+    /// Only one vsock device, as in Firecracker: a second PUT replaces the first.
+    func putVsock(_ vsock: VsockDevice) throws {
+        try configuration.withLock { configuration in
+            try configuration.rules.checkPreBootConfiguration()
+            configuration.vsock = vsock
+            configuration.rules.recordPreBootConfiguration()
+        }
+    }
+
     // MARK: - Lifecycle
 
     func instanceStart() throws {
@@ -104,7 +115,7 @@ final class MachineBackend: VMMBackend {
             let rootReadOnly = drives.first(where: \.isRootDevice)?.isReadOnly
             let commandLine = KernelCommandLine.withRootDevice(bootSource.bootArgs ?? KernelCommandLine.default, rootReadOnly: rootReadOnly)
             logger.info("kernel command line: \(commandLine)")
-            let build = BootConfiguration(
+            var build = BootConfiguration(
                 kernelPath: bootSource.kernelImagePath,
                 initrdPath: bootSource.initrdPath,
                 commandLine: commandLine,
@@ -113,6 +124,7 @@ final class MachineBackend: VMMBackend {
                 disks: drives.map { DiskConfiguration(path: $0.pathOnHost, readOnly: $0.isReadOnly, id: $0.driveID) },
                 netInterfaces: configuration.networkInterfaces.map { NetConfiguration(id: $0.interfaceID, tap: $0.hostDeviceName, mac: $0.guestMAC) },
                 transport: transport)
+            build.vsock = configuration.vsock.map { VsockConfiguration(id: $0.vsockID ?? "vsock", guestCID: $0.guestCID, udsPath: $0.udsPath) }
             let machine = try Machine.boot(build, kvmDevicePath: kvmDevicePath, serialOutput: serialOutput, logger: logger)
             machine.start()
             configuration.rules.recordStarted()

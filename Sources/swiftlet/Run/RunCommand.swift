@@ -80,6 +80,18 @@ struct RunCommand: ParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
+            """
+            A virtio-vsock device: the guest's CID (3 or more) and a Unix socket path, which must not exist yet, \
+            for the host side (Firecracker's model: host programs connect there and send 'CONNECT <port>'; guest \
+            connections to host port P go to PATH_P).
+            """,
+            valueName: VsockOption.valueName),
+        transform: { argument throws(VsockOptionError) in try VsockOption(parsing: argument) })
+    var vsock: VsockOption?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
             "What carries the disks: pci (virtio-pci, the default) or mmio (virtio-mmio, announced in the DSDT and by virtio_mmio.device= words appended to the command line, as Firecracker does).",
             valueName: "pci|mmio"))
     var transport: VirtioTransportKind = .pci
@@ -193,8 +205,8 @@ struct RunCommand: ParsableCommand {
         }
         memoryFile = try RenamedOption.resolve(memoryFile, name: "--mem-file", oldValue: oldMemoryFile, oldName: "--mem")
         guard (restore == nil) == (memoryFile == nil) else { throw OptionCombinationError("--restore and --mem-file go together") }
-        guard kernel != nil || (initrd == nil && cmdline == nil && disk.isEmpty && net.isEmpty) else {
-            throw OptionCombinationError("--initrd, --cmdline, --disk and --net need --kernel")
+        guard kernel != nil || (initrd == nil && cmdline == nil && disk.isEmpty && net.isEmpty && vsock == nil) else {
+            throw OptionCombinationError("--initrd, --cmdline, --disk, --net and --vsock need --kernel")
         }
         guard !paused || restore != nil else { throw OptionCombinationError("--paused goes with --restore") }
     }
@@ -232,6 +244,7 @@ struct RunCommand: ParsableCommand {
                 try backend.putDrive(Drive(driveID: disk.id, pathOnHost: disk.path, isRootDevice: false, isReadOnly: disk.readOnly))
             }
             for interface in NetOption.interfaces(net) { try backend.putNetworkInterface(interface) }
+            if let vsock { try backend.putVsock(vsock.device) }
             try backend.instanceStart()
         } else if let configFile {
             try FirecrackerConfigFile(contentsOf: configFile).apply(to: backend)

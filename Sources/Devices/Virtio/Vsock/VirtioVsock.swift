@@ -20,9 +20,6 @@ import Synchronization
 /// value is checked; a bad packet costs that packet or its connection, never the device.
 public final class VirtioVsock: VirtioDevice, BuildableFromState {
     public static let hostCID: UInt64 = 2
-    public static let minGuestCID: UInt64 = 3
-    /// Guest CIDs are 32-bit in Linux's sockaddr_vm, and 0xFFFFFFFF is VMADDR_CID_ANY.
-    public static let maxGuestCID: UInt64 = 0xFFFF_FFFE
     /// Largest payload we send or accept in one packet (Linux's VIRTIO_VSOCK_MAX_PKT_BUF_SIZE).
     public static let maxPayload = 64 << 10
     /// Open connections plus host programs still handshaking.
@@ -81,7 +78,7 @@ public final class VirtioVsock: VirtioDevice, BuildableFromState {
 
     /// Checks the CID and path, and listens at `udsPath` (which must not exist yet).
     public init(guestCID: UInt64, udsPath: String) throws(VirtioVsockError) {
-        guard guestCID >= Self.minGuestCID, guestCID <= Self.maxGuestCID else { throw .invalidGuestCID(guestCID) }
+        do { try MachineLimits.checkVsockGuestCID(guestCID) } catch { throw .invalidGuestCID(error) }
         guard UnixSocketAddress.fits(udsPath), udsPath.utf8.count <= Self.maxSocketPathBytes else { throw .invalidSocketPath(udsPath) }
         self.guestCID = guestCID
         self.udsPath = udsPath

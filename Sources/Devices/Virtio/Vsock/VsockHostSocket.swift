@@ -20,11 +20,16 @@ enum VsockHostSocket {
 
     private static var streamType: Int32 { Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue) }
 
-    /// A listening socket at `path`, which must not exist yet: refusing an existing path
-    /// means a typo never deletes someone's file and a second VMM never steals a live socket.
+    /// A listening socket at `path`, which must not exist yet, or be a socket nobody listens
+    /// on any more (left by a VMM that exited: it is replaced). Refusing anything else means a
+    /// typo never deletes someone's file and a second VMM never steals a live socket.
     static func listen(at path: String) throws(VirtioVsockError) -> Int32 {
         var status = stat()
-        if lstat(path, &status) == 0 { throw .socketPathExists(path) }
+        if lstat(path, &status) == 0 {
+            guard status.st_mode & S_IFMT == S_IFSOCK, UnixSocketAddress.probe(path) == .stale, unlink(path) == 0 else {
+                throw .socketPathExists(path)
+            }
+        }
         let descriptor: Int32
         do {
             descriptor = try systemCall("socket", path: path) { socket(AF_UNIX, streamType, 0) }
