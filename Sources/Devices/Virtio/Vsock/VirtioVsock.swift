@@ -101,9 +101,7 @@ public final class VirtioVsock: VirtioDevice, BuildableFromState {
 
     public func readConfig(offset: Int, data: UnsafeMutableRawBufferPointer) {
         let config = [UInt8].littleEndian(guestCID)
-        let space = AddressRange(start: 0, length: UInt64(config.count))!
-        guard offset >= 0, space.contains(UInt64(offset), count: UInt64(data.count)) else { return data.fillWithZeros() }
-        data.copyBytes(from: config[offset..<offset + data.count])
+        answerConfigRead(from: config, offset: offset, into: data)
     }
 
     /// The CID is the host's choice; nothing in the config space is writable.
