@@ -24,7 +24,7 @@ final class SocketDirectory {
 
 /// A host program's end of a Unix stream socket, blocking with a two-second timeout so a
 /// test that waits for bytes that never come fails instead of hanging.
-final class HostStream {
+final class HostStream: Sendable {
     let descriptor: Int32
 
     init(descriptor: Int32) {

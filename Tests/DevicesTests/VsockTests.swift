@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
+import Synchronization
 import Testing
 import GuestMemory
 import SwiftletCore
@@ -302,4 +304,58 @@ enum FileManagerShim {
         close(descriptor)
         return true
     }
+}
+
+@Suite struct VsockStreamTests {
+    /// A host program streams 4 MiB to a guest echo service and reads the echo back at once,
+    /// so both directions run together and the host socket fills up in both: the device must
+    /// wait for room (write watch), keep to the guest's credit, and lose or reorder nothing.
+    @Test func fourMebibytesEchoThroughTheGuestUnchanged() throws {
+        let harness = try VsockHarness()
+        try harness.start()
+        let (stream, hostPort) = try harness.connectFromHost(guestPort: 52)
+        let total = 4 << 20
+        let data = VsockHarness.pattern(total, seed: 9)
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(stream.descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(stream.descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let writer = Thread { stream.send(data) }
+        writer.start()
+        let echoed = ReceivedBytes()
+        let reader = Thread {
+            let bytes = stream.receive(exactly: total)
+            echoed.bytes.withLock { $0 = bytes }
+        }
+        reader.start()
+
+        var consumed = 0
+        var position = harness.receive.usedIndex(in: harness.memory)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while consumed < total && ContinuousClock.now < deadline {
+            try harness.postReceiveBuffers(1)
+            guard harness.waitForReceived(position &+ 1) else { continue }
+            let packet = try harness.receivedPacket(position)
+            position &+= 1
+            guard packet.header.knownOperation == .readWrite else { continue }
+            consumed += packet.payload.count
+            // The guest application read it: the counts it reports in its next packet say so.
+            harness.guestForwardCount &+= UInt32(packet.payload.count)
+            try harness.send(harness.guestPacket(.readWrite, guestPort: 52, hostPort: hostPort, payloadLength: packet.payload.count), payload: packet.payload)
+        }
+        #expect(consumed == total)
+        for _ in 0..<600 where echoed.bytes.withLock({ $0.count }) < total {
+            harness.drain()
+            usleep(50_000)
+        }
+        let back = echoed.bytes.withLock { $0 }
+        #expect(back.count == total)
+        #expect(back == data)
+        #expect(harness.errors.isEmpty)
+        #expect(harness.status & VirtioDeviceStatus.deviceNeedsReset == 0)
+    }
+}
+
+/// What a host reader thread collected.
+final class ReceivedBytes: Sendable {
+    let bytes = Mutex<[UInt8]>([])
 }
