@@ -17,7 +17,7 @@ scenario_linux_vsock() {
     "$tool" uds-echo "${uds}_1234" 2>host-echo.err &
     host_echo=$!
     trap 'kill "$host_echo" 2>/dev/null' EXIT
-    start_swiftlet shell --vsock "cid=3,uds=$uds" --log-level info
+    start_swiftlet shell --vsock "cid=3,uds=$uds"
     shell_prompt_or_fail
     note_init_time
     type_line 'vsock-echo listen 52 & sleep 1; echo "LISTENING $((50+2))"'
