@@ -5,6 +5,7 @@
 #   initramfs.cpio.gz  busybox-static + the virtio modules + guest/linux/init
 #   disk.ext4          a small ext4 image made without root (mke2fs -d) from guest/linux/disk/
 #   kvm-modules/       irqbypass, kvm, kvm-amd and tun of the same kernel (for the nested testbed's L1)
+#   vsock-echo         guest/vsock-echo built static: in the initramfs's /bin, and here for the host side
 #   kernel-version     the exact package, version and kernel release used
 # Nothing is rebuilt when the inputs (these scripts, guest/linux, busybox, the kernel package)
 # are unchanged. Usage: scripts/build-guest.sh [--force] [--quiet]
@@ -24,12 +25,14 @@ for arg in "$@"; do
     esac
 done
 
-require_tools apt-cache apt-get dpkg-deb cpio gzip xz mke2fs sha256sum
+require_tools apt-cache apt-get dpkg-deb cpio gzip xz mke2fs sha256sum cc
 BUSYBOX=$(static_busybox)
 
 # Virtio modules in dependency order (virtio needs virtio_ring, virtio_net needs net_failover,
 # which needs failover); the cloud kernel has them as modules, not built in.
+# The vsock ones follow the same rule: vsock, then the transport's common part, then virtio's.
 VIRTIO_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_mmio virtio_blk failover net_failover virtio_net"
+VIRTIO_MODULES="$VIRTIO_MODULES vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport"
 # For the testbed's L1: KVM, and tun for the taps Swiftlet's virtio-net attaches to.
 KVM_MODULES="irqbypass kvm kvm-amd tun"
 
@@ -120,7 +123,7 @@ inputs_digest() {
         printf 'kernel %s\n' "$(basename "$KERNEL_DIR")"
         printf 'busybox %s\n' "$(sha256sum <"$BUSYBOX" | cut -d' ' -f1)"
         printf 'mke2fs %s\n' "$(mke2fs -V 2>&1 | head -n1)"
-        (cd "$REPO_ROOT" && find scripts/build-guest.sh scripts/lib/common.sh guest/linux/init guest/linux/disk \
+        (cd "$REPO_ROOT" && find scripts/build-guest.sh scripts/lib/common.sh guest/linux/init guest/linux/disk guest/vsock-echo \
             -type f | LC_ALL=C sort | xargs sha256sum)
     } | sha256sum | cut -d' ' -f1
 }
@@ -132,6 +135,8 @@ build_initramfs() { # STAGE OUTPUT
     ln -s busybox "$stage/bin/sh"
     cp "$REPO_ROOT/guest/linux/init" "$stage/init"
     chmod 755 "$stage/init"
+    # Built next to the initramfs (the testbed copies it from there for the host side too).
+    cp "$(dirname "$out")/vsock-echo" "$stage/bin/vsock-echo"
     for module in $VIRTIO_MODULES; do
         copy_module "$module" "$stage/lib/modules"
     done
@@ -170,6 +175,7 @@ else
     for module in $KVM_MODULES; do
         copy_module "$module" "$tmp/kvm-modules"
     done
+    cc -static -O2 -Wall -Wextra -Werror -o "$tmp/vsock-echo" "$REPO_ROOT/guest/vsock-echo/vsock-echo.c"
     build_initramfs "$tmp/stage-initramfs" "$tmp/initramfs.cpio.gz"
     build_disk "$tmp/stage-disk" "$tmp/disk.ext4"
     rm -rf "$tmp/stage-initramfs" "$tmp/stage-disk"

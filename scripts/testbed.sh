@@ -110,6 +110,8 @@ build_l1_initramfs() { # OUTPUT
     cp "$GUEST_KVM_MODULES"/*.ko "$stage/lib/modules/"
     cp -r "$RUNNER_DIR/runner.sh" "$RUNNER_DIR/lib.sh" "$RUNNER_DIR/scenarios" "$stage/testbed/"
     cp "$GUEST_KERNEL" "$GUEST_INITRAMFS" "$GUEST_DISK" "$stage/testbed/images/"
+    # linux-vsock's host side (the guest has its own copy in the initramfs).
+    [ ! -f "$GUEST_OUT/vsock-echo" ] || cp "$GUEST_OUT/vsock-echo" "$stage/testbed/images/"
     runner_settings >"$stage/testbed/testbed.env"
     cp "$SWIFTLET_BIN" "$stage/usr/bin/swiftlet"
     copy_libraries "$stage" "$SWIFTLET_BIN"

@@ -32,6 +32,8 @@ public protocol VMMBackend: Sendable {
     /// `PUT /network-interfaces/{iface_id}`: adds the interface or replaces the one with the
     /// same id; pre-boot only. The default refuses: a backend without networking says so.
     func putNetworkInterface(_ interface: NetworkInterface) throws
+    /// `PUT /vsock`: sets (or replaces) the VM's vsock device; pre-boot only. The default refuses.
+    func putVsock(_ vsock: VsockDevice) throws
     /// `PUT /actions {"action_type": "InstanceStart"}`: boots the configured VM. Returns once
     /// the vCPUs are running (the guest boots asynchronously), like Firecracker.
     func instanceStart() throws
@@ -88,6 +90,9 @@ extension VMMBackend {
     }
 
     public var apiRequestCounters: APIRequestCounters? { nil }
+    public func putVsock(_ vsock: VsockDevice) throws {
+        throw VMMError("This VMM has no vsock device.")
+    }
 }
 
 /// An error whose message is shown to the API client verbatim as `fault_message`.

@@ -18,6 +18,8 @@ public struct BootConfiguration: Sendable, Equatable {
     public var entropy: Bool
     /// Firecracker's boot-timer device, counting from this moment; nil: none.
     public var bootTimerStart: BootTimer.Instant?
+    /// The virtio-vsock device, attached after the network interfaces; nil for none.
+    public var vsock: VsockConfiguration?
 
     public init(
         kernelPath: String, initrdPath: String? = nil, commandLine: String = "", memoryMiB: Int = 128, vcpuCount: Int = 1, disks: [DiskConfiguration] = [],
@@ -62,5 +64,19 @@ public struct NetConfiguration: Sendable, Equatable, Codable {
         self.id = id
         self.tap = tap
         self.mac = mac
+    }
+}
+
+/// The virtio-vsock device: the guest's CID and the host Unix socket for the host side.
+public struct VsockConfiguration: Sendable, Equatable, Codable {
+    /// Its state is saved as "virtio-vsock:<id>".
+    public var id: String
+    public var guestCID: UInt64
+    public var udsPath: String
+
+    public init(id: String = "vsock", guestCID: UInt64, udsPath: String) {
+        self.id = id
+        self.guestCID = guestCID
+        self.udsPath = udsPath
     }
 }

@@ -59,7 +59,8 @@ public final class Machine: Sendable {
         }
 
         let virtioDevices = try PCISubsystem.openDevices(
-            disks: configuration.disks, netInterfaces: configuration.netInterfaces, entropy: configuration.entropy)
+            disks: configuration.disks, netInterfaces: configuration.netInterfaces, vsock: configuration.vsock,
+            entropy: configuration.entropy)
         let mmioPlacements = try virtioMMIOPlacements(transport: configuration.transport, deviceCount: virtioDevices.count)
         let commandLine = kernelCommandLine(configuration.commandLine, mmioPlacements: mmioPlacements)
         if commandLine != configuration.commandLine { logger.info("kernel command line with the virtio-mmio devices: \(commandLine)") }

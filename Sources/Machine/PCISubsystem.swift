@@ -59,10 +59,13 @@ final class PCISubsystem: Sendable {
     /// The user's name for the one entropy device (its state key is "virtio-rng:entropy").
     static let entropyDeviceName = "entropy"
 
-    /// Opens every configured virtio device, disks first, then network interfaces, each
-    /// kind in the order given, then the entropy device; this order is their PCI slot order.
-    /// A disk or tap that cannot be opened fails here, before the guest starts.
-    static func openDevices(disks: [DiskConfiguration], netInterfaces: [NetConfiguration], entropy: Bool = false) throws(MachineError)
+    /// Opens every configured virtio device, disks first, then network interfaces, then the
+    /// vsock device, each kind in the order given, then the entropy device; this order is their
+    /// PCI slot order. A disk, tap or vsock socket that cannot be opened fails here, before the
+    /// guest starts.
+    static func openDevices(
+        disks: [DiskConfiguration], netInterfaces: [NetConfiguration], vsock: VsockConfiguration? = nil, entropy: Bool = false
+    ) throws(MachineError)
         -> [(name: String, device: any SnapshottableVirtioDevice)]
     {
         // An interface's ID is its state key in a snapshot, so it must be unique; checked
@@ -83,6 +86,13 @@ final class PCISubsystem: Sendable {
             do {
                 let mac = interface.mac ?? MACAddress.locallyAdministered(index: UInt32(index))
                 devices.append((interface.id, try VirtioNet(tap: interface.tap, mac: mac)))
+            } catch {
+                throw MachineError.device(error)
+            }
+        }
+        if let vsock {
+            do {
+                devices.append((vsock.id, try VirtioVsock(guestCID: vsock.guestCID, udsPath: vsock.udsPath)))
             } catch {
                 throw MachineError.device(error)
             }

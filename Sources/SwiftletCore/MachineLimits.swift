@@ -9,6 +9,9 @@ public enum MachineLimits {
     public static let vcpuCount: ClosedRange<Int> = 1...32
     /// A drive ID is what the guest reads as the disk's serial (virtio-blk GET_ID): 20 bytes.
     public static let driveIDBytes = 20
+    /// A vsock guest CID: 0-2 are the hypervisor's and the host's, Linux's CIDs are 32-bit,
+    /// and 0xFFFFFFFF is VMADDR_CID_ANY.
+    public static let vsockGuestCID: ClosedRange<UInt64> = 3...0xFFFF_FFFE
 
     /// Why a value is outside the limits; `field` is the name the user gave it
     /// ("--memory", "mem_size_mib").
@@ -39,6 +42,14 @@ public enum MachineLimits {
         }
         guard !id.isEmpty, id.utf8.count <= driveIDBytes, allowed else {
             throw Violation(field: field, message: "'\(id)' must be 1 to \(driveIDBytes) ASCII letters, digits or underscores")
+        }
+    }
+
+    public static func checkVsockGuestCID(_ cid: UInt64, field: String = "vsock guest CID") throws(Violation) {
+        guard vsockGuestCID.contains(cid) else {
+            throw Violation(
+                field: field,
+                message: "must be between \(vsockGuestCID.lowerBound) and \(vsockGuestCID.upperBound) (got \(cid); 0 to 2 are reserved for the hypervisor and host)")
         }
     }
 }

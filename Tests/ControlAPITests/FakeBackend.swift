@@ -10,6 +10,7 @@ final class FakeBackend: VMMBackend {
         case bootSource(BootSource)
         case drive(Drive)
         case networkInterface(NetworkInterface)
+        case vsock(VsockDevice)
         case instanceStart, sendCtrlAltDel, flushMetrics, pause, resume
         case createSnapshot(SnapshotFiles)
         case loadSnapshot(SnapshotLoadRequest)
@@ -68,6 +69,15 @@ final class FakeBackend: VMMBackend {
             state.calls.append(.networkInterface(interface))
             try state.rules.checkPreBootConfiguration()
             state.configuration.networkInterfaces.append(interface)
+            state.rules.recordPreBootConfiguration()
+        }
+    }
+
+    func putVsock(_ vsock: VsockDevice) throws {
+        try state.withLock { state in
+            state.calls.append(.vsock(vsock))
+            try state.rules.checkPreBootConfiguration()
+            state.configuration.vsock = vsock
             state.rules.recordPreBootConfiguration()
         }
     }

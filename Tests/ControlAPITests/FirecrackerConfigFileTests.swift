@@ -123,7 +123,7 @@ struct FirecrackerConfigFileTests {
             #"{"boot-source": {"kernel_image_path": "/k"}, "network-interfaces": [{"iface_id": "eth0", "host_dev_name": "tap0", "rx_rate_limiter": {"bandwidth": {}}}]}"#,
             "rate limiting"
         ),
-        (#"{"boot-source": {"kernel_image_path": "/k"}, "vsock": {"guest_cid": 3, "uds_path": "/v"}}"#, "\"vsock\" is not supported"),
+        (#"{"boot-source": {"kernel_image_path": "/k"}, "vsock": {"guest_cid": 2, "uds_path": "/v"}}"#, "Invalid vsock: guest_cid must be between 3"),
     ]
 
     @Test(arguments: refusals)

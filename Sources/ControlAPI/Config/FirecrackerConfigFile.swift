@@ -8,6 +8,8 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
     public var bootSource: BootSource
     public var drives: [Drive]
     public var networkInterfaces: [NetworkInterface]
+    /// nil when the file has no "vsock" section (or it is null or empty).
+    public var vsock: VsockDevice?
     /// nil when the file has no "machine-config" (Firecracker's defaults then apply).
     public var machineConfig: MachineConfig?
     public var logger: LoggerConfig?
@@ -26,7 +28,7 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
     /// (null, an empty list or an empty object), so Firecracker's sample files load; anything
     /// else is refused instead of being silently dropped.
     static let unsupportedSections = [
-        "vsock", "balloon", "mmds-config",
+        "balloon", "mmds-config",
         "cpu-config", "pmem", "memory-hotplug",
     ]
 
@@ -53,6 +55,10 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
             drives = try Self.list(reader.value("drives"), section: "drives", idField: "drive_id", id: \.driveID, parse: Drive.init)
             networkInterfaces = try Self.list(
                 reader.value("network-interfaces"), section: "network-interfaces", idField: "iface_id", id: \.interfaceID, parse: NetworkInterface.init)
+            vsock = nil
+            if let vsockJSON = reader.value("vsock"), vsockJSON != .object([:]) {
+                vsock = try VsockDevice(json: vsockJSON, context: "vsock")
+            }
             for section in Self.unsupportedSections {
                 guard let value = reader.value(section) else { continue }
                 guard value == .array([]) || value == .object([:]) else {
@@ -109,7 +115,7 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
     }
 
     /// Configures `backend` in Firecracker's order: logger and metrics first (so they see the
-    /// rest), then machine, boot source, drives, network interfaces.
+    /// rest), then machine, boot source, drives, network interfaces, vsock.
     public func apply(to backend: any VMMBackend) throws {
         if let logger { try backend.configureLogger(logger) }
         if let metrics { try backend.configureMetrics(metrics) }
@@ -119,6 +125,7 @@ public struct FirecrackerConfigFile: Sendable, Equatable {
         for drive in drives { try backend.putDrive(drive) }
         for interface in networkInterfaces { try backend.putNetworkInterface(interface) }
         if let entropy { try backend.putEntropyDevice(entropy) }
+        if let vsock { try backend.putVsock(vsock) }
     }
 }
 

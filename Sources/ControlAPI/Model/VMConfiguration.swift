@@ -10,13 +10,15 @@ public struct VMConfiguration: Sendable, Equatable {
     public var metrics: MetricsConfig?
     public var serial: SerialConfig?
     public var entropy: EntropyDevice?
+    public var vsock: VsockDevice?
 
     public init(
         bootSource: BootSource? = nil, drives: [Drive] = [],
         machineConfig: MachineConfig = .firecrackerDefault, networkInterfaces: [NetworkInterface] = [],
         logger: LoggerConfig? = nil, metrics: MetricsConfig? = nil, serial: SerialConfig? = nil,
-        entropy: EntropyDevice? = nil
+        entropy: EntropyDevice? = nil, vsock: VsockDevice? = nil
     ) {
+        self.vsock = vsock
         self.bootSource = bootSource
         self.drives = drives
         self.machineConfig = machineConfig
@@ -42,6 +44,7 @@ public struct VMConfiguration: Sendable, Equatable {
             "cpu-config": .null,
         ]
         if let bootSource { members["boot-source"] = bootSource.jsonValue }
+        if let vsock { members["vsock"] = vsock.jsonValue }
         return .object(members)
     }
 }

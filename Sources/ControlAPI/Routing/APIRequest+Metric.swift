@@ -19,6 +19,7 @@ extension APIRequest {
         case .patchMachineConfig: .patch("machine_cfg")
         case .putSerial: .put("serial")
         case .putEntropy: .put("entropy")
+        case .putVsock: .put("vsock")
         }
     }
 }

@@ -8,6 +8,7 @@ enum APIRequest: Equatable, Sendable {
     case putBootSource(BootSource)
     case putDrive(Drive)
     case putNetworkInterface(NetworkInterface)
+    case putVsock(VsockDevice)
     case instanceStart
     case sendCtrlAltDel
     case flushMetrics
@@ -65,6 +66,8 @@ extension APIRequest {
                 try backend.putDrive(drive)
             case .putNetworkInterface(let interface):
                 try backend.putNetworkInterface(interface)
+            case .putVsock(let vsock):
+                try backend.putVsock(vsock)
             case .instanceStart:
                 try backend.instanceStart()
             case .sendCtrlAltDel:

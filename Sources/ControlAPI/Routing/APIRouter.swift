@@ -33,6 +33,8 @@ enum APIRouter {
             return .putMachineConfig(try MachineConfig(json: try parse(body, "machine-config")))
         case ("PATCH", "machine-config"):
             return .patchMachineConfig(try MachineConfigUpdate(json: try parse(body, "machine-config")))
+        case ("PUT", "vsock"):
+            return .putVsock(try VsockDevice(json: try parse(body, "vsock"), context: "vsock"))
         case ("PUT", "boot-source"):
             return .putBootSource(try BootSource(json: try parse(body, "boot-source")))
         case ("PUT", "actions"):

@@ -16,8 +16,7 @@ struct FileIdentity: Equatable, Sendable {
 /// Preparing the API socket path: stale-socket detection and a bind that is never reachable
 /// with the wrong permissions.
 enum UnixSocketFile {
-    /// `sockaddr_un.sun_path` holds 108 bytes including the terminating NUL.
-    static let maxPathBytes = 107
+    static let maxPathBytes = UnixSocketAddress.maxPathBytes
 
     /// Makes `path` free for binding. A missing path is fine; a socket nobody listens on
     /// (a previous Swiftlet that crashed) is removed; a live socket or any other kind of file
@@ -46,27 +45,9 @@ enum UnixSocketFile {
         }
     }
 
-    enum ProbeResult: Equatable { case listening, stale, gone, failed(Int32) }
+    typealias ProbeResult = UnixSocketAddress.Probe
 
-    /// Connects to the socket once: ECONNREFUSED is the kernel's way of saying nothing is
-    /// accepting on it any more.
-    static func probe(_ path: String) -> ProbeResult {
-        // Non-blocking: a live server with a full backlog must not hang start(); it answers
-        // EAGAIN instead, which also means someone is listening.
-        let fd = socket(AF_UNIX, socketStreamType | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { return .failed(errno) }
-        defer { close(fd) }
-        // The closures return 0 or the errno of the failed call, read before anything else runs.
-        let result = withSocketAddress(path) { address, length in
-            connect(fd, address, length) == 0 ? 0 : errno
-        }
-        switch result {
-        case 0, EAGAIN: return .listening
-        case ECONNREFUSED: return .stale
-        case ENOENT: return .gone
-        case let error: return .failed(error)
-        }
-    }
+    static func probe(_ path: String) -> ProbeResult { UnixSocketAddress.probe(path) }
 
     /// Creates a Unix stream socket bound at `path` with mode 0600 and returns it unlistened.
     /// The mode is fixed between bind and listen: until listen, connect() is refused, so no
@@ -108,22 +89,10 @@ enum UnixSocketFile {
         #endif
     }
 
-    /// Calls `body` with a `sockaddr_un` for `path` and returns what it returns (0 or an errno);
-    /// returns ENAMETOOLONG or EINVAL without calling it if the path cannot be a socket address.
+    /// Calls `body` with a `sockaddr_un` for `path` and returns what it returns (0 or an errno).
     static func withSocketAddress(
         _ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32
     ) -> Int32 {
-        let bytes = Array(path.utf8)
-        guard !bytes.isEmpty, !bytes.contains(0) else { return EINVAL }
-        guard bytes.count <= maxPathBytes else { return ENAMETOOLONG }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { pathBytes in
-            pathBytes.copyBytes(from: bytes)
-        }
-        let length = socklen_t(MemoryLayout<sockaddr_un>.size)
-        return withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) }
-        }
+        UnixSocketAddress.with(path, body)
     }
 }

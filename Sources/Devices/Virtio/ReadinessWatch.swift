@@ -10,6 +10,13 @@ import Synchronization
 /// posted no buffers leaves it disarmed: data then waits in the host (in the kernel's socket
 /// or tap queue, never in Swiftlet), and the guest's next notification resumes reading.
 public final class ReadinessWatch: Sendable {
+    /// What to wait for: data to read (a tap frame, socket bytes) or room to write (a host
+    /// socket that refused bytes earlier).
+    public enum Direction: Sendable {
+        case readable
+        case writable
+    }
+
     private struct Watch {
         var armed = true
         var cancelled = false
@@ -17,12 +24,16 @@ public final class ReadinessWatch: Sendable {
 
     /// libdispatch sources are thread-safe; only the suspend/resume bookkeeping, which must
     /// stay balanced, needs the lock.
-    private nonisolated(unsafe) let source: any DispatchSourceRead
+    private nonisolated(unsafe) let source: any DispatchSourceProtocol
     private let watch = Mutex(Watch())
 
-    /// Starts armed: `onReadable` runs (on a Dispatch worker) as soon as `descriptor` is readable.
-    public init(descriptor: Int32, label: String, onReadable: @escaping @Sendable () -> Void) {
-        source = DispatchSource.makeReadSource(fileDescriptor: descriptor, queue: DispatchQueue(label: label))
+    /// Starts armed: `onReadable` runs (on a Dispatch worker) as soon as `descriptor` is
+    /// readable (or, for `.writable`, writable).
+    public init(descriptor: Int32, label: String, direction: Direction = .readable, onReadable: @escaping @Sendable () -> Void) {
+        switch direction {
+        case .readable: source = DispatchSource.makeReadSource(fileDescriptor: descriptor, queue: DispatchQueue(label: label))
+        case .writable: source = DispatchSource.makeWriteSource(fileDescriptor: descriptor, queue: DispatchQueue(label: label))
+        }
         source.setEventHandler { [weak self] in
             self?.disarm()
             onReadable()

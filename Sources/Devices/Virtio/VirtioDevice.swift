@@ -1,3 +1,5 @@
+import SwiftletCore
+
 /// A virtio device model, independent of the transport that carries it.
 ///
 /// The transport (`VirtioPCIDevice`, and any later one through `VirtioDeviceCore`) owns
@@ -38,4 +40,12 @@ public protocol VirtioDevice: AnyObject, Sendable {
 extension VirtioDevice {
     /// Most devices only react to the guest's notifications.
     public func connect(_ trigger: VirtioQueueTrigger) {}
+
+    /// Answers a config-space read from the whole config space's bytes: the `data.count`
+    /// bytes at `offset`, or zeros when the access does not lie inside `config`.
+    func answerConfigRead(from config: [UInt8], offset: Int, into data: UnsafeMutableRawBufferPointer) {
+        let space = AddressRange(start: 0, length: UInt64(config.count))!
+        guard offset >= 0, space.contains(UInt64(offset), count: UInt64(data.count)) else { return data.fillWithZeros() }
+        data.copyBytes(from: config[offset..<offset + data.count])
+    }
 }

@@ -13,6 +13,7 @@ enum VirtioDeviceKind {
         "virtio-blk": { record throws(DeviceStateError) in try record.build(VirtioBlock.self) },
         "virtio-net": { record throws(DeviceStateError) in try record.build(VirtioNet.self) },
         "virtio-rng": { record throws(DeviceStateError) in try record.build(VirtioRng.self) },
+        "virtio-vsock": { record throws(DeviceStateError) in try record.build(VirtioVsock.self) },
     ]
 
     /// The key a device's state is saved under: its type, then the user's name for it.

@@ -50,6 +50,9 @@ public enum IoctlRequest {
     static let terminal: [(String, UInt)] = [
         ("TCGETS", UInt(TCGETS)), ("TCSETS", UInt(TCSETS)), ("TCSETSW", UInt(TCSETSW)), ("TCSETSF", UInt(TCSETSF)),
         ("TIOCGWINSZ", UInt(TIOCGWINSZ)), ("FIONREAD", UInt(FIONREAD)), ("FIONBIO", UInt(FIONBIO)), ("FIOCLEX", UInt(FIOCLEX)),
+        // libdispatch asks how much a socket has queued when a source fires: SIOCINQ (FIONREAD)
+        // for a read source, SIOCOUTQ (TIOCOUTQ) for a write source (vsock's host sockets).
+        ("TIOCOUTQ", UInt(TIOCOUTQ)),
     ]
 
     /// The tap device's requests (virtio-net): attaching, the header size, the offloads, and

@@ -18,6 +18,7 @@ final class MachineBackend: VMMBackend {
         var logger: LoggerConfig?
         var serial: SerialConfig?
         var entropy: EntropyDevice?
+        var vsock: VsockDevice?
     }
 
     private let configuration = Mutex(Configuration())
@@ -74,7 +75,7 @@ final class MachineBackend: VMMBackend {
             VMConfiguration(
                 bootSource: $0.bootSource, drives: $0.drives, machineConfig: $0.machineConfig, networkInterfaces: $0.networkInterfaces,
                 logger: $0.logger, metrics: metrics.path.map(MetricsConfig.init), serial: $0.serial,
-                entropy: $0.entropy)
+                entropy: $0.entropy, vsock: $0.vsock)
         }
     }
 
@@ -161,6 +162,11 @@ final class MachineBackend: VMMBackend {
         metrics.flush()
     }
 
+    /// Only one vsock device, as in Firecracker: a second PUT replaces the first.
+    func putVsock(_ vsock: VsockDevice) throws {
+        try configureBeforeBoot { $0.vsock = vsock }
+    }
+
     // MARK: - Lifecycle
 
     func instanceStart() throws {
@@ -172,7 +178,7 @@ final class MachineBackend: VMMBackend {
             let rootReadOnly = drives.first(where: \.isRootDevice)?.isReadOnly
             let commandLine = KernelCommandLine.withRootDevice(bootSource.bootArgs ?? defaultCommandLine, rootReadOnly: rootReadOnly)
             logger.info("kernel command line: \(commandLine)")
-            let build = BootConfiguration(
+            var build = BootConfiguration(
                 kernelPath: bootSource.kernelImagePath,
                 initrdPath: bootSource.initrdPath,
                 commandLine: commandLine,
@@ -181,6 +187,7 @@ final class MachineBackend: VMMBackend {
                 disks: drives.map { DiskConfiguration(path: $0.pathOnHost, readOnly: $0.isReadOnly, id: $0.driveID) },
                 netInterfaces: configuration.networkInterfaces.map { NetConfiguration(id: $0.interfaceID, tap: $0.hostDeviceName, mac: $0.guestMAC) },
                 transport: transport, entropy: configuration.entropy != nil, bootTimerStart: bootTimerStart)
+            build.vsock = configuration.vsock.map { VsockConfiguration(id: $0.vsockID ?? "vsock", guestCID: $0.guestCID, udsPath: $0.udsPath) }
             let machine = try Machine.boot(build, kvmDevicePath: kvmDevicePath, serialOutput: serialOutput, logger: logger)
             machine.start()
             configuration.rules.recordStarted()

@@ -82,6 +82,18 @@ struct RunCommand: ParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
+            """
+            A virtio-vsock device: the guest's CID (3 or more) and a Unix socket path, which must not exist yet, \
+            for the host side (Firecracker's model: host programs connect there and send 'CONNECT <port>'; guest \
+            connections to host port P go to PATH_P).
+            """,
+            valueName: VsockOption.valueName),
+        transform: { argument throws(VsockOptionError) in try VsockOption(parsing: argument) })
+    var vsock: VsockOption?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
             "What carries the disks: pci (virtio-pci, the default) or mmio (virtio-mmio, announced in the DSDT and by virtio_mmio.device= words appended to the command line, as Firecracker does).",
             valueName: "pci|mmio"))
     var transport: VirtioTransportKind = .pci
@@ -241,8 +253,8 @@ struct RunCommand: ParsableCommand {
         }
         memoryFile = try RenamedOption.resolve(memoryFile, name: "--mem-file", oldValue: oldMemoryFile, oldName: "--mem")
         guard (restore == nil) == (memoryFile == nil) else { throw OptionCombinationError("--restore and --mem-file go together") }
-        guard kernel != nil || (initrd == nil && cmdline == nil && disk.isEmpty && net.isEmpty && !entropy) else {
-            throw OptionCombinationError("--initrd, --cmdline, --disk, --net and --entropy need --kernel")
+        guard kernel != nil || (initrd == nil && cmdline == nil && disk.isEmpty && net.isEmpty && vsock == nil && !entropy) else {
+            throw OptionCombinationError("--initrd, --cmdline, --disk, --net, --vsock and --entropy need --kernel")
         }
         guard !paused || restore != nil else { throw OptionCombinationError("--paused goes with --restore") }
     }
@@ -283,6 +295,7 @@ struct RunCommand: ParsableCommand {
             }
             for interface in NetOption.interfaces(net) { try backend.putNetworkInterface(interface) }
             if entropy { try backend.putEntropyDevice(EntropyDevice()) }
+            if let vsock { try backend.putVsock(vsock.device) }
             try backend.instanceStart()
         } else if let configFile {
             try FirecrackerConfigFile(contentsOf: configFile).apply(to: backend)

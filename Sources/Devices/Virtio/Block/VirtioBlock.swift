@@ -91,9 +91,7 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
         var config = [UInt8](repeating: 0, count: configSpaceSize)
         config.storeLittleEndian(capacity, at: 0)
         config.storeLittleEndian(Self.segmentMax, at: 12)
-        let space = AddressRange(start: 0, length: UInt64(config.count))!
-        guard offset >= 0, space.contains(UInt64(offset), count: UInt64(data.count)) else { return data.fillWithZeros() }
-        data.copyBytes(from: config[offset..<offset + data.count])
+        answerConfigRead(from: config, offset: offset, into: data)
     }
 
     /// Nothing in our config space is writable (no CONFIG_WCE).

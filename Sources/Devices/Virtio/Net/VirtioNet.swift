@@ -115,9 +115,7 @@ public final class VirtioNet: VirtioDevice, BuildableFromState {
         var config = [UInt8](repeating: 0, count: configSpaceSize)
         config.replaceSubrange(0..<6, with: mac.bytes)
         config.storeLittleEndian(Self.linkUp, at: 6)
-        let space = AddressRange(start: 0, length: UInt64(config.count))!
-        guard offset >= 0, space.contains(UInt64(offset), count: UInt64(data.count)) else { return data.fillWithZeros() }
-        data.copyBytes(from: config[offset..<offset + data.count])
+        answerConfigRead(from: config, offset: offset, into: data)
     }
 
     /// The MAC is not writable (no CTRL_MAC_ADDR), nor is anything else.

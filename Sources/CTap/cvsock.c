@@ -1,0 +1,9 @@
+#define _GNU_SOURCE
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "cvsock.h"
+
+int cvsock_accept_nonblocking(int listener) {
+    return accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
