@@ -256,3 +256,16 @@ complete_counts() { # FILE
         { line[NR] = $0 }
         END { for (i = 1; i <= NR - partial; i++) if (line[i] ~ /^count [0-9]+$/) print substr(line[i], 7) }'
 }
+
+# bench-smp-boot1 and bench-smp-boot4: linux-boot's guest with CPUS vCPUs, both in the same
+# 4-vCPU L1. The note says how many CPUs the guest brought up, so a run whose APs never came
+# online cannot pass for a fast 4-vCPU boot.
+bench_smp_boot() { # CPUS
+    run_swiftlet boot --cpus "$1"
+    note_init_time
+    expect_marker "init reached"
+    online=$(tr -d '\r' <"$CONSOLE" | grep -m1 -o 'smp: Brought up [0-9]* node[s]*, [0-9]* CPU' | grep -o '[0-9]* CPU$')
+    [ "$online" = "$1 CPU" ] || fail "the guest brought up '${online:-no}' CPUs, not $1"
+    note "$online online"
+    expect_clean_exit
+}
