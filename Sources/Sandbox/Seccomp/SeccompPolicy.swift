@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What `swiftlet run` installs on its threads, from `--no-seccomp`, `--seccomp-filter FILE`
 /// and the `SWIFTLET_SECCOMP_LOG` debug switch.
 public struct SeccompPolicy: Sendable, Equatable {
@@ -50,6 +54,11 @@ public struct SeccompPolicy: Sendable, Equatable {
     /// Installs the filter for `kind` on the calling thread (or every thread); nothing when off.
     public func install(for kind: ThreadKind, scope: SeccompFilter.Scope = .currentThread) throws(SeccompError) {
         guard let filter = try filter(for: kind) else { return }
+        // Every log line's timestamp runs glibc's tzset. The first one opens /etc/localtime;
+        // later ones only stat it. Done here, the open happens before any filter, so a first
+        // log line on a narrowed thread (a vCPU's warning, with nothing logged before) stats
+        // instead of opening a file it may not open.
+        tzset()
         try SeccompFilter.install(filter, scope: scope)
     }
 }
