@@ -490,10 +490,13 @@ class Bench:
             raise BenchError("no %s figure in the bench-disk result: %s" % (direction, details))
         return int(found.group(1)) / float(found.group(2))
 
+    # What every testbed row's description says about where it ran and what QEMU was.
+    TESTBED_WHERE = ("inside the nested testbed (Debian's cloud kernel and busybox initramfs, 256 MiB, under "
+                     "L1's kvm-amd, L1 itself under QEMU's TCG emulator). Emulator timings: compare ratios only")
+    TESTBED_PC = "QEMU: scripts/lib/qemu-as-swiftlet.sh, -M pc with SeaBIOS"
+
     def rows_linux(self):
-        where = ("inside the nested testbed (Debian's cloud kernel and busybox initramfs, 256 MiB, under "
-                 "L1's kvm-amd, L1 itself under QEMU's TCG emulator). Emulator timings: compare ratios only")
-        pc = "QEMU: scripts/lib/qemu-as-swiftlet.sh, -M pc with SeaBIOS"
+        where, pc = self.TESTBED_WHERE, self.TESTBED_PC
         microvm = "QEMU: -M microvm with qboot (testbed scenario bench-boot-microvm, guest also given reboot=t)"
         boot_wall = "scripts/testbed.sh linux-boot: exec of the VMM until it exits after the guest's init rebooted; "
         boot_init = "scripts/testbed.sh linux-boot: the guest kernel's own uptime when its init runs (excludes firmware); "
@@ -531,11 +534,9 @@ class Bench:
                     init_microvm.qemu.append(uptime)
         return [wall_pc, init_pc, wall_microvm, init_microvm, write, read]
 
-    TESTBED_WHERE = ("inside the nested testbed (Debian's cloud kernel and busybox initramfs, 256 MiB, under "
-                     "L1's kvm-amd, L1 itself under QEMU's TCG emulator). Emulator timings: compare ratios only")
 
     def rows_linux_smp(self):
-        where, pc = self.TESTBED_WHERE, "QEMU: scripts/lib/qemu-as-swiftlet.sh, -M pc with SeaBIOS"
+        where, pc = self.TESTBED_WHERE, self.TESTBED_PC
         smp = ("scripts/testbed.sh bench-smp-boot1/bench-smp-boot4: linux-boot's guest with --cpus 1 or 4 "
                "(QEMU -smp 1 or 4), both in one L1 with 4 vCPUs; the guest must report as many CPUs brought up; ")
         rows = {}
