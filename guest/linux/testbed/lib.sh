@@ -241,6 +241,35 @@ kill_swiftlet() { # SIGNAL
     SWIFTLET_RC=$?
 }
 
+# Pauses the Swiftlet behind API, snapshots it to vm.state and vm.mem in the scenario folder and
+# ends that process, keeping its console so far as before.log. Sets SNAPSHOT_SECONDS.
+snapshot_and_kill() { # API
+    "$SWIFTLET" pause --api-sock "$1" >pause.out 2>&1 || stop_and_fail "pause failed: $(cat pause.out)"
+    cp "$CONSOLE" before.log
+    snapshot_started=$(now)
+    "$SWIFTLET" snapshot --api-sock "$1" --state "$SCENARIO_DIR/vm.state" --mem-file "$SCENARIO_DIR/vm.mem" >snapshot.out 2>&1 ||
+        stop_and_fail "snapshot failed: $(cat snapshot.out)"
+    SNAPSHOT_SECONDS=$(seconds_between "$snapshot_started" "$(now)")
+    kill_swiftlet TERM
+}
+
+# Restores what snapshot_and_kill saved in a fresh Swiftlet process, in the background like
+# start_swiftlet (stdin on a FIFO for type_line), its console in restored.log. Sets
+# RESTORE_STARTED; end with kill_swiftlet or wait_swiftlet.
+restore_in_fresh_process() {
+    CONSOLE="$SCENARIO_DIR/restored.log"
+    SWIFTLET_ERR="$SCENARIO_DIR/restored.err"
+    rm -f "$SCENARIO_DIR/stdin"
+    mkfifo "$SCENARIO_DIR/stdin" || fail "mkfifo failed"
+    : >"$CONSOLE"
+    RESTORE_STARTED=$(now)
+    started=$RESTORE_STARTED
+    timeout "$TESTBED_SCENARIO_TIMEOUT" "$SWIFTLET" run --restore "$SCENARIO_DIR/vm.state" --mem-file "$SCENARIO_DIR/vm.mem" \
+        <"$SCENARIO_DIR/stdin" >"$CONSOLE" 2>"$SWIFTLET_ERR" &
+    SWIFTLET_PID=$!
+    exec 3>"$SCENARIO_DIR/stdin"
+}
+
 # Stops a background Swiftlet, then fails with REASON.
 stop_and_fail() { # REASON
     kill_swiftlet TERM

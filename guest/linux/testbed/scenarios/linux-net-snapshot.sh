@@ -38,19 +38,10 @@ scenario_linux_net_snapshot() {
         stop_and_fail "$(tr -d '\r' <"$CONSOLE" | grep -m1 '^SWIFTLET-GUEST: net missing' | sed 's/^SWIFTLET-GUEST: //')"
     linux_net_snapshot_run_checks before
 
-    "$SWIFTLET" pause --api-sock "$api" >pause.out 2>&1 || stop_and_fail "pause failed: $(cat pause.out)"
-    "$SWIFTLET" snapshot --api-sock "$api" --state "$SCENARIO_DIR/vm.state" --mem-file "$SCENARIO_DIR/vm.mem" >snapshot.out 2>&1 ||
-        stop_and_fail "snapshot failed: $(cat snapshot.out)"
-    kill_swiftlet TERM
-
-    restore_started=$(now)
-    CONSOLE="$SCENARIO_DIR/restored.log"
-    SWIFTLET_ERR="$SCENARIO_DIR/restored.err"
-    timeout "$TESTBED_SCENARIO_TIMEOUT" "$SWIFTLET" run --restore "$SCENARIO_DIR/vm.state" --mem-file "$SCENARIO_DIR/vm.mem" \
-        </dev/null >"$CONSOLE" 2>"$SWIFTLET_ERR" &
-    SWIFTLET_PID=$!
+    snapshot_and_kill "$api"
+    restore_in_fresh_process
     wait_for_console '^SWIFTLET-GUEST: ping [0-9]+ ' 60 || stop_and_fail "the restored guest printed nothing: $(diagnose)"
-    note "restored to its next ping in $(seconds_between "$restore_started" "$(now)") s"
+    note "restored to its next ping in $(seconds_between "$RESTORE_STARTED" "$(now)") s"
     linux_net_snapshot_run_checks after
     kill_swiftlet TERM
     console_has '^SWIFTLET-GUEST: init reached' && fail "the restored guest booted again instead of carrying on"

@@ -23,26 +23,13 @@ scenario_linux_smp_snapshot() {
     wait_for_console "^count $(($(complete_counts "$CONSOLE" | tail -n1) + 2))\$" 30 ||
         stop_and_fail "no progress after resume: $(diagnose)"
 
-    "$SWIFTLET" pause --api-sock "$api" >pause.out 2>&1 || stop_and_fail "second pause failed: $(cat pause.out)"
-    cp "$CONSOLE" before.log
-    "$SWIFTLET" snapshot --api-sock "$api" --state "$SCENARIO_DIR/vm.state" --mem "$SCENARIO_DIR/vm.mem" >snapshot.out 2>&1 ||
-        stop_and_fail "snapshot failed: $(cat snapshot.out)"
-    kill_swiftlet TERM
+    snapshot_and_kill "$api"
     last=$(complete_counts before.log | tail -n1)
     [ -n "$last" ] || fail "no count before the snapshot"
 
-    CONSOLE="$SCENARIO_DIR/restored.log"
-    SWIFTLET_ERR="$SCENARIO_DIR/restored.err"
-    rm -f "$SCENARIO_DIR/stdin"
-    mkfifo "$SCENARIO_DIR/stdin" || fail "mkfifo failed"
-    : >"$CONSOLE"
-    started=$(now)
-    timeout "$TESTBED_SCENARIO_TIMEOUT" "$SWIFTLET" run --restore "$SCENARIO_DIR/vm.state" --mem "$SCENARIO_DIR/vm.mem" \
-        <"$SCENARIO_DIR/stdin" >"$CONSOLE" 2>"$SWIFTLET_ERR" &
-    SWIFTLET_PID=$!
-    exec 3>"$SCENARIO_DIR/stdin"
+    restore_in_fresh_process
     wait_for_console '^counter-done$' "$TESTBED_SCENARIO_TIMEOUT" || stop_and_fail "the restored guest did not finish counting: $(diagnose)"
-    restored_for=$(seconds_between "$started" "$(now)")
+    restored_for=$(seconds_between "$RESTORE_STARTED" "$(now)")
     awk -v s="$restored_for" 'BEGIN { exit !(s >= 10) }' || sleep 10
 
     cat before.log restored.log >joined.log

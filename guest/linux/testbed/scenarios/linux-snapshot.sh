@@ -8,24 +8,14 @@ scenario_linux_snapshot() {
     wait_for_console '^SWIFTLET-GUEST: disk write 10 ok' "$TESTBED_SCENARIO_TIMEOUT" ||
         stop_and_fail "the guest did not count and write its disk: $(diagnose)"
     note_init_time
-    "$SWIFTLET" pause --api-sock "$api" >pause.out 2>&1 || stop_and_fail "pause failed: $(cat pause.out)"
-    cp "$CONSOLE" before.log
-    snapshot_started=$(now)
-    "$SWIFTLET" snapshot --api-sock "$api" --state "$SCENARIO_DIR/vm.state" --mem-file "$SCENARIO_DIR/vm.mem" >snapshot.out 2>&1 ||
-        stop_and_fail "snapshot failed: $(cat snapshot.out)"
-    note "snapshot $(seconds_between "$snapshot_started" "$(now)") s"
-    kill_swiftlet TERM
+    snapshot_and_kill "$api"
+    note "snapshot $SNAPSHOT_SECONDS s"
     last=$(complete_counts before.log | tail -n1)
     [ -n "$last" ] || fail "no count before the snapshot"
 
-    restore_started=$(now)
-    CONSOLE="$SCENARIO_DIR/restored.log"
-    SWIFTLET_ERR="$SCENARIO_DIR/restored.err"
-    timeout "$TESTBED_SCENARIO_TIMEOUT" "$SWIFTLET" run --restore "$SCENARIO_DIR/vm.state" --mem-file "$SCENARIO_DIR/vm.mem" \
-        </dev/null >"$CONSOLE" 2>"$SWIFTLET_ERR" &
-    SWIFTLET_PID=$!
+    restore_in_fresh_process
     wait_for_console '^count ' 60 || stop_and_fail "the restored guest printed nothing: $(diagnose)"
-    note "restored to the next line in $(seconds_between "$restore_started" "$(now)") s"
+    note "restored to the next line in $(seconds_between "$RESTORE_STARTED" "$(now)") s"
     wait_for_console '^SWIFTLET-GUEST: disk write [0-9]+ ok' 60 || stop_and_fail "the disk did not work after restore: $(diagnose)"
     kill_swiftlet TERM
     console_has '^SWIFTLET-GUEST: init reached' && fail "the restored guest booted again instead of carrying on"
