@@ -563,6 +563,36 @@ class Bench:
                 getattr(pause, vmm).append(float(found.group(1)))
         return [row for cpus in (1, 4) for row in rows[cpus]] + [pause]
 
+    def rows_linux_net(self):
+        where = self.TESTBED_WHERE
+        net = ("scripts/testbed.sh bench-net: the guest's virtio-net on tap0 in L1 (Swiftlet's device against "
+               "QEMU's virtio-net-pci, vhost=off, data path in the VMM process for both); ")
+        stream = net + "16 MiB of zeros through busybox nc, thrown away by the receiver; "
+        rows = {
+            "ping L1 → guest": report.Row("linux.net.ping_in", "virtio-net ping round trip, L1 → guest (nested testbed)", "ms",
+                                          "lower", net + "20 pings 5 a second, busybox's average; " + where),
+            "ping guest → L1": report.Row("linux.net.ping_out", "virtio-net ping round trip, guest → L1 (nested testbed)", "ms",
+                                          "lower", net + "20 pings 5 a second from the guest, busybox's average; " + where),
+            "L1 → guest": report.Row("linux.net.rx", "virtio-net TCP throughput, L1 → guest (nested testbed)", "MiB/s",
+                                     "higher", stream + "timed with L1's clock; " + where),
+            "guest → L1": report.Row("linux.net.tx", "virtio-net TCP throughput, guest → L1 (nested testbed)", "MiB/s",
+                                     "higher", stream + "timed with the guest's clock; " + where),
+        }
+        for _ in range(self.runs):
+            for vmm in ("swiftlet", "qemu"):
+                details = self.testbed_run(vmm, ["bench-net"])["bench-net"]
+                for label, row in rows.items():
+                    if label.startswith("ping"):
+                        found = re.search(re.escape(label) + r" avg ([0-9.]+) ms", details)
+                    else:
+                        # From the size and the time: the note's own rate has one decimal.
+                        found = re.search(re.escape(label) + r" ([0-9]+) MiB in ([0-9.]+) s", details)
+                    if not found or (not label.startswith("ping") and float(found.group(2)) <= 0):
+                        raise BenchError("no '%s' figure in the bench-net result: %s" % (label, details))
+                    value = float(found.group(1)) if label.startswith("ping") else int(found.group(1)) / float(found.group(2))
+                    getattr(row, vmm).append(value)
+        return list(rows.values())
+
     # ---- driver ------------------------------------------------------------------------
 
     def all_rows(self):
@@ -581,8 +611,8 @@ class Bench:
         names = ["startup microvm", "startup pc", "memory", "pause/resume count", "pause/resume echo", "snapshot 128 MiB",
                  "snapshot 1 GiB", "first output", "exits", "density"]
         if self.o.linux:
-            plan += [self.rows_linux, self.rows_linux_smp]
-            names += ["linux in the testbed", "linux smp in the testbed"]
+            plan += [self.rows_linux, self.rows_linux_smp, self.rows_linux_net]
+            names += ["linux in the testbed", "linux smp in the testbed", "linux net in the testbed"]
         if self.o.only:
             wanted = [name.strip() for name in self.o.only.split(",")]
             unknown = [name for name in wanted if name not in names]
@@ -652,11 +682,11 @@ def main():
                         help="also boot Linux with both VMMs in the nested testbed (scripts/testbed.sh; minutes)")
     parser.add_argument("--time-limit", type=int,
                         help="fail and skip the remaining rows after this many seconds "
-                             "(default 100 with --quick, else 1200; 1800 more with --linux)")
+                             "(default 100 with --quick, else 1200; 3600 more with --linux)")
     options = parser.parse_args()
     if options.runs < 1:
         parser.error("--runs must be at least 1")
-    time_limit = options.time_limit or (100 if options.quick else 1200) + (1800 if options.linux else 0)
+    time_limit = options.time_limit or (100 if options.quick else 1200) + (3600 if options.linux else 0)
     if options.linux and not os.access(os.path.join(REPO_ROOT, "scripts", "testbed.sh"), os.X_OK):
         parser.error("--linux needs scripts/testbed.sh")
 
