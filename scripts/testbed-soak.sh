@@ -10,7 +10,7 @@
 #   qemu version, boot number, froze (yes/no), L1 init and kvm-ready uptimes, total seconds,
 #   the longest gap between two L1 heartbeats (L1 uptime, s; 2 normally), then
 #   name=result/seconds per scenario
-# A gap longer than TESTBED_L1_FROZEN_AFTER (30 s in testbed.sh; the soak's default is 120 s, so
+# A gap longer than TESTBED_L1_FROZEN_AFTER (10 s in testbed.sh; the soak's default is 120 s, so
 # that it can tell a long stall that ends from a freeze) is what testbed.sh calls frozen.
 # and ends with a summary per QEMU (scripts/testbed-soak.sh --summary DIR prints it again).
 # It uses its own cache (SWIFTLET_CACHE, default ~/.cache/swiftlet-soak), so that it never holds
