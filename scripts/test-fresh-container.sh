@@ -64,8 +64,20 @@ make_tarball() {
     dir=$(mktemp -d "$CACHE/debootstrap.XXXXXX")
     log "debootstrap --variant=minbase $SUITE from $(mirror) (cached in $TARBALL)"
     local start; start=$(now)
-    debootstrap --variant=minbase "$SUITE" "$dir" "$(mirror)" >"$CACHE/debootstrap.log" 2>&1 ||
-        { tail -n 20 "$CACHE/debootstrap.log" >&2; rm -rf "$dir"; die "debootstrap failed (log: $CACHE/debootstrap.log)"; }
+    # Three tries: once the mirror's Release file could not be fetched for a moment (2026-12-02),
+    # which failed the whole suite although curl reached it seconds later.
+    local try
+    for try in 1 2 3; do
+        debootstrap --variant=minbase "$SUITE" "$dir" "$(mirror)" >"$CACHE/debootstrap.log" 2>&1 && break
+        if [ $try = 3 ]; then
+            tail -n 20 "$CACHE/debootstrap.log" >&2
+            rm -rf "$dir"
+            die "debootstrap failed three times (log: $CACHE/debootstrap.log)"
+        fi
+        log "debootstrap failed (try $try: $(grep -m1 '^E: ' "$CACHE/debootstrap.log" || tail -n1 "$CACHE/debootstrap.log")); again in 10 s"
+        rm -rf "$dir" && mkdir -p "$dir"
+        sleep 10
+    done
     # What a container image leaves out: no package lists (the set-up must fetch them) and no
     # downloaded packages.
     rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/archives/*.deb
