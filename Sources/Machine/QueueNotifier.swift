@@ -41,7 +41,7 @@ final class QueueNotifier: @unchecked Sendable {
         self.address = address
         self.width = width
         self.datamatch = datamatch
-        source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: core.eventDeliveryQueue)
+        source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: .global(qos: .userInitiated))
         source.setEventHandler { [core] in
             var counter: UInt64 = 0
             // Several kicks may have coalesced into one counter value; one pass serves them all.

@@ -38,12 +38,8 @@ final class SocketPairBackend: NetBackend {
         throw SystemError.last("recv")
     }
 
-    func send(_ parts: UnsafeBufferPointer<iovec>) throws -> Bool {
-        let length = parts.reduce(0) { $0 + $1.iov_len }
-        var message = msghdr()
-        message.msg_iov = UnsafeMutablePointer(mutating: parts.baseAddress)
-        message.msg_iovlen = parts.count
-        return sendmsg(deviceEnd, &message, 0) == length
+    func send(_ frame: UnsafeRawBufferPointer) throws -> Bool {
+        Glibc.send(deviceEnd, frame.baseAddress, frame.count, 0) == frame.count
     }
 
     func setReceiveOffloads(_ offloads: NetOffloads) throws {

@@ -28,16 +28,11 @@ public final class ReadinessWatch: Sendable {
     private let watch = Mutex(Watch())
 
     /// Starts armed: `onReadable` runs (on a Dispatch worker) as soon as `descriptor` is
-    /// readable (or, for `.writable`, writable). With `target` (the device's I/O queue) it runs
-    /// there, so the device's work that follows needs no second thread.
-    public init(
-        descriptor: Int32, label: String, direction: Direction = .readable, target: DispatchQueue? = nil,
-        onReadable: @escaping @Sendable () -> Void
-    ) {
-        let queue = DispatchQueue(label: label, target: target)
+    /// readable (or, for `.writable`, writable).
+    public init(descriptor: Int32, label: String, direction: Direction = .readable, onReadable: @escaping @Sendable () -> Void) {
         switch direction {
-        case .readable: source = DispatchSource.makeReadSource(fileDescriptor: descriptor, queue: queue)
-        case .writable: source = DispatchSource.makeWriteSource(fileDescriptor: descriptor, queue: queue)
+        case .readable: source = DispatchSource.makeReadSource(fileDescriptor: descriptor, queue: DispatchQueue(label: label))
+        case .writable: source = DispatchSource.makeWriteSource(fileDescriptor: descriptor, queue: DispatchQueue(label: label))
         }
         source.setEventHandler { [weak self] in
             self?.disarm()

@@ -78,7 +78,7 @@ public final class VirtioDeviceCore: Sendable {
         passScheduled = Mutex(Array(repeating: false, count: sizes.count))
         ioQueue = DispatchQueue(label: "swiftlet.\(device.name)")
         ioQueue.setSpecific(key: Self.ioQueueKey, value: ObjectIdentifier(self))
-        device.connect(VirtioQueueTrigger(deliveryQueue: ioQueue) { [weak self] index in self?.processFromOutside(index) })
+        device.connect(VirtioQueueTrigger { [weak self] index in self?.processFromOutside(index) })
     }
 
     // MARK: - Register access (vCPU threads)
@@ -116,11 +116,6 @@ public final class VirtioDeviceCore: Sendable {
     // MARK: - Queue work
 
     /// The driver kicked queue `index`. Returns at once; the work runs on the device's queue.
-    /// The serial queue the device's work runs on. Event sources for this device (queue
-    /// notifications) deliver here: a kick then costs one thread wake-up, not two, which in
-    /// the nested testbed was a visible part of a virtio-net frame's cost (docs/benchmarks.md).
-    public var eventDeliveryQueue: DispatchQueue { ioQueue }
-
     public func notifyQueue(_ index: Int) {
         guard index >= 0 && index < queueCount else { return }
         schedulePass(index)

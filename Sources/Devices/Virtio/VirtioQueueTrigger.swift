@@ -1,5 +1,3 @@
-import Dispatch
-
 /// How a device asks for one of its queues to be processed when the work comes from outside
 /// the guest: a frame waiting in a tap, bytes on a host socket.
 ///
@@ -10,13 +8,9 @@ import Dispatch
 /// at every queue once when it resumes.
 public struct VirtioQueueTrigger: Sendable {
     private let request: @Sendable (Int) -> Void
-    /// The device's serial I/O queue: host events that lead to a request can be delivered on
-    /// it (`ReadinessWatch`'s `target`), so the request runs on the thread that saw the event.
-    public let deliveryQueue: DispatchQueue?
 
     /// `request` receives the queue index; the core passes a closure that holds it weakly.
-    public init(deliveryQueue: DispatchQueue? = nil, _ request: @escaping @Sendable (Int) -> Void) {
-        self.deliveryQueue = deliveryQueue
+    public init(_ request: @escaping @Sendable (Int) -> Void) {
         self.request = request
     }
 

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// Where a virtio-net device's frames go and come from: a host tap, or in tests a socket pair.
 ///
 /// Every frame on either side starts with the 12-byte virtio-net header (`struct
@@ -14,10 +8,9 @@ public protocol NetBackend: AnyObject, Sendable {
     /// Reads one frame (header included) into `buffer`; its length, nil when none is waiting.
     /// Throws on a failure that is not "try again later".
     func receive(into buffer: UnsafeMutableRawBufferPointer) throws -> Int?
-    /// Sends one frame (header included), gathered from `parts` in order: the guest's own
-    /// buffers, so a frame is never copied inside Swiftlet. False when the host cannot take it
-    /// now (the frame is then dropped, as a NIC drops under pressure).
-    func send(_ parts: UnsafeBufferPointer<iovec>) throws -> Bool
+    /// Sends one frame (header included); false when the host cannot take it now (the frame
+    /// is then dropped, as a NIC drops under pressure).
+    func send(_ frame: UnsafeRawBufferPointer) throws -> Bool
     /// Tells the host which offloads the guest accepted for frames it receives
     /// (checksum, TSO4, TSO6), so the host never sends it a frame it cannot take.
     func setReceiveOffloads(_ offloads: NetOffloads) throws

@@ -57,9 +57,8 @@ public final class TapBackend: NetBackend {
         throw SystemError.last("read", path: name)
     }
 
-    public func send(_ parts: UnsafeBufferPointer<iovec>) throws -> Bool {
-        // A tap takes one frame per write, never part of one.
-        let count = retryingOnInterrupt { writev(descriptor, parts.baseAddress, Int32(parts.count)) }
+    public func send(_ frame: UnsafeRawBufferPointer) throws -> Bool {
+        let count = retryingOnInterrupt { write(descriptor, frame.baseAddress, frame.count) }
         if count >= 0 { return true }
         // A full tap queue, or a frame the kernel refused (e.g. a bad GSO header): drop it.
         if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINVAL || errno == EIO { return false }

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import SwiftletCore
 import Synchronization
 
@@ -75,6 +70,7 @@ public final class VirtioNet: VirtioDevice, BuildableFromState {
         /// Length of the frame in `receiveBuffer` still waiting for guest buffers.
         var heldFrameLength: Int?
         var receiveBuffer = [UInt8](repeating: 0, count: VirtioNet.maxPacketSize)
+        var transmitBuffer = [UInt8](repeating: 0, count: VirtioNet.maxPacketSize)
         var counters = Counters()
     }
 
@@ -135,7 +131,7 @@ public final class VirtioNet: VirtioDevice, BuildableFromState {
             runtime.features = features
             runtime.watch?.cancel()
             let trigger = runtime.trigger
-            runtime.watch = ReadinessWatch(descriptor: backend.readinessDescriptor, label: "swiftlet.virtio-net.\(tap)", target: trigger?.deliveryQueue) {
+            runtime.watch = ReadinessWatch(descriptor: backend.readinessDescriptor, label: "swiftlet.virtio-net.\(tap)") {
                 trigger?.requestProcessing(queue: Self.receiveQueue)
             }
         }
@@ -258,24 +254,22 @@ public final class VirtioNet: VirtioDevice, BuildableFromState {
     // MARK: - Transmit
 
     /// Sends every posted frame, at most a queue's worth per call (the core calls again when
-    /// more arrived meanwhile). The frame goes to the backend straight from guest RAM, one
-    /// `writev`, instead of being copied into a 64 KiB staging buffer first. (In the nested
-    /// testbed that copy was not what limited guest → host throughput: docs/benchmarks.md.)
+    /// more arrived meanwhile).
     private func transmit(from queue: Virtqueue, runtime: inout Runtime) throws {
         for _ in 0..<Int(queue.size) {
             guard let chain = try queue.popChain() else { return }
             let readable = chain.readable
             let length = readable.reduce(0) { $0 + Int($1.length) }
             if length >= Self.headerSize && length <= Self.maxPacketSize {
-                // On the stack for the usual few buffers, so sending allocates nothing.
-                let sent = try withUnsafeTemporaryAllocation(of: iovec.self, capacity: readable.count) { parts in
-                    for (slot, buffer) in readable.enumerated() {
+                var offset = 0
+                try runtime.transmitBuffer.withUnsafeMutableBytes { packet in
+                    for buffer in readable {
                         let source = try chain.contents(of: buffer)
-                        parts.initializeElement(at: slot, to: iovec(iov_base: UnsafeMutableRawPointer(mutating: source.baseAddress), iov_len: source.count))
+                        UnsafeMutableRawBufferPointer(rebasing: packet[offset..<offset + source.count]).copyMemory(from: source)
+                        offset += source.count
                     }
-                    defer { parts.deinitialize() }
-                    return try backend.send(UnsafeBufferPointer(parts))
                 }
+                let sent = try runtime.transmitBuffer.withUnsafeBytes { try backend.send(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
                 if sent {
                     runtime.counters.transmitted += 1
                     runtime.counters.transmittedBytes += UInt64(length)
