@@ -129,24 +129,32 @@ run_swiftlet() { # GUEST_SCENARIO [swiftlet run arguments...]
     finish_timing "$started"
 }
 
-# Starts Swiftlet in the background with its stdin on a FIFO, so the scenario can type into the
-# guest's console with `type_line`. Sets SWIFTLET_PID; end with `wait_swiftlet`.
-start_swiftlet() { # GUEST_SCENARIO [swiftlet run arguments...]
-    guest_scenario=$1
-    shift
-    CONSOLE="$SCENARIO_DIR/$CONSOLE_NAME"
-    SWIFTLET_ERR="$SCENARIO_DIR/$ERR_NAME"
+# Runs `swiftlet ARGUMENTS...` in the background under the scenario timeout, its stdin on a FIFO
+# (so the scenario can type into the guest's console with `type_line`), its console and stderr
+# in the scenario folder's CONSOLE_FILE and ERR_FILE. Sets CONSOLE, SWIFTLET_ERR, SWIFTLET_PID
+# and started.
+launch_swiftlet() { # CONSOLE_FILE ERR_FILE [swiftlet arguments...]
+    CONSOLE="$SCENARIO_DIR/$1"
+    SWIFTLET_ERR="$SCENARIO_DIR/$2"
+    shift 2
     rm -f "$SCENARIO_DIR/stdin"
     mkfifo "$SCENARIO_DIR/stdin" || fail "mkfifo failed"
     : >"$CONSOLE"
     started=$(now)
-    timeout "$TESTBED_SCENARIO_TIMEOUT" "$SWIFTLET" run --kernel "$(guest_kernel)" \
-        --initrd "$(guest_initramfs)" --memory "$TESTBED_L2_MEMORY" \
-        --cmdline "$(guest_cmdline "$guest_scenario")" "$@" \
-        <"$SCENARIO_DIR/stdin" >"$CONSOLE" 2>"$SWIFTLET_ERR" &
+    timeout "$TESTBED_SCENARIO_TIMEOUT" "$SWIFTLET" "$@" <"$SCENARIO_DIR/stdin" >"$CONSOLE" 2>"$SWIFTLET_ERR" &
     SWIFTLET_PID=$!
     # Held open for the whole run: Swiftlet sees end-of-file only when the scenario is done.
     exec 3>"$SCENARIO_DIR/stdin"
+}
+
+# Starts Swiftlet with the default guest and GUEST_SCENARIO in the background (launch_swiftlet).
+# End with `wait_swiftlet`.
+start_swiftlet() { # GUEST_SCENARIO [swiftlet run arguments...]
+    guest_scenario=$1
+    shift
+    launch_swiftlet "$CONSOLE_NAME" "$ERR_NAME" run --kernel "$(guest_kernel)" \
+        --initrd "$(guest_initramfs)" --memory "$TESTBED_L2_MEMORY" \
+        --cmdline "$(guest_cmdline "$guest_scenario")" "$@"
 }
 
 type_line() { printf '%s\n' "$*" >&3; }
@@ -257,17 +265,8 @@ snapshot_and_kill() { # API
 # start_swiftlet (stdin on a FIFO for type_line), its console in restored.log. Sets
 # RESTORE_STARTED; end with kill_swiftlet or wait_swiftlet.
 restore_in_fresh_process() {
-    CONSOLE="$SCENARIO_DIR/restored.log"
-    SWIFTLET_ERR="$SCENARIO_DIR/restored.err"
-    rm -f "$SCENARIO_DIR/stdin"
-    mkfifo "$SCENARIO_DIR/stdin" || fail "mkfifo failed"
-    : >"$CONSOLE"
-    RESTORE_STARTED=$(now)
-    started=$RESTORE_STARTED
-    timeout "$TESTBED_SCENARIO_TIMEOUT" "$SWIFTLET" run --restore "$SCENARIO_DIR/vm.state" --mem-file "$SCENARIO_DIR/vm.mem" \
-        <"$SCENARIO_DIR/stdin" >"$CONSOLE" 2>"$SWIFTLET_ERR" &
-    SWIFTLET_PID=$!
-    exec 3>"$SCENARIO_DIR/stdin"
+    launch_swiftlet restored.log restored.err run --restore "$SCENARIO_DIR/vm.state" --mem-file "$SCENARIO_DIR/vm.mem"
+    RESTORE_STARTED=$started
 }
 
 # Stops a background Swiftlet, then fails with REASON.
