@@ -29,6 +29,9 @@ public protocol VMMBackend: Sendable {
     func setBootSource(_ bootSource: BootSource) throws
     /// `PUT /drives/{drive_id}`: adds the drive or replaces the one with the same id; pre-boot only.
     func putDrive(_ drive: Drive) throws
+    /// `PATCH /drives/{drive_id}`: a new backing file for a drive of the running (or paused)
+    /// VM; only after boot. The default refuses.
+    func updateDrive(_ update: DriveUpdate) throws
     /// `PUT /network-interfaces/{iface_id}`: adds the interface or replaces the one with the
     /// same id; pre-boot only. The default refuses: a backend without networking says so.
     func putNetworkInterface(_ interface: NetworkInterface) throws
@@ -67,6 +70,10 @@ extension VMMBackend {
 
     public func putNetworkInterface(_ interface: NetworkInterface) throws {
         throw VMMError("This VMM has no network interfaces.")
+    }
+
+    public func updateDrive(_ update: DriveUpdate) throws {
+        throw VMMError("This VMM cannot change a drive after boot.")
     }
 
     public func updateMachineConfig(_ update: MachineConfigUpdate) throws {

@@ -49,6 +49,14 @@ public struct VMMStateRules: Sendable, Equatable {
     public func checkResume() throws(VMMError) { try checkRunningOrPaused() }
     public mutating func recordResumed() { state = .running }
 
+    /// `PATCH /drives`: Firecracker changes drives this way only once the VM exists (before
+    /// that, `PUT /drives` replaces the whole drive).
+    public func checkDriveUpdate() throws(VMMError) {
+        guard state != .notStarted else {
+            throw VMMError("The requested operation is not supported before starting the microVM; use PUT /drives/{id} to change a drive before boot.")
+        }
+    }
+
     public func checkSendCtrlAltDel() throws(VMMError) {
         guard state == .running else {
             throw state == .notStarted

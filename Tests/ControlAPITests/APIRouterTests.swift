@@ -51,6 +51,31 @@ struct APIRouterTests {
                 == .putDrive(Drive(driveID: "abcdefghij_123456789", pathOnHost: "/d", isRootDevice: false)))
     }
 
+    @Test func driveUpdate() throws {
+        #expect(
+            try route("PATCH", "/drives/scratch", #"{"drive_id": "scratch", "path_on_host": "/img/new.ext4"}"#)
+                == .patchDrive(DriveUpdate(driveID: "scratch", pathOnHost: "/img/new.ext4")))
+        // A null rate limiter is Firecracker's "none"; a real one Swiftlet cannot honour yet.
+        #expect(
+            try route("PATCH", "/drives/scratch", #"{"drive_id": "scratch", "path_on_host": "/n", "rate_limiter": null}"#)
+                == .patchDrive(DriveUpdate(driveID: "scratch", pathOnHost: "/n")))
+        let refusals: [(String, String, String)] = [
+            ("/drives/scratch", #"{"drive_id": "other", "path_on_host": "/n"}"#, "does not match"),
+            ("/drives/scratch", #"{"drive_id": "scratch"}"#, "path_on_host"),
+            ("/drives/scratch", #"{"drive_id": "scratch", "path_on_host": ""}"#, "must not be empty"),
+            ("/drives/scratch", #"{"drive_id": "scratch", "path_on_host": "/n", "is_read_only": true}"#, "is_read_only"),
+            ("/drives/scratch", #"{"drive_id": "scratch", "path_on_host": "/n", "rate_limiter": {"bandwidth": {"size": 1, "refill_time": 1}}}"#, "rate limiting"),
+            ("/drives/scratch", "not json", "drive"),
+        ]
+        for (path, body, phrase) in refusals {
+            #expect {
+                try route("PATCH", path, body)
+            } throws: { error in
+                (error as? APIFault)?.message.contains(phrase) == true
+            }
+        }
+    }
+
     @Test func actionsAndVMState() throws {
         #expect(try route("PUT", "/actions", #"{"action_type": "InstanceStart"}"#) == .instanceStart)
         #expect(try route("PUT", "/actions", #"{"action_type": "SendCtrlAltDel"}"#) == .sendCtrlAltDel)
@@ -96,7 +121,7 @@ struct APIRouterTests {
         ("PUT", "/", "{}", "Invalid request method and/or path"),
         ("PUT", "/drives", #"{"drive_id": "a", "path_on_host": "/d", "is_root_device": false}"#, "Invalid request method and/or path"),
         ("PUT", "/drives/a/b", #"{"drive_id": "a", "path_on_host": "/d", "is_root_device": false}"#, "Invalid request method and/or path"),
-        ("PATCH", "/drives/a", #"{"drive_id": "a", "path_on_host": "/d"}"#, "Invalid request method and/or path"),
+        ("PATCH", "/drives", #"{"drive_id": "a", "path_on_host": "/d"}"#, "Invalid request method and/or path"),
         // Bodies that are not JSON objects.
         ("PUT", "/machine-config", "", "is empty"),
         ("PUT", "/machine-config", "  \n ", "is empty"),

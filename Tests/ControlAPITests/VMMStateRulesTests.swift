@@ -10,6 +10,7 @@ struct VMMStateRulesTests {
         #expect(throws: VMMError.self) { try rules.checkPause() }
         #expect(throws: VMMError.self) { try rules.checkSendCtrlAltDel() }
         #expect(throws: VMMError.self) { try rules.checkSnapshotCreate() }
+        #expect(throws: VMMError.self) { try rules.checkDriveUpdate() }
         try rules.checkSnapshotLoad()
 
         try rules.checkPreBootConfiguration()
@@ -23,6 +24,7 @@ struct VMMStateRulesTests {
         #expect(throws: VMMError.self) { try rules.checkInstanceStart() }
         #expect(throws: VMMError.self) { try rules.checkSnapshotCreate() }
         try rules.checkSendCtrlAltDel()
+        try rules.checkDriveUpdate()
         try rules.checkResume()  // resuming a running VM is a no-op, not an error
         try rules.checkPause()
         rules.recordPaused()

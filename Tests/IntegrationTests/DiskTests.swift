@@ -85,4 +85,37 @@ import Testing
         #expect(load.status == 400)
         #expect(load.body.contains("does not exist"), "\(load.body)")
     }
+
+    /// `PATCH /drives/{id}` on a running VM: refusals leave the VM as it was, and a swapped
+    /// image is what a snapshot taken afterwards restores.
+    @Test func driveSwapOverTheAPIIsWhatASnapshotRestores() throws {
+        let original = try Self.makeDisk("swap-a"), replacement = try Self.makeDisk("swap-b", megabytes: 12)
+        defer {
+            try? FileManager.default.removeItem(at: original)
+            try? FileManager.default.removeItem(at: replacement)
+        }
+        let vm = try RunningSwiftlet(["--kernel", try TestGuest.path(), "--cmdline", "test=count", "--disk", "\(original.path),id=data"])
+        try waitUntil(timeout: 20, "the guest to count") { vm.counts.count >= 2 }
+
+        let unknown = try vm.curl("PATCH", "/drives/nope", #"{"drive_id": "nope", "path_on_host": "\#(replacement.path)"}"#)
+        #expect(unknown.status == 400)
+        #expect(unknown.body.contains("no drive 'nope'") && unknown.body.contains("'data'"), "\(unknown.body)")
+        let missing = try vm.curl("PATCH", "/drives/data", #"{"drive_id": "data", "path_on_host": "/nonexistent/swiftlet.img"}"#)
+        #expect(missing.status == 400)
+        #expect(missing.body.contains("/nonexistent/swiftlet.img"), "\(missing.body)")
+
+        let swap = try vm.curl("PATCH", "/drives/data", #"{"drive_id": "data", "path_on_host": "\#(replacement.path)"}"#)
+        #expect(swap.status == 204, "\(swap.body)")
+        let counted = vm.counts.count
+        try waitUntil(timeout: 20, "the guest to go on counting") { vm.counts.count > counted }
+
+        #expect(try vm.curl("PATCH", "/vm", #"{"state": "Paused"}"#).status == 204)
+        let state = vm.file("swap.state"), memory = vm.file("swap.mem")
+        #expect(try vm.curl("PUT", "/snapshot/create", #"{"snapshot_path": "\#(state)", "mem_file_path": "\#(memory)"}"#).status == 204)
+        _ = vm.stop()
+        // Only the replacement is left: the restore must open it, not the image the VM booted with.
+        try FileManager.default.removeItem(at: original)
+        let restored = try RunningSwiftlet(["--restore", state, "--mem-file", memory], name: "swap-restored")
+        try waitUntil(timeout: 20, "the restored guest to count") { !restored.counts.isEmpty }
+    }
 }

@@ -9,6 +9,7 @@ extension APIRequest {
         case .putMachineConfig: .put("machine_cfg")
         case .putBootSource: .put("boot_source")
         case .putDrive: .put("drive")
+        case .patchDrive: .patch("drive")
         case .putNetworkInterface: .put("network")
         case .instanceStart, .sendCtrlAltDel, .flushMetrics: .put("actions")
         case .pause, .resume: .patch("vm")

@@ -7,6 +7,7 @@ enum APIRequest: Equatable, Sendable {
     case putMachineConfig(MachineConfig)
     case putBootSource(BootSource)
     case putDrive(Drive)
+    case patchDrive(DriveUpdate)
     case putNetworkInterface(NetworkInterface)
     case putVsock(VsockDevice)
     case instanceStart
@@ -64,6 +65,8 @@ extension APIRequest {
                 try backend.setBootSource(bootSource)
             case .putDrive(let drive):
                 try backend.putDrive(drive)
+            case .patchDrive(let update):
+                try backend.updateDrive(update)
             case .putNetworkInterface(let interface):
                 try backend.putNetworkInterface(interface)
             case .putVsock(let vsock):

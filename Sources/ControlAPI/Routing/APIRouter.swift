@@ -16,6 +16,13 @@ enum APIRouter {
             }
             return .putDrive(drive)
         }
+        if method == "PATCH", segments.count == 2, segments[0] == "drives" {
+            let update = try DriveUpdate(json: try parse(body, "drive"))
+            guard update.driveID == segments[1] else {
+                throw APIFault("The drive_id in the body ('\(update.driveID)') does not match the one in the path ('\(segments[1])').")
+            }
+            return .patchDrive(update)
+        }
         if method == "PUT", segments.count == 2, segments[0] == "network-interfaces" {
             let id = segments[1]
             let interface = try NetworkInterface(json: try parse(body, "network-interfaces"), context: "network-interfaces")

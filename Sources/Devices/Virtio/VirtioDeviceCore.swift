@@ -228,6 +228,19 @@ public final class VirtioDeviceCore: Sendable {
         interrupt.raise(vector: vector)
     }
 
+    /// The device's configuration space changed (a disk got a new size). A new generation
+    /// makes a driver that is reading the space read it again; the configuration interrupt
+    /// makes a running driver read it at all. A driver not yet at DRIVER_OK reads it anyway.
+    public func signalConfigurationChange() {
+        let vector = registers.withLock { registers -> UInt16? in
+            registers.configGeneration &+= 1
+            guard registers.status & VirtioDeviceStatus.driverOK != 0 else { return nil }
+            registers.isr |= VirtioISR.configuration
+            return registers.configVector
+        }
+        if let vector { interrupt.raise(vector: vector) }
+    }
+
     /// Reports a broken ring or request and tells the driver the device needs a reset.
     private func fail(_ message: String) {
         reporter.report(message)

@@ -195,6 +195,18 @@ final class MachineBackend: VMMBackend {
         }
     }
 
+    func updateDrive(_ update: DriveUpdate) throws {
+        try configuration.withLock { configuration in
+            try configuration.rules.checkDriveUpdate()
+            try requireMachine().replaceDriveFile(id: update.driveID, path: update.pathOnHost)
+            // GET /vm/config shows the drive as it is now (a VM restored from a snapshot has no
+            // configured drives to update).
+            if let index = configuration.drives.firstIndex(where: { $0.driveID == update.driveID }) {
+                configuration.drives[index].pathOnHost = update.pathOnHost
+            }
+        }
+    }
+
     func sendCtrlAltDel() throws {
         let machine = try configuration.withLock { configuration in
             try configuration.rules.checkSendCtrlAltDel()

@@ -52,6 +52,26 @@ final class BlockBackingFile: Sendable {
         identity = FileIdentity(descriptor: descriptor)
     }
 
+    private init(descriptor: Int32, sizeInBytes: UInt64, identity: FileIdentity?) {
+        self.descriptor = descriptor
+        self.sizeInBytes = sizeInBytes
+        self.identity = identity
+    }
+
+    /// The same open image with its size read again (it grew or shrank on the host). Shares
+    /// this one's open file description, and so its lock.
+    func resized(path: String) throws(VirtioBlockError) -> BlockBackingFile {
+        let copy = fcntl(descriptor, F_DUPFD_CLOEXEC, 0)
+        guard copy >= 0 else { throw .cannotOpen(path: path, errno: errno) }
+        let end = lseek(copy, 0, SEEK_END)
+        guard end >= 0 else {
+            let code = errno
+            close(copy)
+            throw .cannotOpen(path: path, errno: code)
+        }
+        return BlockBackingFile(descriptor: copy, sizeInBytes: UInt64(end), identity: identity)
+    }
+
     deinit { close(descriptor) }
 
     /// Fills `buffer` from `offset`; false on error or a short file.

@@ -7,9 +7,10 @@ import Synchronization
 /// Linux puts up to `segmentMax` data buffers in one request) and RO for a read-only image.
 /// Every request is checked before any I/O, so a rejected request never touches the file.
 ///
-/// The disk is the device's identity: it is opened once, at construction, and never changes.
-/// A snapshot therefore saves the path, read-only flag and ID, and restore builds the device
-/// from them (`init(restoring:)`).
+/// The drive ID and read-only flag never change; the backing file can be replaced while the
+/// guest runs (`replaceBackingFile`, Firecracker's `PATCH /drives`), and a request in flight
+/// finishes on the file it started with. A snapshot saves the current path, the read-only flag
+/// and the ID, and restore builds the device from them (`init(restoring:)`).
 public final class VirtioBlock: VirtioDevice, BuildableFromState {
     public static let sectorSize: UInt64 = 512
     /// GET_ID answers with this many bytes: the drive ID, zero-padded.
@@ -53,10 +54,10 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
         public var failedRequests: UInt64 = 0
     }
 
-    public let path: String
     public let readOnly: Bool
     public let id: String
-    private let file: BlockBackingFile
+    /// The path and open image, replaced together; read once per queue pass on the I/O queue.
+    private let backing: Mutex<(path: String, file: BlockBackingFile)>
     /// Updated on the device's I/O queue, read by the metrics writer: the lock is uncontended
     /// except for that one reader once a minute.
     private let counts = Mutex(Counters())
@@ -74,14 +75,36 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
     /// Opens `path` (read-write unless `readOnly`). `id` is what GET_ID returns (at most 20 bytes).
     public init(path: String, readOnly: Bool, id: String) throws {
         guard id.utf8.count <= Self.idLength else { throw VirtioBlockError.idTooLong(id) }
-        self.path = path
         self.readOnly = readOnly
         self.id = id
-        file = try BlockBackingFile(path: path, readOnly: readOnly)
+        backing = Mutex((path, try BlockBackingFile(path: path, readOnly: readOnly)))
     }
 
+    /// The image's path as last given (at construction or by `replaceBackingFile`).
+    public var path: String { backing.withLock { $0.path } }
+    private var file: BlockBackingFile { backing.withLock { $0.file } }
+
     /// Capacity in 512-byte sectors (a partial last sector is not exposed).
-    public var capacity: UInt64 { file.sizeInBytes / Self.sectorSize }
+    public var capacity: UInt64 { Self.capacity(of: file) }
+
+    private static func capacity(of file: BlockBackingFile) -> UInt64 { file.sizeInBytes / sectorSize }
+
+    /// Puts the image at `newPath` behind the device, opened with the same read-only flag, and
+    /// returns the new capacity. The transport must then tell the driver its configuration
+    /// changed. Naming the image already open (by any path) re-reads its size instead, since a
+    /// second open would collide with the first one's lock. On error the old image stays.
+    @discardableResult
+    public func replaceBackingFile(path newPath: String) throws(VirtioBlockError) -> UInt64 {
+        let current = file
+        let replacement: BlockBackingFile
+        if let identity = current.identity, FileIdentity(path: newPath) == identity {
+            replacement = try current.resized(path: newPath)
+        } else {
+            replacement = try BlockBackingFile(path: newPath, readOnly: readOnly)
+        }
+        backing.withLock { $0 = (newPath, replacement) }
+        return Self.capacity(of: replacement)
+    }
 
     // MARK: - VirtioDevice
 
@@ -103,9 +126,10 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
     public func reset() {}
 
     public func process(queue: Virtqueue) throws {
+        let file = file
         try queue.serveAvailableChains { chain in
             let request = try BlockRequest(chain: chain)
-            let (status, written) = execute(request, chain: chain)
+            let (status, written) = execute(request, chain: chain, file: file)
             count(request, status: status)
             try chain.write(status.rawValue, to: request.status)
             return written
@@ -116,10 +140,10 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
 
     /// Runs one request; returns its status and how many bytes went into writable buffers
     /// (status byte included).
-    private func execute(_ request: BlockRequest, chain: DescriptorChain) -> (Status, UInt32) {
+    private func execute(_ request: BlockRequest, chain: DescriptorChain, file: BlockBackingFile) -> (Status, UInt32) {
         switch BlockRequest.Kind(rawValue: request.type) {
         case .read:
-            guard request.readableData.isEmpty, let offset = fileOffset(request, length: BlockRequest.total(request.writableData)) else {
+            guard request.readableData.isEmpty, let offset = fileOffset(request, length: BlockRequest.total(request.writableData), file: file) else {
                 return (.ioError, 1)
             }
             var position = offset
@@ -130,7 +154,7 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
             return (.ok, UInt32(truncatingIfNeeded: BlockRequest.total(request.writableData) + 1))
         case .write:
             guard !readOnly, request.writableData.isEmpty,
-                let offset = fileOffset(request, length: BlockRequest.total(request.readableData))
+                let offset = fileOffset(request, length: BlockRequest.total(request.readableData), file: file)
             else { return (.ioError, 1) }
             var position = offset
             for buffer in request.readableData {
@@ -173,7 +197,7 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
     }
 
     /// The byte offset of the request if `[sector*512, +length)` is whole sectors inside the disk.
-    private func fileOffset(_ request: BlockRequest, length: UInt64) -> UInt64? {
+    private func fileOffset(_ request: BlockRequest, length: UInt64, file: BlockBackingFile) -> UInt64? {
         guard length % Self.sectorSize == 0 else { return nil }
         let (offset, overflow) = request.sector.multipliedReportingOverflow(by: Self.sectorSize)
         // Only whole sectors are exposed, so a partial last sector is outside the disk too.
@@ -195,10 +219,14 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
 }
 
 extension VirtioBlock: HostFileBackedDevice {
-    public var hostFiles: [(what: String, path: String, identity: FileIdentity?)] { [("disk '\(id)'", path, file.identity)] }
+    public var hostFiles: [(what: String, path: String, identity: FileIdentity?)] {
+        let (path, file) = backing.withLock { $0 }
+        return [("disk '\(id)'", path, file.identity)]
+    }
 
     public func syncHostFiles() throws {
         guard !readOnly else { return }
+        let (path, file) = backing.withLock { $0 }
         try file.sync(path: path)
     }
 }
