@@ -47,12 +47,27 @@ command -v debootstrap >/dev/null || die "needs debootstrap (apt-get install deb
 SWIFT_BIN=$(command -v swift) || die "swift is not on PATH"
 SWIFT_ROOT=$(dirname "$(dirname "$(dirname "$(realpath "$SWIFT_BIN")")")")
 
-# The Debian mirror apt uses here (so that this works wherever apt works).
+# The Debian mirror apt uses here (so that this works wherever apt works). Exactly one line:
+# under pipefail a missing /etc/apt/sources.list once made the fallback print a second URL
+# after the found one, and debootstrap got both as one mirror with a newline in it.
 mirror() {
     [ -n "${FRESH_MIRROR:-}" ] && { echo "$FRESH_MIRROR"; return; }
-    { sed -n 's/^URIs: *\(https\?:[^ ]*\/debian\/\?\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null
-      sed -n 's/^deb \(\[[^]]*\] \)\?\(https\?:[^ ]*\/debian\/\?\) .*/\2/p' /etc/apt/sources.list 2>/dev/null
-    } | head -n1 | grep . || echo http://deb.debian.org/debian
+    local found
+    found=$({ sed -n 's/^URIs: *\(https\?:[^ ]*\/debian\/\?\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null || true
+              sed -n 's/^deb \(\[[^]]*\] \)\?\(https\?:[^ ]*\/debian\/\?\) .*/\2/p' /etc/apt/sources.list 2>/dev/null || true
+            } | head -n1)
+    echo "${found:-http://deb.debian.org/debian}"
+}
+
+# debootstrap fetches with wget, which knows nothing of apt's configuration: hand it apt's proxy,
+# if apt has one, so that it goes the way apt-get does.
+apt_proxy() {
+    local http_proxy_from_apt=
+    eval "$(apt-config shell http_proxy_from_apt Acquire::http::Proxy 2>/dev/null)" || true
+    if [ -n "$http_proxy_from_apt" ] && [ -z "${http_proxy:-}" ]; then
+        export http_proxy=$http_proxy_from_apt
+        log "debootstrap goes through apt's proxy $http_proxy"
+    fi
 }
 
 make_tarball() {
@@ -62,21 +77,22 @@ make_tarball() {
     fi
     mkdir -p "$CACHE"
     dir=$(mktemp -d "$CACHE/debootstrap.XXXXXX")
+    apt_proxy
     log "debootstrap --variant=minbase $SUITE from $(mirror) (cached in $TARBALL)"
     local start; start=$(now)
-    # Three tries: once the mirror's Release file could not be fetched for a moment (2026-12-02),
-    # which failed the whole suite although curl reached it seconds later.
-    local try
-    for try in 1 2 3; do
+    # Five tries over about four minutes, for a mirror that does not answer for a moment.
+    local try waits=(10 30 60 120)
+    for try in 1 2 3 4 5; do
         debootstrap --variant=minbase "$SUITE" "$dir" "$(mirror)" >"$CACHE/debootstrap.log" 2>&1 && break
-        if [ $try = 3 ]; then
+        if [ $try = 5 ]; then
             tail -n 20 "$CACHE/debootstrap.log" >&2
             rm -rf "$dir"
-            die "debootstrap failed three times (log: $CACHE/debootstrap.log)"
+            die "debootstrap failed five times (log: $CACHE/debootstrap.log)"
         fi
-        log "debootstrap failed (try $try: $(grep -m1 '^E: ' "$CACHE/debootstrap.log" || tail -n1 "$CACHE/debootstrap.log")); again in 10 s"
+        local wait=${waits[try - 1]}
+        log "debootstrap failed (try $try: $(grep -m1 '^E: ' "$CACHE/debootstrap.log" || tail -n1 "$CACHE/debootstrap.log")); again in $wait s"
         rm -rf "$dir" && mkdir -p "$dir"
-        sleep 10
+        sleep "$wait"
     done
     # What a container image leaves out: no package lists (the set-up must fetch them) and no
     # downloaded packages.
