@@ -35,6 +35,9 @@ public protocol VMMBackend: Sendable {
     /// `PUT /network-interfaces/{iface_id}`: adds the interface or replaces the one with the
     /// same id; pre-boot only. The default refuses: a backend without networking says so.
     func putNetworkInterface(_ interface: NetworkInterface) throws
+    /// `PATCH /network-interfaces/{iface_id}`: new rate limiters for an interface of the
+    /// running (or paused) VM; only after boot. The default refuses.
+    func updateNetworkInterface(_ update: NetworkInterfaceUpdate) throws
     /// `PUT /vsock`: sets (or replaces) the VM's vsock device; pre-boot only. The default refuses.
     func putVsock(_ vsock: VsockDevice) throws
     /// `PUT /actions {"action_type": "InstanceStart"}`: boots the configured VM. Returns once
@@ -74,6 +77,10 @@ extension VMMBackend {
 
     public func updateDrive(_ update: DriveUpdate) throws {
         throw VMMError("This VMM cannot change a drive after boot.")
+    }
+
+    public func updateNetworkInterface(_ update: NetworkInterfaceUpdate) throws {
+        throw VMMError("This VMM has no network interfaces.")
     }
 
     public func updateMachineConfig(_ update: MachineConfigUpdate) throws {

@@ -49,11 +49,11 @@ public struct VMMStateRules: Sendable, Equatable {
     public func checkResume() throws(VMMError) { try checkRunningOrPaused() }
     public mutating func recordResumed() { state = .running }
 
-    /// `PATCH /drives`: Firecracker changes drives this way only once the VM exists (before
-    /// that, `PUT /drives` replaces the whole drive).
-    public func checkDriveUpdate() throws(VMMError) {
+    /// `PATCH /drives` and `PATCH /network-interfaces`: Firecracker changes devices this way
+    /// only once the VM exists (before that, a `PUT` replaces the whole device).
+    public func checkDeviceUpdate() throws(VMMError) {
         guard state != .notStarted else {
-            throw VMMError("The requested operation is not supported before starting the microVM; use PUT /drives/{id} to change a drive before boot.")
+            throw VMMError("The requested operation is not supported before starting the microVM; a PUT replaces a device before boot.")
         }
     }
 

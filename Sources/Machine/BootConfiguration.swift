@@ -44,11 +44,14 @@ public struct DiskConfiguration: Sendable, Equatable, Codable {
     public var path: String
     public var readOnly: Bool
     public var id: String
+    /// Firecracker's token buckets for this disk; nil: unlimited.
+    public var rateLimit: RateLimitConfiguration?
 
-    public init(path: String, readOnly: Bool = false, id: String) {
+    public init(path: String, readOnly: Bool = false, id: String, rateLimit: RateLimitConfiguration? = nil) {
         self.path = path
         self.readOnly = readOnly
         self.id = id
+        self.rateLimit = rateLimit
     }
 }
 
@@ -59,11 +62,19 @@ public struct NetConfiguration: Sendable, Equatable, Codable {
     public var tap: String
     /// The guest's MAC; nil gives a locally administered one derived from the interface's position.
     public var mac: MACAddress?
+    /// Firecracker's token buckets for frames to the guest and from it; nil: unlimited.
+    public var receiveRateLimit: RateLimitConfiguration?
+    public var transmitRateLimit: RateLimitConfiguration?
 
-    public init(id: String, tap: String, mac: MACAddress? = nil) {
+    public init(
+        id: String, tap: String, mac: MACAddress? = nil, receiveRateLimit: RateLimitConfiguration? = nil,
+        transmitRateLimit: RateLimitConfiguration? = nil
+    ) {
         self.id = id
         self.tap = tap
         self.mac = mac
+        self.receiveRateLimit = receiveRateLimit
+        self.transmitRateLimit = transmitRateLimit
     }
 }
 

@@ -77,7 +77,7 @@ final class PCISubsystem: Sendable {
         var devices: [(name: String, device: any SnapshottableVirtioDevice)] = []
         for disk in disks {
             do {
-                devices.append((disk.id, try VirtioBlock(path: disk.path, readOnly: disk.readOnly, id: disk.id)))
+                devices.append((disk.id, try VirtioBlock(path: disk.path, readOnly: disk.readOnly, id: disk.id, rateLimit: disk.rateLimit)))
             } catch {
                 throw MachineError.device(error)
             }
@@ -85,7 +85,11 @@ final class PCISubsystem: Sendable {
         for (index, interface) in netInterfaces.enumerated() {
             do {
                 let mac = interface.mac ?? MACAddress.locallyAdministered(index: UInt32(index))
-                devices.append((interface.id, try VirtioNet(tap: interface.tap, mac: mac)))
+                devices.append((
+                    interface.id,
+                    try VirtioNet(
+                        tap: interface.tap, mac: mac, receiveRateLimit: interface.receiveRateLimit, transmitRateLimit: interface.transmitRateLimit)
+                ))
             } catch {
                 throw MachineError.device(error)
             }

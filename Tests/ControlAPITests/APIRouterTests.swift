@@ -1,4 +1,5 @@
 @testable import ControlAPI
+import SwiftletCore
 import Testing
 
 @Suite("API routing and body validation")
@@ -55,16 +56,22 @@ struct APIRouterTests {
         #expect(
             try route("PATCH", "/drives/scratch", #"{"drive_id": "scratch", "path_on_host": "/img/new.ext4"}"#)
                 == .patchDrive(DriveUpdate(driveID: "scratch", pathOnHost: "/img/new.ext4")))
-        // A null rate limiter is Firecracker's "none"; a real one Swiftlet cannot honour yet.
+        // A null rate limiter is Firecracker's "none".
         #expect(
             try route("PATCH", "/drives/scratch", #"{"drive_id": "scratch", "path_on_host": "/n", "rate_limiter": null}"#)
                 == .patchDrive(DriveUpdate(driveID: "scratch", pathOnHost: "/n")))
+        #expect(
+            try route("PATCH", "/drives/scratch", #"{"drive_id": "scratch", "rate_limiter": {"ops": {"size": 100, "refill_time": 1000}}}"#)
+                == .patchDrive(DriveUpdate(driveID: "scratch", rateLimiter: .init(operations: .init(size: 100, refillTimeMilliseconds: 1000)))))
         let refusals: [(String, String, String)] = [
             ("/drives/scratch", #"{"drive_id": "other", "path_on_host": "/n"}"#, "does not match"),
-            ("/drives/scratch", #"{"drive_id": "scratch"}"#, "path_on_host"),
+            ("/drives/scratch", #"{"drive_id": "scratch"}"#, "'path_on_host', 'rate_limiter' or both"),
             ("/drives/scratch", #"{"drive_id": "scratch", "path_on_host": ""}"#, "must not be empty"),
             ("/drives/scratch", #"{"drive_id": "scratch", "path_on_host": "/n", "is_read_only": true}"#, "is_read_only"),
-            ("/drives/scratch", #"{"drive_id": "scratch", "path_on_host": "/n", "rate_limiter": {"bandwidth": {"size": 1, "refill_time": 1}}}"#, "rate limiting"),
+            ("/drives/scratch", #"{"drive_id": "scratch", "rate_limiter": {"bandwidth": {"size": -1, "refill_time": 1}}}"#, "must not be negative"),
+            ("/drives/scratch", #"{"drive_id": "scratch", "rate_limiter": {"bandwidth": {"size": 1}}}"#, "missing required field 'refill_time'"),
+            ("/drives/scratch", #"{"drive_id": "scratch", "rate_limiter": {"bandwith": {"size": 1, "refill_time": 1}}}"#, "unknown field 'bandwith'"),
+            ("/drives/scratch", #"{"drive_id": "scratch", "rate_limiter": {"ops": {"size": 1, "refill_time": 1, "burst": 5}}}"#, "unknown field 'burst'"),
             ("/drives/scratch", "not json", "drive"),
         ]
         for (path, body, phrase) in refusals {
@@ -74,6 +81,16 @@ struct APIRouterTests {
                 (error as? APIFault)?.message.contains(phrase) == true
             }
         }
+    }
+
+    @Test func driveWithARateLimiter() throws {
+        let body = #"{"drive_id": "d", "path_on_host": "/d", "is_root_device": false, "rate_limiter": {"bandwidth": {"size": 1048576, "one_time_burst": 4096, "refill_time": 1000}, "ops": null}}"#
+        let limit = RateLimitConfiguration(bandwidth: .init(size: 1_048_576, oneTimeBurst: 4096, refillTimeMilliseconds: 1000))
+        let request = try route("PUT", "/drives/d", body)
+        #expect(request == .putDrive(Drive(driveID: "d", pathOnHost: "/d", isRootDevice: false, rateLimiter: limit)))
+        // GET /vm/config gives it back in the same words.
+        guard case .putDrive(let drive) = request else { return }
+        #expect(try Drive(json: drive.jsonValue, context: "drive") == drive)
     }
 
     @Test func actionsAndVMState() throws {
@@ -173,7 +190,7 @@ struct APIRouterTests {
             "PUT", "/drives/abcdefghij0123456789x", #"{"drive_id": "abcdefghij0123456789x", "path_on_host": "/d", "is_root_device": true}"#,
             "Invalid drive: drive_id 'abcdefghij0123456789x' must be 1 to 20 ASCII letters, digits or underscores."
         ),
-        ("PUT", "/drives/a", #"{"drive_id": "a", "path_on_host": "/d", "is_root_device": true, "rate_limiter": {}}"#, "rate limiting"),
+        ("PUT", "/drives/a", #"{"drive_id": "a", "path_on_host": "/d", "is_root_device": true, "rate_limiter": 5}"#, "expected a JSON object"),
         ("PUT", "/drives/a", #"{"drive_id": "a", "path_on_host": "/d", "is_root_device": true, "io_engine": "Async"}"#, "I/O engine"),
         ("PUT", "/actions", #"{"action_type": "Reboot"}"#, "unknown action_type 'Reboot'"),
         ("PATCH", "/vm", #"{"state": "Stopped"}"#, "unknown state 'Stopped'"),

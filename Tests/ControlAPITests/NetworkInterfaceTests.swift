@@ -15,6 +15,33 @@ struct NetworkInterfaceTests {
         #expect(withoutMAC == .putNetworkInterface(NetworkInterface(interfaceID: "net_1", hostDeviceName: "tap1")))
     }
 
+    @Test func rateLimitersInAPutAndAPatch() throws {
+        let limit = RateLimitConfiguration(bandwidth: .init(size: 125_000, refillTimeMilliseconds: 100))
+        let put = try route(
+            "PUT", "/network-interfaces/eth0",
+            #"{"iface_id": "eth0", "host_dev_name": "tap0", "tx_rate_limiter": {"bandwidth": {"size": 125000, "refill_time": 100}}}"#)
+        #expect(put == .putNetworkInterface(NetworkInterface(interfaceID: "eth0", hostDeviceName: "tap0", transmitRateLimiter: limit)))
+        guard case .putNetworkInterface(let interface) = put else { return }
+        #expect(try NetworkInterface(json: interface.jsonValue, context: "network-interfaces") == interface)
+
+        let patch = try route(
+            "PATCH", "/network-interfaces/eth0", #"{"iface_id": "eth0", "rx_rate_limiter": {"bandwidth": {"size": 125000, "refill_time": 100}}}"#)
+        #expect(patch == .patchNetworkInterface(NetworkInterfaceUpdate(interfaceID: "eth0", receiveRateLimiter: limit)))
+        let refusals = [
+            (#"{"iface_id": "eth0"}"#, "'rx_rate_limiter', 'tx_rate_limiter' or both"),
+            (#"{"iface_id": "eth1", "rx_rate_limiter": {}}"#, "does not match"),
+            (#"{"iface_id": "eth0", "host_dev_name": "tap1", "rx_rate_limiter": {}}"#, "host_dev_name"),
+        ]
+        for (body, expected) in refusals {
+            do {
+                let request = try route("PATCH", "/network-interfaces/eth0", body)
+                Issue.record("accepted \(body) as \(request)")
+            } catch {
+                #expect(error.message.contains(expected), "'\(error.message)' lacks '\(expected)'")
+            }
+        }
+    }
+
     @Test func putNetworkInterfaceRefusesMismatchesAndBadFields() {
         let refusals = [
             (#"{"iface_id": "eth1", "host_dev_name": "tap0"}"#, "does not match"),

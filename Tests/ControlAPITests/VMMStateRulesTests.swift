@@ -10,7 +10,7 @@ struct VMMStateRulesTests {
         #expect(throws: VMMError.self) { try rules.checkPause() }
         #expect(throws: VMMError.self) { try rules.checkSendCtrlAltDel() }
         #expect(throws: VMMError.self) { try rules.checkSnapshotCreate() }
-        #expect(throws: VMMError.self) { try rules.checkDriveUpdate() }
+        #expect(throws: VMMError.self) { try rules.checkDeviceUpdate() }
         try rules.checkSnapshotLoad()
 
         try rules.checkPreBootConfiguration()
@@ -24,7 +24,7 @@ struct VMMStateRulesTests {
         #expect(throws: VMMError.self) { try rules.checkInstanceStart() }
         #expect(throws: VMMError.self) { try rules.checkSnapshotCreate() }
         try rules.checkSendCtrlAltDel()
-        try rules.checkDriveUpdate()
+        try rules.checkDeviceUpdate()
         try rules.checkResume()  // resuming a running VM is a no-op, not an error
         try rules.checkPause()
         rules.recordPaused()

@@ -110,9 +110,9 @@ final class NetHarness {
     var receive = TestRing(index: 0, descriptors: 0x10000, avail: 0x11000, used: 0x12000, size: 16)
     var transmit = TestRing(index: 1, descriptors: 0x13000, avail: 0x14000, used: 0x15000, size: 16)
 
-    init() throws {
+    init(receiveRateLimit: RateLimitConfiguration? = nil, transmitRateLimit: RateLimitConfiguration? = nil) throws {
         backend = try SocketPairBackend()
-        net = VirtioNet(tap: "test0", mac: Self.mac, backend: backend)
+        net = VirtioNet(tap: "test0", mac: Self.mac, backend: backend, receiveRateLimit: receiveRateLimit, transmitRateLimit: transmitRateLimit)
         pci = try VirtioHarness(device: net)
     }
 

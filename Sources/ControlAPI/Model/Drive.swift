@@ -7,12 +7,14 @@ public struct Drive: Sendable, Equatable {
     public var pathOnHost: String
     public var isRootDevice: Bool
     public var isReadOnly: Bool
+    public var rateLimiter: RateLimitConfiguration?
 
-    public init(driveID: String, pathOnHost: String, isRootDevice: Bool, isReadOnly: Bool = false) {
+    public init(driveID: String, pathOnHost: String, isRootDevice: Bool, isReadOnly: Bool = false, rateLimiter: RateLimitConfiguration? = nil) {
         self.driveID = driveID
         self.pathOnHost = pathOnHost
         self.isRootDevice = isRootDevice
         self.isReadOnly = isReadOnly
+        self.rateLimiter = rateLimiter
     }
 }
 
@@ -26,10 +28,12 @@ extension Drive {
         try reader.requireUnsupported("partuuid", toBeOneOf: [], feature: "a root partition UUID")
         try reader.requireUnsupported("cache_type", toBeOneOf: [.string("Unsafe")], feature: "this cache type")
         try reader.requireUnsupported("io_engine", toBeOneOf: [.string("Sync")], feature: "this I/O engine")
-        try reader.requireUnsupported("rate_limiter", toBeOneOf: [], feature: "rate limiting")
+        let rateLimiter = try reader.value("rate_limiter").map { json throws(APIFault) in
+            try RateLimitConfiguration(json: json, context: "\(context).rate_limiter")
+        }
         try reader.requireUnsupported("socket", toBeOneOf: [], feature: "vhost-user block")
         try reader.rejectUnknownFields()
-        self.init(driveID: id, pathOnHost: path, isRootDevice: isRoot, isReadOnly: isReadOnly)
+        self.init(driveID: id, pathOnHost: path, isRootDevice: isRoot, isReadOnly: isReadOnly, rateLimiter: rateLimiter)
     }
 
     var jsonValue: JSONValue {
@@ -41,7 +45,7 @@ extension Drive {
             "partuuid": .null,
             "cache_type": .string("Unsafe"),
             "io_engine": .string("Sync"),
-            "rate_limiter": .null,
+            "rate_limiter": rateLimiter?.jsonValue ?? .null,
         ])
     }
 }

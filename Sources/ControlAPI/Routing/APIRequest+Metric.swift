@@ -11,6 +11,7 @@ extension APIRequest {
         case .putDrive: .put("drive")
         case .patchDrive: .patch("drive")
         case .putNetworkInterface: .put("network")
+        case .patchNetworkInterface: .patch("network")
         case .instanceStart, .sendCtrlAltDel, .flushMetrics: .put("actions")
         case .pause, .resume: .patch("vm")
         case .createSnapshot: .put("snapshot_create")

@@ -9,6 +9,7 @@ enum APIRequest: Equatable, Sendable {
     case putDrive(Drive)
     case patchDrive(DriveUpdate)
     case putNetworkInterface(NetworkInterface)
+    case patchNetworkInterface(NetworkInterfaceUpdate)
     case putVsock(VsockDevice)
     case instanceStart
     case sendCtrlAltDel
@@ -69,6 +70,8 @@ extension APIRequest {
                 try backend.updateDrive(update)
             case .putNetworkInterface(let interface):
                 try backend.putNetworkInterface(interface)
+            case .patchNetworkInterface(let update):
+                try backend.updateNetworkInterface(update)
             case .putVsock(let vsock):
                 try backend.putVsock(vsock)
             case .instanceStart:

@@ -31,6 +31,13 @@ enum APIRouter {
             }
             return .putNetworkInterface(interface)
         }
+        if method == "PATCH", segments.count == 2, segments[0] == "network-interfaces" {
+            let update = try NetworkInterfaceUpdate(json: try parse(body, "network-interfaces"))
+            guard update.interfaceID == segments[1] else {
+                throw APIFault("The iface_id in the body ('\(update.interfaceID)') does not match the one in the path ('\(segments[1])').")
+            }
+            return .patchNetworkInterface(update)
+        }
         switch (method, normalized) {
         case ("GET", ""): return .getInstanceInfo
         case ("GET", "version"): return .getVersion

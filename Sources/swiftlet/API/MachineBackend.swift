@@ -184,8 +184,12 @@ final class MachineBackend: VMMBackend {
                 commandLine: commandLine,
                 memoryMiB: configuration.machineConfig.memSizeMiB,
                 vcpuCount: configuration.machineConfig.vcpuCount,
-                disks: drives.map { DiskConfiguration(path: $0.pathOnHost, readOnly: $0.isReadOnly, id: $0.driveID) },
-                netInterfaces: configuration.networkInterfaces.map { NetConfiguration(id: $0.interfaceID, tap: $0.hostDeviceName, mac: $0.guestMAC) },
+                disks: drives.map { DiskConfiguration(path: $0.pathOnHost, readOnly: $0.isReadOnly, id: $0.driveID, rateLimit: $0.rateLimiter) },
+                netInterfaces: configuration.networkInterfaces.map {
+                    NetConfiguration(
+                        id: $0.interfaceID, tap: $0.hostDeviceName, mac: $0.guestMAC, receiveRateLimit: $0.receiveRateLimiter,
+                        transmitRateLimit: $0.transmitRateLimiter)
+                },
                 transport: transport, entropy: configuration.entropy != nil, bootTimerStart: bootTimerStart)
             build.vsock = configuration.vsock.map { VsockConfiguration(id: $0.vsockID ?? "vsock", guestCID: $0.guestCID, udsPath: $0.udsPath) }
             let machine = try Machine.boot(build, kvmDevicePath: kvmDevicePath, serialOutput: serialOutput, logger: logger)
@@ -197,12 +201,25 @@ final class MachineBackend: VMMBackend {
 
     func updateDrive(_ update: DriveUpdate) throws {
         try configuration.withLock { configuration in
-            try configuration.rules.checkDriveUpdate()
-            try requireMachine().replaceDriveFile(id: update.driveID, path: update.pathOnHost)
+            try configuration.rules.checkDeviceUpdate()
+            try requireMachine().updateDrive(id: update.driveID, path: update.pathOnHost, rateLimit: update.rateLimiter)
             // GET /vm/config shows the drive as it is now (a VM restored from a snapshot has no
             // configured drives to update).
             if let index = configuration.drives.firstIndex(where: { $0.driveID == update.driveID }) {
-                configuration.drives[index].pathOnHost = update.pathOnHost
+                if let path = update.pathOnHost { configuration.drives[index].pathOnHost = path }
+                if let limit = update.rateLimiter { configuration.drives[index].rateLimiter = limit }
+            }
+        }
+    }
+
+    func updateNetworkInterface(_ update: NetworkInterfaceUpdate) throws {
+        try configuration.withLock { configuration in
+            try configuration.rules.checkDeviceUpdate()
+            try requireMachine().updateNetworkInterface(
+                id: update.interfaceID, receiveRateLimit: update.receiveRateLimiter, transmitRateLimit: update.transmitRateLimiter)
+            if let index = configuration.networkInterfaces.firstIndex(where: { $0.interfaceID == update.interfaceID }) {
+                if let limit = update.receiveRateLimiter { configuration.networkInterfaces[index].receiveRateLimiter = limit }
+                if let limit = update.transmitRateLimiter { configuration.networkInterfaces[index].transmitRateLimiter = limit }
             }
         }
     }

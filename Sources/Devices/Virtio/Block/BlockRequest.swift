@@ -29,6 +29,15 @@ struct BlockRequest {
     /// The one device-writable byte the status goes to.
     let status: GuestBuffer
 
+    /// The bytes a rate limiter's bandwidth bucket counts: the data read or written.
+    var dataBytes: UInt64 {
+        switch Kind(rawValue: type) {
+        case .read: Self.total(writableData)
+        case .write: Self.total(readableData)
+        case .flush, .getID, nil: 0
+        }
+    }
+
     init(chain: DescriptorChain) throws {
         let readable = chain.readable
         let readableBytes = Self.total(readable)

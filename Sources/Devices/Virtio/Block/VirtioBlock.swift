@@ -35,11 +35,14 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
         public var path: String
         public var readOnly: Bool
         public var id: String
+        /// Absent in snapshots from before rate limiting; restored buckets start full.
+        public var rateLimit: RateLimitConfiguration?
 
-        public init(path: String, readOnly: Bool, id: String) {
+        public init(path: String, readOnly: Bool, id: String, rateLimit: RateLimitConfiguration? = nil) {
             self.path = path
             self.readOnly = readOnly
             self.id = id
+            self.rateLimit = rateLimit
         }
     }
 
@@ -72,12 +75,29 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
     /// Linux BUG()s on reads past the advertised length, so unused fields read as zero.
     public let configSpaceSize = 0x60
 
+    /// Firecracker's `rate_limiter` for this drive: requests wait in the ring until their
+    /// tokens are there.
+    private let limit: QueueRateLimit
+    /// How a rate-limited queue gets looked at again once its tokens are due.
+    private let trigger = Mutex<VirtioQueueTrigger?>(nil)
+
     /// Opens `path` (read-write unless `readOnly`). `id` is what GET_ID returns (at most 20 bytes).
-    public init(path: String, readOnly: Bool, id: String) throws {
+    public init(path: String, readOnly: Bool, id: String, rateLimit: RateLimitConfiguration? = nil) throws {
         guard id.utf8.count <= Self.idLength else { throw VirtioBlockError.idTooLong(id) }
         self.readOnly = readOnly
         self.id = id
         backing = Mutex((path, try BlockBackingFile(path: path, readOnly: readOnly)))
+        limit = QueueRateLimit(rateLimit)
+    }
+
+    /// The rate limit as configured (nil: none).
+    public var rateLimit: RateLimitConfiguration? { limit.configuration }
+
+    /// Replaces the rate limit (`PATCH /drives` with a `rate_limiter`); the new buckets start
+    /// full, and requests waiting for the old ones are looked at at once.
+    public func setRateLimit(_ configuration: RateLimitConfiguration?) {
+        limit.replace(with: configuration)
+        trigger.withLock { $0 }?.requestProcessing(queue: 0)
     }
 
     /// The image's path as last given (at construction or by `replaceBackingFile`).
@@ -125,14 +145,25 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
     /// No request state survives between calls, so there is nothing to drop.
     public func reset() {}
 
+    public func connect(_ trigger: VirtioQueueTrigger) {
+        self.trigger.withLock { $0 = trigger }
+    }
+
     public func process(queue: Virtqueue) throws {
         let file = file
-        try queue.serveAvailableChains { chain in
+        for _ in 0..<Int(queue.size) {
+            guard let chain = try queue.popChain() else { return }
             let request = try BlockRequest(chain: chain)
+            let trigger = trigger.withLock { $0 }
+            guard limit.admit(bytes: request.dataBytes, otherwise: { trigger?.requestProcessing(queue: 0) }) else {
+                // Left in the ring for the pass the timer asks for; the guest sees it pending.
+                queue.unpop(1)
+                return
+            }
             let (status, written) = execute(request, chain: chain, file: file)
             count(request, status: status)
             try chain.write(status.rawValue, to: request.status)
-            return written
+            try queue.addUsed(head: chain.head, length: written)
         }
     }
 
@@ -209,12 +240,12 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
     // MARK: - Snapshot
 
     public func saveState() -> State {
-        State(path: path, readOnly: readOnly, id: id)
+        State(path: path, readOnly: readOnly, id: id, rateLimit: rateLimit)
     }
 
     /// Opens the saved disk; the same checks as a boot apply (the ID's length, the file).
     public convenience init(restoring state: State) throws {
-        try self.init(path: state.path, readOnly: state.readOnly, id: state.id)
+        try self.init(path: state.path, readOnly: state.readOnly, id: state.id, rateLimit: state.rateLimit)
     }
 }
 

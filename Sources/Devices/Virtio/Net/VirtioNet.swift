@@ -9,6 +9,10 @@ import Synchronization
 /// on the device's I/O queue when the guest notifies. Guest mistakes cost one frame: a chain
 /// that is not a receive buffer, a transmit frame shorter than its header or longer than
 /// `maxPacketSize` is dropped and its buffers returned, and the device carries on.
+///
+/// Firecracker's `rx_rate_limiter` and `tx_rate_limiter` hold frames back, never drop them: a
+/// received frame waits in `receiveBuffer` (and the rest in the tap), a frame to send stays in
+/// the transmit ring, until the buckets have its tokens.
 public final class VirtioNet: VirtioDevice, BuildableFromState {
     /// Feature bits (virtio 1.x §5.1.3).
     public enum Feature {
@@ -37,10 +41,15 @@ public final class VirtioNet: VirtioDevice, BuildableFromState {
     public struct State: Codable, Sendable, Equatable {
         public var tap: String
         public var mac: MACAddress
+        /// Absent in snapshots from before rate limiting; restored buckets start full.
+        public var receiveRateLimit: RateLimitConfiguration?
+        public var transmitRateLimit: RateLimitConfiguration?
 
-        public init(tap: String, mac: MACAddress) {
+        public init(tap: String, mac: MACAddress, receiveRateLimit: RateLimitConfiguration? = nil, transmitRateLimit: RateLimitConfiguration? = nil) {
             self.tap = tap
             self.mac = mac
+            self.receiveRateLimit = receiveRateLimit
+            self.transmitRateLimit = transmitRateLimit
         }
     }
 
@@ -67,8 +76,10 @@ public final class VirtioNet: VirtioDevice, BuildableFromState {
         var trigger: VirtioQueueTrigger?
         var features: UInt64 = 0
         var watch: ReadinessWatch?
-        /// Length of the frame in `receiveBuffer` still waiting for guest buffers.
+        /// Length of the frame in `receiveBuffer` still waiting for guest buffers or tokens.
         var heldFrameLength: Int?
+        /// The held frame has had its tokens already.
+        var heldFrameAdmitted = false
         var receiveBuffer = [UInt8](repeating: 0, count: VirtioNet.maxPacketSize)
         var transmitBuffer = [UInt8](repeating: 0, count: VirtioNet.maxPacketSize)
         var counters = Counters()
@@ -84,6 +95,8 @@ public final class VirtioNet: VirtioDevice, BuildableFromState {
     public let mac: MACAddress
     private let backend: any NetBackend
     private let runtime = Mutex(Runtime())
+    private let receiveLimit: QueueRateLimit
+    private let transmitLimit: QueueRateLimit
 
     public let name = "virtio-net"
     public let deviceType: UInt16 = 1
@@ -96,15 +109,40 @@ public final class VirtioNet: VirtioDevice, BuildableFromState {
     public let configSpaceSize = 12
 
     /// Opens the tap `tap` (which must exist) for a guest interface with address `mac`.
-    public convenience init(tap: String, mac: MACAddress) throws {
-        try self.init(tap: tap, mac: mac, backend: TapBackend(name: tap))
+    public convenience init(
+        tap: String, mac: MACAddress, receiveRateLimit: RateLimitConfiguration? = nil, transmitRateLimit: RateLimitConfiguration? = nil
+    ) throws {
+        try self.init(
+            tap: tap, mac: mac, backend: TapBackend(name: tap), receiveRateLimit: receiveRateLimit, transmitRateLimit: transmitRateLimit)
     }
 
     /// A device over any backend; `tap` is the name saved in snapshots.
-    public init(tap: String, mac: MACAddress, backend: any NetBackend) {
+    public init(
+        tap: String, mac: MACAddress, backend: any NetBackend, receiveRateLimit: RateLimitConfiguration? = nil,
+        transmitRateLimit: RateLimitConfiguration? = nil
+    ) {
         self.tap = tap
         self.mac = mac
         self.backend = backend
+        receiveLimit = QueueRateLimit(receiveRateLimit)
+        transmitLimit = QueueRateLimit(transmitRateLimit)
+    }
+
+    public var receiveRateLimit: RateLimitConfiguration? { receiveLimit.configuration }
+    public var transmitRateLimit: RateLimitConfiguration? { transmitLimit.configuration }
+
+    /// Replaces either rate limit (nil leaves it as it is), for `PATCH /network-interfaces`;
+    /// frames waiting for the old buckets are looked at at once.
+    public func updateRateLimits(receive: RateLimitConfiguration?, transmit: RateLimitConfiguration?) {
+        let trigger = runtime.withLock { $0.trigger }
+        if let receive {
+            receiveLimit.replace(with: receive)
+            trigger?.requestProcessing(queue: Self.receiveQueue)
+        }
+        if let transmit {
+            transmitLimit.replace(with: transmit)
+            trigger?.requestProcessing(queue: Self.transmitQueue)
+        }
     }
 
     public var counters: Counters { runtime.withLock { $0.counters } }
@@ -142,6 +180,7 @@ public final class VirtioNet: VirtioDevice, BuildableFromState {
             runtime.watch?.cancel()
             runtime.watch = nil
             runtime.heldFrameLength = nil
+            runtime.heldFrameAdmitted = false
             runtime.features = 0
         }
         // Nothing may reach a guest that has not accepted offloads again.
@@ -190,6 +229,16 @@ public final class VirtioNet: VirtioDevice, BuildableFromState {
                 runtime.counters.undeliverableFrames += 1
                 continue
             }
+            if !runtime.heldFrameAdmitted {
+                let trigger = runtime.trigger
+                guard receiveLimit.admit(bytes: UInt64(length), otherwise: { trigger?.requestProcessing(queue: Self.receiveQueue) }) else {
+                    // Held until the timer brings us back; the tap keeps the rest.
+                    runtime.heldFrameLength = length
+                    return
+                }
+            }
+            runtime.heldFrameAdmitted = true
+            defer { if runtime.heldFrameLength == nil { runtime.heldFrameAdmitted = false } }
             switch try deliver(length: length, queue: queue, runtime: &runtime) {
             case .delivered:
                 runtime.counters.received += 1
@@ -260,6 +309,12 @@ public final class VirtioNet: VirtioDevice, BuildableFromState {
             guard let chain = try queue.popChain() else { return }
             let readable = chain.readable
             let length = readable.reduce(0) { $0 + Int($1.length) }
+            let trigger = runtime.trigger
+            guard transmitLimit.admit(bytes: UInt64(length), otherwise: { trigger?.requestProcessing(queue: Self.transmitQueue) }) else {
+                // Stays in the ring until the timer brings us back.
+                queue.unpop(1)
+                return
+            }
             if length >= Self.headerSize && length <= Self.maxPacketSize {
                 var offset = 0
                 try runtime.transmitBuffer.withUnsafeMutableBytes { packet in
@@ -286,11 +341,11 @@ public final class VirtioNet: VirtioDevice, BuildableFromState {
     // MARK: - Snapshot
 
     public func saveState() -> State {
-        State(tap: tap, mac: mac)
+        State(tap: tap, mac: mac, receiveRateLimit: receiveRateLimit, transmitRateLimit: transmitRateLimit)
     }
 
     /// Reopens the saved tap by name; a frame held at the snapshot is lost, as on a real link.
     public convenience init(restoring state: State) throws {
-        try self.init(tap: state.tap, mac: state.mac)
+        try self.init(tap: state.tap, mac: state.mac, receiveRateLimit: state.receiveRateLimit, transmitRateLimit: state.transmitRateLimit)
     }
 }
