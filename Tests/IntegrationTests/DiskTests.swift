@@ -118,4 +118,30 @@ import Testing
         let restored = try RunningSwiftlet(["--restore", state, "--mem-file", memory], name: "swap-restored")
         try waitUntil(timeout: 20, "the restored guest to count") { !restored.counts.isEmpty }
     }
+
+    /// A drive's `rate_limiter` from a config file, under the real seccomp filter: one request
+    /// per 300 ms makes the tiny guest's four requests (write, read, flush, get-id) take at least
+    /// 900 ms, and they all complete.
+    @Test func rateLimitedDriveServesEveryRequestAtItsPace() throws {
+        let disk = try Self.makeDisk("limited")
+        let config = disk.deletingPathExtension().appendingPathExtension("json")
+        defer {
+            try? FileManager.default.removeItem(at: disk)
+            try? FileManager.default.removeItem(at: config)
+        }
+        try Data(#"""
+            {
+              "boot-source": {"kernel_image_path": "\#(try TestGuest.path())", "boot_args": "test=blk"},
+              "drives": [{"drive_id": "swiftlet_test", "path_on_host": "\#(disk.path)", "is_root_device": false,
+                          "rate_limiter": {"ops": {"size": 1, "refill_time": 300}}}],
+              "machine-config": {"vcpu_count": 1, "mem_size_mib": 64}
+            }
+            """#.utf8).write(to: config)
+        let started = Date()
+        let result = try SwiftletProcess.run(["run", "--config-file", config.path])
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.lines.contains("blk: ok"), "\(result.stdout)")
+        #expect(elapsed >= 0.85, "four requests at one per 300 ms took only \(elapsed) s")
+    }
 }
