@@ -143,7 +143,7 @@ import GuestMemory
 
     @Test func unknownTypeIsUnsupported() throws {
         let before = disk.contents()
-        let status = try harness.postRequest(type: 11, data: [DataBuffer(address: 0x40000, length: 512, writable: false)])  // DISCARD: not offered
+        let status = try harness.postRequest(type: 14, data: [DataBuffer(address: 0x40000, length: 512, writable: false)])  // SECURE_ERASE: not offered
         try harness.kick()
         #expect(try harness.statusByte(status) == BlockStatus.unsupported)
         #expect(disk.contents() == before)

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CTap
 import SwiftletCore
 
 /// An open disk image: a descriptor plus its size, closed when the last reference goes.
@@ -87,6 +88,31 @@ final class BlockBackingFile: Sendable {
     /// `flush`, with the failure as an error naming the image.
     func sync(path: String) throws(SystemError) {
         _ = try systemCall("fdatasync", path: path) { fdatasync(descriptor) }
+    }
+
+    /// Frees `[offset, offset+length)` (it then reads as zeros), keeping the size; false where
+    /// the host cannot (a filesystem without hole punching).
+    func punchHole(at offset: UInt64, length: UInt64) -> Bool {
+        fallocateRange(CBLOCK_FALLOC_PUNCH_HOLE | CBLOCK_FALLOC_KEEP_SIZE, offset, length)
+    }
+
+    /// Makes `[offset, offset+length)` read as zeros, keeping the size: ZERO_RANGE where the
+    /// filesystem has it, otherwise by writing zeros.
+    func zero(at offset: UInt64, length: UInt64) -> Bool {
+        if fallocateRange(CBLOCK_FALLOC_ZERO_RANGE | CBLOCK_FALLOC_KEEP_SIZE, offset, length) { return true }
+        let chunk = [UInt8](repeating: 0, count: Int(min(length, 1 << 20)))
+        var position = offset
+        while position < offset + length {
+            let count = Int(min(UInt64(chunk.count), offset + length - position))
+            guard chunk.withUnsafeBytes({ write(UnsafeRawBufferPointer(rebasing: $0[0..<count]), at: position) }) else { return false }
+            position += UInt64(count)
+        }
+        return true
+    }
+
+    private func fallocateRange(_ mode: Int32, _ offset: UInt64, _ length: UInt64) -> Bool {
+        guard let start = Int64(exactly: offset), let count = Int64(exactly: length) else { return false }
+        return retryingOnInterrupt { cblock_fallocate(descriptor, mode, start, count) } == 0
     }
 
     func flush() -> Bool {

@@ -11,6 +11,8 @@ struct BlockRequest {
         case write = 1  // VIRTIO_BLK_T_OUT
         case flush = 4
         case getID = 8
+        case discard = 11
+        case writeZeroes = 13
     }
 
     /// struct virtio_blk_outhdr: type (u32), reserved (u32), sector (u64).
@@ -34,7 +36,7 @@ struct BlockRequest {
         switch Kind(rawValue: type) {
         case .read: Self.total(writableData)
         case .write: Self.total(readableData)
-        case .flush, .getID, nil: 0
+        case .flush, .getID, .discard, .writeZeroes, nil: 0
         }
     }
 

@@ -25,7 +25,7 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
     public static let segmentMax: UInt32 = UInt32(queueSize) / 2 - 2
     public static let queueSize: UInt16 = 256
 
-    enum Status: UInt8 {
+    enum Status: UInt8, Sendable {
         case ok = 0
         case ioError = 1
         case unsupported = 2
@@ -53,6 +53,9 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
         public var flushes: UInt64 = 0
         public var readBytes: UInt64 = 0
         public var writtenBytes: UInt64 = 0
+        /// DISCARD and WRITE_ZEROES requests served.
+        public var discards: UInt64 = 0
+        public var zeroedRanges: UInt64 = 0
         /// Requests answered with an error status (bad sector range, host I/O error, unknown type).
         public var failedRequests: UInt64 = 0
     }
@@ -69,7 +72,9 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
 
     public let name = "virtio-blk"
     public let deviceType: UInt16 = 2
-    public var deviceFeatures: UInt64 { Self.featureFlush | Self.featureSegmentMax | (readOnly ? Self.featureReadOnly : 0) }
+    public var deviceFeatures: UInt64 {
+        Self.featureFlush | Self.featureSegmentMax | (readOnly ? Self.featureReadOnly : Self.featureDiscard | Self.featureWriteZeroes)
+    }
     public let queueMaxSizes: [UInt16] = [VirtioBlock.queueSize]
     /// struct virtio_blk_config with room to spare: drivers read fields by offset and
     /// Linux BUG()s on reads past the advertised length, so unused fields read as zero.
@@ -129,11 +134,13 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
     // MARK: - VirtioDevice
 
     /// struct virtio_blk_config: capacity (u64) at 0, size_max (u32, not offered) at 8,
-    /// seg_max (u32) at 12; every other field reads as zero.
+    /// seg_max (u32) at 12, the discard and write-zeroes limits at 36 to 56 on a writable disk;
+    /// every other field reads as zero.
     public func readConfig(offset: Int, data: UnsafeMutableRawBufferPointer) {
         var config = [UInt8](repeating: 0, count: configSpaceSize)
         config.storeLittleEndian(capacity, at: 0)
         config.storeLittleEndian(Self.segmentMax, at: 12)
+        if !readOnly { Self.storeEraseLimits(in: &config) }
         answerConfigRead(from: config, offset: offset, into: data)
     }
 
@@ -151,10 +158,10 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
 
     public func process(queue: Virtqueue) throws {
         let file = file
+        let trigger = trigger.withLock { $0 }
         for _ in 0..<Int(queue.size) {
             guard let chain = try queue.popChain() else { return }
             let request = try BlockRequest(chain: chain)
-            let trigger = trigger.withLock { $0 }
             guard limit.admit(bytes: request.dataBytes, otherwise: { trigger?.requestProcessing(queue: 0) }) else {
                 // Left in the ring for the pass the timer asks for; the guest sees it pending.
                 queue.unpop(1)
@@ -203,6 +210,9 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
             bytes += Array(repeating: 0, count: Self.idLength - bytes.count)
             guard (try? chain.write(bytes, to: request.writableData)) != nil else { return (.ioError, 1) }
             return (.ok, UInt32(Self.idLength + 1))
+        case .discard, .writeZeroes:
+            guard !readOnly, request.writableData.isEmpty else { return (.ioError, 1) }
+            return (erase(request, chain: chain, file: file), 1)
         case nil:
             return (.unsupported, 1)
         }
@@ -222,6 +232,8 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
                 counters.writes += 1
                 counters.writtenBytes += BlockRequest.total(request.readableData)
             case .flush: counters.flushes += 1
+            case .discard: counters.discards += 1
+            case .writeZeroes: counters.zeroedRanges += 1
             case .getID, nil: break
             }
         }

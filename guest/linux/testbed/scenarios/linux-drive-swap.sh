@@ -2,7 +2,7 @@
 # swaps a placeholder drive for a container's image. The drive sits on virtio-mmio (Kata's
 # transport). Before the swap the guest sees the 8 MiB image A; after it, without a reboot, its
 # kernel has read the new capacity from the configuration interrupt and the guest reads image B's
-# first bytes; a write after the swap lands in B and not in A.
+# first bytes; a write after the swap lands in B and not in A, and a discard punches a hole in B.
 scenario_linux_drive_swap() {
     make_image() { # FILE MIB TEXT
         dd if=/dev/zero of="$1" bs=1M count="$2" 2>/dev/null || fail "cannot create $1"
@@ -37,12 +37,18 @@ scenario_linux_drive_swap() {
     type_line 'printf "written after the swap" | dd of=/dev/vda bs=512 seek=1 conv=fsync 2>/dev/null; echo "write status $?"'
     wait_for_console '^write status [0-9]+$' 60 || stop_and_fail "no answer to the write: $(diagnose)"
     console_has '^write status 0$' || stop_and_fail "the guest's write to the new image failed"
+    # Discard (blkdiscard) reaches the image as a punched hole: 4 MiB of it stop using space.
+    type_line 'busybox blkdiscard -o 8388608 -l 4194304 /dev/vda; echo "discard status $?"'
+    wait_for_console '^discard status [0-9]+$' 60 || stop_and_fail "no answer to the discard: $(diagnose)"
+    console_has '^discard status 0$' || stop_and_fail "the guest's discard failed: $(tr -d '\r' <"$CONSOLE" | grep -m1 '^discard status')"
     type_line 'reboot -f'
     wait_swiftlet
     expect_clean_exit
+    used=$(du -k "$SCENARIO_DIR/image-b.img" | cut -f1)
+    [ "$used" -le 12544 ] || fail "image B still uses $used KiB after 4 of its 16 MiB were discarded"
     [ "$(dd if="$SCENARIO_DIR/image-b.img" bs=512 skip=1 count=1 2>/dev/null | head -c 22)" = "written after the swap" ] ||
         fail "the guest's write did not land in image B"
     [ -z "$(dd if="$SCENARIO_DIR/image-a.img" bs=512 skip=1 count=1 2>/dev/null | tr -d '\0')" ] ||
         fail "image A was written after it was swapped out"
-    note "capacity 16384 -> 32768 sectors and image B's bytes seen $seen s after the PATCH answered"
+    note "capacity 16384 -> 32768 sectors and image B's bytes seen $seen s after the PATCH answered; image B uses $used KiB after the discard"
 }
