@@ -121,7 +121,7 @@ struct FirecrackerConfigFileTests {
         ),
         (
             #"{"boot-source": {"kernel_image_path": "/k"}, "network-interfaces": [{"iface_id": "eth0", "host_dev_name": "tap0", "rx_rate_limiter": {"bandwidth": {}}}]}"#,
-            "rate limiting"
+            "Invalid network-interfaces[0].rx_rate_limiter.bandwidth: missing required field 'size'"
         ),
         (#"{"boot-source": {"kernel_image_path": "/k"}, "vsock": {"guest_cid": 2, "uds_path": "/v"}}"#, "Invalid vsock: guest_cid must be between 3"),
     ]

@@ -82,7 +82,8 @@ final class ProbeDevice: VirtioDevice {
     @Test func offersVersion1EventIdxAndFlush() throws {
         #expect(
             harness.offeredFeatures()
-                == VirtioFeature.version1 | VirtioFeature.ringEventIndex | VirtioBlock.featureFlush | VirtioBlock.featureSegmentMax)
+                == VirtioFeature.version1 | VirtioFeature.ringEventIndex | VirtioBlock.featureFlush | VirtioBlock.featureSegmentMax
+                | VirtioBlock.featureDiscard | VirtioBlock.featureWriteZeroes)
         // A disk of its own: the harness holds `disk` read-write, and the lock keeps readers out.
         let otherDisk = try TemporaryDisk(sectors: 16)
         let (readOnly, _) = try VirtioHarness.blockHarness(disk: otherDisk, readOnly: true)
