@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import SwiftletCore
 
 /// Lifecycle of a VM as the control API reports it.
 public enum MachineState: String, Sendable, Equatable {
@@ -25,7 +26,7 @@ public enum MachineState: String, Sendable, Equatable {
 ///
 /// - Note: `@unchecked Sendable` because every field is guarded by `condition`.
 final class RunControl: @unchecked Sendable {
-    private let condition = NSCondition()
+    private let condition = ConditionLock()
     private var state: MachineState
     private var parkedCount = 0
     private var runningVCPUs: Int
@@ -122,10 +123,10 @@ final class RunControl: @unchecked Sendable {
     /// Blocks until the VM stops and all vCPU threads have ended, or until `grace` seconds
     /// after the stop if a vCPU thread does not come back (the process is about to exit, and a
     /// stuck thread must not keep it alive).
-    func waitForStop(grace: TimeInterval = 5) -> StopReason {
+    func waitForStop(grace: Double = 5) -> StopReason {
         condition.withLock {
             while stopReason == nil { condition.wait() }
-            let deadline = Date().addingTimeInterval(grace)
+            let deadline = ConditionLock.deadline(after: grace)
             while runningVCPUs > 0 && condition.wait(until: deadline) {}
             return stopReason!
         }
@@ -134,13 +135,5 @@ final class RunControl: @unchecked Sendable {
     /// Whether every vCPU is parked (a consistent point for snapshots).
     var isQuiescent: Bool {
         condition.withLock { state == .paused && parkedCount >= runningVCPUs }
-    }
-}
-
-extension NSCondition {
-    func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
-        lock()
-        defer { unlock() }
-        return try body()
     }
 }

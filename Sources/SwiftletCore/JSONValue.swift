@@ -1,4 +1,5 @@
 import FoundationEssentials
+import SwiftletCore
 
 /// A parsed JSON document.
 ///

@@ -1,6 +1,7 @@
 @testable import ControlAPI
 import Foundation
 import Testing
+import SwiftletCore
 
 @Suite("API server over a Unix socket")
 struct APIServerTests {

@@ -4,8 +4,8 @@ import Testing
 @testable import Sandbox
 
 @Suite struct SeccompFilterFileTests {
-    static func file(_ kinds: [String: String]) -> Data {
-        Data(("{" + kinds.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ",") + "}").utf8)
+    static func file(_ kinds: [String: String]) -> [UInt8] {
+        Array(("{" + kinds.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ",") + "}").utf8)
     }
 
     static let complete: [String: String] = [
@@ -59,8 +59,8 @@ import Testing
     }
 
     @Test func malformedDocumentsAreErrors() throws {
-        #expect(throws: SeccompError.self) { try SeccompFilterFile.parse(Data("{".utf8), path: "f.json") }
-        #expect(throws: SeccompError.self) { try SeccompFilterFile.parse(Data("[]".utf8), path: "f.json") }
+        #expect(throws: SeccompError.self) { try SeccompFilterFile.parse(Array("{".utf8), path: "f.json") }
+        #expect(throws: SeccompError.self) { try SeccompFilterFile.parse(Array("[]".utf8), path: "f.json") }
     }
 
     @Test func theDebugVariableSelectsTheDeniedAction() throws {

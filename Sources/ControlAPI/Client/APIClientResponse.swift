@@ -1,3 +1,5 @@
+import SwiftletCore
+
 /// A response from the VMM's API.
 public struct APIClientResponse: Sendable, Equatable {
     public var status: Int

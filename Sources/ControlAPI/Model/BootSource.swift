@@ -1,3 +1,5 @@
+import SwiftletCore
+
 /// `PUT /boot-source` and the "boot-source" section of a config file.
 public struct BootSource: Sendable, Equatable {
     public var kernelImagePath: String

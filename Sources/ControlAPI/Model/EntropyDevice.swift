@@ -1,3 +1,5 @@
+import SwiftletCore
+
 /// `PUT /entropy` and the "entropy" section of a config file: a virtio-rng device fed from
 /// the host's getrandom. Its only field, a rate limiter, is not supported.
 public struct EntropyDevice: Sendable, Equatable {

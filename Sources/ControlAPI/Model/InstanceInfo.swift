@@ -1,3 +1,5 @@
+import SwiftletCore
+
 /// The lifecycle state reported by `GET /`, with Firecracker's exact strings.
 public enum InstanceState: String, Sendable, Equatable, CaseIterable {
     case notStarted = "Not started"

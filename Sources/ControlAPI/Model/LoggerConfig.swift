@@ -1,3 +1,5 @@
+import SwiftletCore
+
 /// `PUT /logger` and the "logger" section of a config file: where the VMM's log goes and how
 /// much of it. Every field is optional; an absent one keeps its current setting.
 public struct LoggerConfig: Sendable, Equatable {

@@ -1,3 +1,5 @@
+import SwiftletCore
+
 /// `PUT /metrics` and the "metrics" section of a config file: the file or named pipe the
 /// metrics lines are appended to.
 public struct MetricsConfig: Sendable, Equatable {

@@ -1,3 +1,5 @@
+import SwiftletCore
+
 /// One entry of `network_overrides` in `PUT /snapshot/load`: restore interface `iface_id`
 /// on the tap `host_dev_name`, so a clone does not reuse its original's tap.
 public struct NetworkOverrideRequest: Sendable, Equatable {

@@ -1,3 +1,5 @@
+import SwiftletCore
+
 /// `PUT /serial` and the "serial" section of a config file: where the guest's console goes.
 public struct SerialConfig: Sendable, Equatable {
     /// A file or named pipe that receives the console output instead of stdout; nil keeps stdout.

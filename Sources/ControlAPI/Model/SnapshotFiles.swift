@@ -1,3 +1,5 @@
+import SwiftletCore
+
 /// The two files of a full snapshot, with Firecracker's names: the body of
 /// `PUT /snapshot/create`, and what `PUT /snapshot/load` reads back.
 public struct SnapshotFiles: Sendable, Equatable {

@@ -1,3 +1,5 @@
+import SwiftletCore
+
 /// `PUT /snapshot/load`.
 public struct SnapshotLoadRequest: Sendable, Equatable {
     /// The memory file comes from `mem_backend.backend_path` (backend_type "File") or the

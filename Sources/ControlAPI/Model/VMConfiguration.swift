@@ -1,3 +1,5 @@
+import SwiftletCore
+
 /// The body of `GET /vm/config`: everything configured so far, in the shape of a Firecracker
 /// `--config-file`, so the output can be saved and fed back with `--config-file`. Sections
 /// that are not configured are null, as Firecracker writes them.

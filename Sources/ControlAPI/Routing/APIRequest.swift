@@ -1,3 +1,5 @@
+import SwiftletCore
+
 /// A request that passed routing and body validation, ready for the backend.
 enum APIRequest: Equatable, Sendable {
     case getInstanceInfo

@@ -1,3 +1,5 @@
+import SwiftletCore
+
 /// Maps an HTTP method, target and body to an `APIRequest`, validating the body on the way.
 /// Pure (no I/O), so every route and refusal can be tested without a socket.
 enum APIRouter {

@@ -1,5 +1,5 @@
 import Devices
-import Foundation
+import FoundationEssentials
 
 /// One device's saved state in a snapshot, under a stable key.
 ///

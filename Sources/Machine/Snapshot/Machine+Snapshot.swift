@@ -1,6 +1,6 @@
 import CKVM
 import Devices
-import Foundation
+import FoundationEssentials
 import GuestMemory
 import KVM
 import Logging

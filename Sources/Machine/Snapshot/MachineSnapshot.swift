@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The state file's payload: the VM's shape, KVM's VM-wide and per-vCPU state, and every
 /// device's registers. Guest RAM lives in the separate memory file, region by region in the

@@ -1,5 +1,5 @@
 import Devices
-import Foundation
+import FoundationEssentials
 
 /// Firecracker's `network_overrides` on snapshot load: restore interface `interfaceID` on
 /// another host tap, so a clone of a VM does not fight its original over one tap.

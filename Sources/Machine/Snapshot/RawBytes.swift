@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// KVM's state structs travel in snapshots as their exact bytes: a snapshot is only ever
 /// restored by the same Swiftlet build on the same kind of host (as with Firecracker), and

@@ -1,5 +1,5 @@
 import CKVM
-import Foundation
+import FoundationEssentials
 import KVM
 import X86Boot
 

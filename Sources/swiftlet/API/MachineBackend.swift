@@ -1,6 +1,6 @@
 import ControlAPI
 import Devices
-import Foundation
+import FoundationEssentials
 import Logging
 import Machine
 import Synchronization

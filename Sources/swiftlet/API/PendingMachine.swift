@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import SwiftletCore
 import Machine
 
 /// The VM of a `swiftlet run` process, before and after it exists: a one-shot hand-over from
@@ -16,7 +17,7 @@ final class PendingMachine: @unchecked Sendable {
         case cancelled(StopReason)
     }
 
-    private let condition = NSCondition()
+    private let condition = ConditionLock()
     private var machine: Machine?
     private var cancellation: StopReason?
 

@@ -1,6 +1,6 @@
 import ArgumentParser
 import ControlAPI
-import Foundation
+import FoundationEssentials
 
 /// `swiftlet restore`: PUT /snapshot/load into a fresh VMM.
 struct ClientRestore: ParsableCommand {

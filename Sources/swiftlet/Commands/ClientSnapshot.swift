@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlAPI
+import SwiftletCore
 
 /// `swiftlet snapshot`: pause if needed, PUT /snapshot/create, resume if it was running.
 struct ClientSnapshot: ParsableCommand {

@@ -1,6 +1,7 @@
+import Glibc
 import ArgumentParser
 import ControlAPI
-import Foundation
+import FoundationEssentials
 
 /// The options every client subcommand shares: which VMM to talk to, and for how long.
 struct ClientConnectionOptions: ParsableArguments {
@@ -40,7 +41,7 @@ enum ClientSupport {
 
     static func fail(_ message: String) -> Never {
         Diagnostics.error(message)
-        Foundation.exit(1)
+        Glibc.exit(1)
     }
 
     /// The VMM may run in another directory, so relative paths are resolved here, against

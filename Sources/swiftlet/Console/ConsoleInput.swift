@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Machine
 import SwiftletCore
 
@@ -28,9 +28,7 @@ final class ConsoleInput: Sendable {
     }
 
     func start() {
-        let thread = Thread { [self] in run() }
-        thread.name = "swiftlet.console"
-        thread.start()
+        startDetachedThread { [self] in run() }
     }
 
     private func run() {

@@ -1,5 +1,6 @@
+import Glibc
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Machine
 import SwiftletCore
 
@@ -61,7 +62,7 @@ enum FirecrackerMode {
             Diagnostics.error("\(error)")
             exit(.argumentParsing)
         } catch let code as ExitCode {
-            Foundation.exit(code.rawValue == 0 ? ExitStatus.ok.rawValue : ExitStatus.genericError.rawValue)
+            Glibc.exit(code.rawValue == 0 ? ExitStatus.ok.rawValue : ExitStatus.genericError.rawValue)
         } catch {
             Diagnostics.error(RunCommand.message(for: error))
             exit(.genericError)
@@ -81,6 +82,6 @@ enum FirecrackerMode {
     }
 
     private static func exit(_ status: ExitStatus) -> Never {
-        Foundation.exit(status.rawValue)
+        Glibc.exit(status.rawValue)
     }
 }

@@ -1,7 +1,8 @@
 import ControlAPI
 import Dispatch
-import Foundation
+import FoundationEssentials
 import Synchronization
+import SwiftletCore
 
 /// Firecracker's metrics: once `PUT /metrics` (or `--metrics-path`, or a config file) names a
 /// file, one JSON line every minute, on `FlushMetrics`, and when Swiftlet ends. Like

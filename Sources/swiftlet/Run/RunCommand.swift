@@ -2,7 +2,7 @@ import ArgumentParser
 import CThreadSpawner
 import ControlAPI
 import Devices
-import Foundation
+import FoundationEssentials
 import Logging
 import Machine
 import Sandbox

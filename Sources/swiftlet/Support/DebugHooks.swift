@@ -1,6 +1,6 @@
 #if DEBUG
 import Dispatch
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc
