@@ -5,10 +5,11 @@
 # and md5 of each stream must match what L1 sent. (The guest echoes rather than making its own
 # random bytes: its nested, emulated CPU would spend minutes on them.) The times of the
 # transfers are noted; they are emulator times (see docs/testbed.md), not Swiftlet's speed.
-# 32, not the 64 that issue 11 asks for: on 2026-12-02 a slow hour of this machine kind took
-# longer than the scenario's 900 s for 64 MiB (guest → L1 runs at about one TCP segment per
-# round trip in the emulator, docs/benchmarks.md), and CI's whole suite must stay within 30 min.
-LINUX_NET_MIB=32
+# 8, not the 64 that issue 11 asks for: guest → L1 runs at about one TCP segment per round trip
+# in the emulator, for QEMU as for Swiftlet (docs/benchmarks.md), so 32 MiB took 510 s of CI's
+# run, and CI's whole test command must stay within 30 min. The checksums prove the data path
+# as well at 8 MiB; bench-net measures the throughput.
+LINUX_NET_MIB=8
 
 scenario_linux_net() {
     # 128 MiB through two emulated CPUs (L1's and the guest's nested one) take minutes: on
