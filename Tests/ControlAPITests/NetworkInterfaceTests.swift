@@ -8,6 +8,16 @@ struct NetworkInterfaceTests {
         try APIRouter.route(method: method, target: path, body: Array(body.utf8))
     }
 
+    /// `METHOD /network-interfaces/eth0` with `body` is refused with a message holding `expected`.
+    private func expectRefusal(_ method: String, _ body: String, saying expected: String) {
+        do {
+            let request = try route(method, "/network-interfaces/eth0", body)
+            Issue.record("accepted \(body) as \(request)")
+        } catch {
+            #expect(error.message.contains(expected), "'\(error.message)' lacks '\(expected)'")
+        }
+    }
+
     @Test func putNetworkInterfaceCarriesTapAndMAC() throws {
         let request = try route("PUT", "/network-interfaces/eth0", #"{"iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "06:00:AC:10:00:02"}"#)
         #expect(request == .putNetworkInterface(NetworkInterface(interfaceID: "eth0", hostDeviceName: "tap0", guestMAC: MACAddress("06:00:ac:10:00:02"))))
@@ -32,14 +42,7 @@ struct NetworkInterfaceTests {
             (#"{"iface_id": "eth1", "rx_rate_limiter": {}}"#, "does not match"),
             (#"{"iface_id": "eth0", "host_dev_name": "tap1", "rx_rate_limiter": {}}"#, "host_dev_name"),
         ]
-        for (body, expected) in refusals {
-            do {
-                let request = try route("PATCH", "/network-interfaces/eth0", body)
-                Issue.record("accepted \(body) as \(request)")
-            } catch {
-                #expect(error.message.contains(expected), "'\(error.message)' lacks '\(expected)'")
-            }
-        }
+        for (body, expected) in refusals { expectRefusal("PATCH", body, saying: expected) }
     }
 
     @Test func putNetworkInterfaceRefusesMismatchesAndBadFields() {
@@ -49,14 +52,7 @@ struct NetworkInterfaceTests {
             (#"{"iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "zz:00:00:00:00:00"}"#, "guest_mac"),
             (#"{"iface_id": "eth0", "host_dev_name": "tap0", "mtu": 9000}"#, "mtu"),
         ]
-        for (body, expected) in refusals {
-            do {
-                let request = try route("PUT", "/network-interfaces/eth0", body)
-                Issue.record("accepted \(body) as \(request)")
-            } catch {
-                #expect(error.message.contains(expected), "'\(error.message)' lacks '\(expected)'")
-            }
-        }
+        for (body, expected) in refusals { expectRefusal("PUT", body, saying: expected) }
         #expect(throws: APIFault.self) { try route("PUT", "/network-interfaces/a.b", #"{"iface_id": "a.b", "host_dev_name": "tap0"}"#) }
     }
 
