@@ -1,5 +1,4 @@
 import FoundationEssentials
-import SwiftletCore
 
 /// A parsed JSON document.
 ///

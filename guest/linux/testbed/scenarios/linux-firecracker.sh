@@ -3,7 +3,8 @@
 # sends: logger, metrics, boot source with `pci=off`, a root drive, machine config, InstanceStart.
 # With PCI off the Debian guest can only find its disk over virtio-mmio, and its kernel has no
 # command-line virtio-mmio devices, so the disk is found through the DSDT's LNRO0005 device.
-# Afterwards the logger and metrics files must hold well-formed lines.
+# Afterwards the logger and metrics files must hold well-formed lines. Then the same guest boots
+# from a config file with `--no-api`.
 fc_put() { # PATH JSON: one API request; fails the scenario unless Firecracker's 204 comes back
     code=$(curl -s -o "$SCENARIO_DIR/curl.out" -w '%{http_code}' --max-time 30 --unix-socket "$api" \
         -X PUT -H 'Content-Type: application/json' -d "$2" "http://localhost$1") || code="curl failed"
@@ -50,6 +51,28 @@ scenario_linux_firecracker() {
     bad=$(grep -c -v -E '^\{"utc_timestamp_ms":[0-9]+,.*\}$' "$SCENARIO_DIR/fc.metrics")
     [ "$bad" = 0 ] || fail "$bad malformed metrics lines"
     note "$(wc -l <"$SCENARIO_DIR/fc.log") logger lines, $(wc -l <"$SCENARIO_DIR/fc.metrics") metrics lines"
+
+    # The same guest once more with no API at all: `firecracker --no-api --config-file`, which
+    # launchers use for a VM configured up front.
+    cat >"$SCENARIO_DIR/vm.json" <<JSON || fail "cannot write the config file"
+{
+  "boot-source": {"kernel_image_path": "$(guest_kernel)", "initrd_path": "$(guest_initramfs)",
+                  "boot_args": "console=ttyS0 reboot=k panic=1 pci=off swiftlet.test=disk"},
+  "drives": [{"drive_id": "rootfs", "path_on_host": "$SCENARIO_DIR/rootfs.ext4", "is_root_device": true, "is_read_only": false}],
+  "machine-config": {"vcpu_count": 1, "mem_size_mib": 256}
+}
+JSON
+    CONSOLE="$SCENARIO_DIR/no-api.console"
+    SWIFTLET_ERR="$SCENARIO_DIR/no-api.err"
+    started=$(now)
+    timeout "$TESTBED_SCENARIO_TIMEOUT" "$SCENARIO_DIR/firecracker" --no-api --config-file "$SCENARIO_DIR/vm.json" \
+        </dev/null >"$CONSOLE" 2>"$SWIFTLET_ERR"
+    SWIFTLET_RC=$?
+    finish_timing "$started"
+    console_has '^SWIFTLET-GUEST: disk mounted: swiftlet disk image' || fail "with --no-api the guest did not mount its disk: $(diagnose)"
+    expect_clean_exit
+    [ -e "/run/firecracker.socket" ] && fail "--no-api still created the default API socket"
+    note "--no-api --config-file booted the same guest"
 }
 
 # Waits for the backgrounded Firecracker-mode Swiftlet to end by itself (the guest reboots).
