@@ -45,7 +45,8 @@ scenario_linux_net_snapshot() {
     # L1's echo for the guest's connections to port 1234; it outlives both Swiftlet processes.
     "$TESTBED_IMAGES/vsock-echo" uds-echo "${VSOCK_UDS}_1234" 2>"$SCENARIO_DIR/host-echo.err" &
     host_echo=$!
-    trap 'kill "$host_echo" 2>/dev/null' EXIT
+    # One trap for both: use_network's removes the tap, which the next scenario creates again.
+    trap 'kill "$host_echo" 2>/dev/null; remove_tap' EXIT
     # shellcheck disable=SC2086
     start_swiftlet net-ping $NET_OPTION --vsock "cid=3,uds=$VSOCK_UDS" --api-sock "$api"
     wait_for_console '^SWIFTLET-GUEST: net (up|missing)' "$TESTBED_SCENARIO_TIMEOUT" ||
