@@ -65,7 +65,7 @@ newest_cached_kernel() {
 }
 
 fetch_kernel() {
-    local package version deb_dir deb
+    local package version deb
     package=$(choose_kernel_package)
     if [ -z "$package" ]; then
         KERNEL_DIR=$(newest_cached_kernel) ||
@@ -78,20 +78,7 @@ fetch_kernel() {
     KERNEL_DIR="$SWIFTLET_CACHE/kernel/${package}_${version}"
     [ -f "$KERNEL_DIR/.unpacked" ] && return
 
-    deb_dir="$SWIFTLET_CACHE/debs"
-    mkdir -p "$deb_dir"
-    deb=$(find "$deb_dir" -maxdepth 1 -name "${package}_*.deb" | while read -r f; do
-        [ "$(dpkg-deb -f "$f" Version)" = "$version" ] && printf '%s\n' "$f"; done | head -n1)
-    if [ -z "$deb" ]; then
-        log "downloading $package=$version"
-        local start; start=$(now)
-        (cd "$deb_dir" && apt-get download -q "$package=$version" >&2) ||
-            die "apt-get download $package=$version failed (stale package lists? apt-get update)"
-        log "downloaded in $(elapsed_since "$start") s"
-        deb=$(find "$deb_dir" -maxdepth 1 -name "${package}_*.deb" | while read -r f; do
-            [ "$(dpkg-deb -f "$f" Version)" = "$version" ] && printf '%s\n' "$f"; done | head -n1)
-        [ -n "$deb" ] || die "apt-get download left no .deb for $package=$version"
-    fi
+    deb=$(cached_deb "$package" "$version")
     rm -rf "$KERNEL_DIR"
     mkdir -p "$KERNEL_DIR"
     log "unpacking $(basename "$deb")"

@@ -64,6 +64,12 @@ TIMEOUT=${TIMEOUT:-$((120 + SCENARIO_TIMEOUT * SCENARIO_SLOTS))}
 
 RUN_START=$(now)
 "$REPO_ROOT/scripts/build-guest.sh" --quiet
+# linux-mmio-cmdline boots a second kernel, built from Debian's kernel source (minutes, once).
+TINY_OUT=
+for name in "${SCENARIOS[@]}"; do
+    [ "$name" = linux-mmio-cmdline ] && TINY_OUT="$SWIFTLET_CACHE/tiny"
+done
+[ -z "$TINY_OUT" ] || "$REPO_ROOT/scripts/build-tiny-kernel.sh" --quiet
 lock_cache testbed
 load_guest_paths
 log "guest kernel: $GUEST_KERNEL_VERSION"
@@ -110,6 +116,7 @@ build_l1_initramfs() { # OUTPUT
     cp "$GUEST_KVM_MODULES"/*.ko "$stage/lib/modules/"
     cp -r "$RUNNER_DIR/runner.sh" "$RUNNER_DIR/lib.sh" "$RUNNER_DIR/scenarios" "$stage/testbed/"
     cp "$GUEST_KERNEL" "$GUEST_INITRAMFS" "$GUEST_DISK" "$stage/testbed/images/"
+    [ -z "$TINY_OUT" ] || { mkdir -p "$stage/testbed/images/tiny" && cp "$TINY_OUT/bzImage" "$TINY_OUT/initramfs.cpio" "$stage/testbed/images/tiny/"; }
     # linux-vsock's host side (the guest has its own copy in the initramfs).
     [ ! -f "$GUEST_OUT/vsock-echo" ] || cp "$GUEST_OUT/vsock-echo" "$stage/testbed/images/"
     runner_settings >"$stage/testbed/testbed.env"
@@ -244,7 +251,7 @@ log "running ${SCENARIOS[*]} ($MODE, timeout ${TIMEOUT} s); full console log: $L
 FAILED=0
 set +e
 if [ $MODE = direct ]; then
-    export SWIFTLET="$SWIFTLET_BIN" TESTBED_IMAGES="$GUEST_OUT" TESTBED_WORK="$TESTBED_OUT/work"
+    export SWIFTLET="$SWIFTLET_BIN" TESTBED_IMAGES="$GUEST_OUT" TESTBED_WORK="$TESTBED_OUT/work" TESTBED_TINY_IMAGES="${TINY_OUT:-}"
     timeout "$TIMEOUT" sh "$RUNNER_DIR/runner.sh" "${SCENARIOS[@]}" </dev/null 2>&1 | tee "$LOG"
     STATUS=${PIPESTATUS[0]}
     LOGS=("$LOG")

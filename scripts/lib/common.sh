@@ -60,6 +60,28 @@ build_swiftlet_release() {
     log "swiftlet built in $(elapsed_since "$start") s: $SWIFTLET_BIN"
 }
 
+# The .deb of PACKAGE at VERSION in the cache's debs/ folder, downloaded with apt-get first if
+# it is not there yet; prints its path.
+cached_deb() { # PACKAGE VERSION
+    local package=$1 version=$2 deb_dir="$SWIFTLET_CACHE/debs" deb start
+    mkdir -p "$deb_dir"
+    find_deb() {
+        find "$deb_dir" -maxdepth 1 -name "${package}_*.deb" | while read -r f; do
+            [ "$(dpkg-deb -f "$f" Version)" = "$version" ] && printf '%s\n' "$f"; done | head -n1
+    }
+    deb=$(find_deb)
+    if [ -z "$deb" ]; then
+        log "downloading $package=$version"
+        start=$(now)
+        (cd "$deb_dir" && apt-get download -q "$package=$version" >&2) ||
+            die "apt-get download $package=$version failed (stale package lists? apt-get update)"
+        log "downloaded in $(elapsed_since "$start") s"
+        deb=$(find_deb)
+        [ -n "$deb" ] || die "apt-get download left no .deb for $package=$version"
+    fi
+    printf '%s\n' "$deb"
+}
+
 # The guest images build-guest.sh leaves in the cache.
 load_guest_paths() {
     GUEST_KERNEL="$GUEST_OUT/bzImage"

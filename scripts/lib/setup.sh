@@ -31,10 +31,12 @@ SWIFT_INSTALL_URL=https://www.swift.org/install/linux/
 #   python3                       scripts/bench.sh
 #   debootstrap                   scripts/test-fresh-container.sh (run by test.sh as root)
 #   acpica-tools                  the ACPI table tests disassemble and recompile with iasl
+#   flex bison bc libelf-dev      scripts/build-tiny-kernel.sh (linux-mmio-cmdline's kernel)
 setup_packages() {
     printf '%s\n' gcc libc6-dev binutils make linux-libc-dev git ca-certificates \
         qemu-system-x86 busybox-static cpio e2fsprogs xz-utils zstd curl python3 \
-        libncurses6 libedit2 libxml2 debootstrap acpica-tools "$(setup_libstdcxx_package)"
+        libncurses6 libedit2 libxml2 debootstrap acpica-tools flex bison bc libelf-dev \
+        "$(setup_libstdcxx_package)"
 }
 
 # libstdc++-12-dev on Debian 12, libstdc++-14-dev on 13: the one that goes with the default gcc.

@@ -8,6 +8,8 @@
 # Settings (environment):
 #   SWIFTLET                   the swiftlet binary (default: swiftlet on PATH)
 #   TESTBED_IMAGES             folder with bzImage, initramfs.cpio.gz, disk.ext4
+#   TESTBED_TINY_IMAGES        folder with the tiny kernel's bzImage and initramfs.cpio
+#                              (default $TESTBED_IMAGES/tiny; scripts/build-tiny-kernel.sh)
 #   TESTBED_WORK               scratch folder for console logs (default /tmp/testbed)
 #   TESTBED_L2_KERNEL          kernel to boot instead of $TESTBED_IMAGES/bzImage
 #   TESTBED_L2_INITRAMFS       initramfs to use instead of $TESTBED_IMAGES/initramfs.cpio.gz
@@ -19,6 +21,7 @@
 SWIFTLET=${SWIFTLET:-swiftlet}
 TESTBED_IMAGES=${TESTBED_IMAGES:-/testbed/images}
 TESTBED_WORK=${TESTBED_WORK:-/tmp/testbed}
+TESTBED_TINY_IMAGES=${TESTBED_TINY_IMAGES:-$TESTBED_IMAGES/tiny}
 TESTBED_L2_MEMORY=${TESTBED_L2_MEMORY:-256}
 TESTBED_SCENARIO_TIMEOUT=${TESTBED_SCENARIO_TIMEOUT:-180}
 TESTBED_TAP=${TESTBED_TAP:-tap0}
