@@ -14,16 +14,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 
-FORCE=0
-QUIET=0
-for arg in "$@"; do
-    case $arg in
-    --force) FORCE=1 ;;
-    --quiet) QUIET=1 ;;
-    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
-    *) die "unknown argument: $arg" ;;
-    esac
-done
+parse_build_options 14 "$@"
 
 require_tools apt-cache apt-get dpkg-deb cpio gzip xz mke2fs sha256sum cc
 BUSYBOX=$(static_busybox)
@@ -127,10 +118,7 @@ build_initramfs() { # STAGE OUTPUT
     for module in $VIRTIO_MODULES; do
         copy_module "$module" "$stage/lib/modules"
     done
-    {
-        (cd "$stage" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R +0:+0 --reproducible)
-        cpio_char_device dev/console 5 1
-    } | gzip -9 -n >"$out"
+    initramfs_archive "$stage" | gzip -9 -n >"$out"
 }
 
 build_disk() { # STAGE OUTPUT

@@ -10,18 +10,9 @@
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 
-FORCE=0
-QUIET=0
-for arg in "$@"; do
-    case $arg in
-    --force) FORCE=1 ;;
-    --quiet) QUIET=1 ;;
-    -h | --help) sed -n '2,9p' "$0"; exit 0 ;;
-    *) die "unknown argument: $arg" ;;
-    esac
-done
+parse_build_options 9 "$@"
 
-require_tools apt-cache apt-get dpkg-deb cpio xz make gcc flex bison bc cc
+require_tools apt-cache apt-get dpkg-deb cpio xz make gcc flex bison bc
 TINY_DIR="$REPO_ROOT/guest/linux/tiny"
 
 # The source package the metapackage linux-source names (linux-source-6.1 on Debian 12).
@@ -85,12 +76,9 @@ build_kernel() { # PACKAGE VERSION OUTPUT_DIR
 build_initramfs() { # OUTPUT_DIR
     local stage="$1/stage"
     mkdir -p "$stage/dev"
-    cc -static -O2 -Wall -Wextra -Werror -o "$stage/init" "$TINY_DIR/init.c"
+    gcc -static -O2 -Wall -Wextra -Werror -o "$stage/init" "$TINY_DIR/init.c"
     # Uncompressed: the kernel needs no decompressor for it.
-    {
-        (cd "$stage" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R +0:+0 --reproducible)
-        cpio_char_device dev/console 5 1
-    } >"$1/initramfs.cpio"
+    initramfs_archive "$stage" >"$1/initramfs.cpio"
     rm -rf "$stage"
 }
 

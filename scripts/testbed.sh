@@ -140,10 +140,7 @@ build_l1_initramfs() { # OUTPUT
         cp -L /usr/share/qemu/*.bin "$stage/usr/share/qemu/"
         cp -L /usr/share/seabios/bios-256k.bin "$stage/usr/share/seabios/"
     fi
-    {
-        (cd "$stage" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R +0:+0)
-        cpio_char_device dev/console 5 1
-    } >"$1"
+    initramfs_archive "$stage" >"$1"
     rm -rf "$stage"
 }
 

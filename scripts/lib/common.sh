@@ -60,6 +60,23 @@ build_swiftlet_release() {
     log "swiftlet built in $(elapsed_since "$start") s: $SWIFTLET_BIN"
 }
 
+# The build scripts' options: sets FORCE and QUIET; -h prints the script's header comment,
+# lines 2 to LAST_HELP_LINE.
+parse_build_options() { # LAST_HELP_LINE ARGUMENT...
+    local last=$1 arg
+    shift
+    FORCE=0
+    QUIET=0
+    for arg in "$@"; do
+        case $arg in
+        --force) FORCE=1 ;;
+        --quiet) QUIET=1 ;;
+        -h | --help) sed -n "2,${last}p" "$0"; exit 0 ;;
+        *) die "unknown argument: $arg" ;;
+        esac
+    done
+}
+
 # The .deb of PACKAGE at VERSION in the cache's debs/ folder, downloaded with apt-get first if
 # it is not there yet; prints its path.
 cached_deb() { # PACKAGE VERSION
@@ -90,6 +107,13 @@ load_guest_paths() {
     GUEST_KVM_MODULES="$GUEST_OUT/kvm-modules"
     GUEST_KERNEL_VERSION=$(cat "$GUEST_OUT/kernel-version" 2>/dev/null || true)
     [ -f "$GUEST_KERNEL" ] && [ -f "$GUEST_INITRAMFS" ] || die "no guest images in $GUEST_OUT (run scripts/build-guest.sh)"
+}
+
+# STAGE as an initramfs on stdout: a newc archive owned by root, in a fixed order, with the
+# /dev/console node init's stdio needs appended (cpio_char_device).
+initramfs_archive() { # STAGE
+    (cd "$1" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R +0:+0 --reproducible)
+    cpio_char_device dev/console 5 1
 }
 
 # A newc cpio archive holding one character device node. GNU cpio can only archive nodes that
