@@ -90,7 +90,7 @@ mkdir -p "$TESTBED_OUT"
 # The settings the runner reads, as a file L1's init sources (only the ones set here).
 runner_settings() {
     local var
-    for var in TESTBED_L2_KERNEL TESTBED_L2_INITRAMFS TESTBED_L2_CMDLINE_EXTRA TESTBED_L2_MEMORY TESTBED_SCENARIO_TIMEOUT; do
+    for var in TESTBED_L2_KERNEL TESTBED_L2_INITRAMFS TESTBED_L2_CMDLINE_EXTRA TESTBED_L2_MEMORY TESTBED_SCENARIO_TIMEOUT SWIFTLET_SECCOMP_LOG; do
         [ -n "${!var:-}" ] && printf 'export %s=%q\n' "$var" "${!var}"
     done
     true

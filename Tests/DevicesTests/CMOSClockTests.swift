@@ -1,4 +1,4 @@
-import Devices
+@testable import Devices
 import Foundation
 import Testing
 
@@ -36,5 +36,44 @@ import Testing
         clock.writeByte(0, 0x80 | 0x40)
         clock.writeByte(1, 0x5A)
         #expect(register(0x40) == 0x5A)
+    }
+}
+
+/// The arithmetic calendar against Foundation's, which the clock may not use on a vCPU thread.
+@Suite struct UTCDateTimeTests {
+    static let gregorianUTC: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(secondsFromGMT: 0)!
+        return calendar
+    }()
+
+    static func expected(_ seconds: Int64) -> UTCDateTime {
+        let parts = gregorianUTC.dateComponents(
+            [.year, .month, .day, .hour, .minute, .second, .weekday], from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+        return UTCDateTime(
+            year: parts.year!, month: parts.month!, day: parts.day!, hour: parts.hour!, minute: parts.minute!, second: parts.second!,
+            weekday: parts.weekday!)
+    }
+
+    @Test(arguments: [
+        Int64(0), -1, 951_782_400 /* 2000-02-29 */, 951_868_799, 4_107_542_400 /* 2100-03-01 */, 4_107_455_999, 1_795_983_667,
+        253_402_300_799 /* 9999-12-31 23:59:59 */, -2_208_988_800 /* 1900-01-01 */,
+    ])
+    func chosenInstantsMatchFoundation(seconds: Int64) {
+        #expect(UTCDateTime(secondsSince1970: seconds) == Self.expected(seconds))
+    }
+
+    @Test func everyDayAcrossFourCenturiesMatchesFoundation() {
+        // 1900 to 2300 takes in the century years that are (2000) and are not (1900, 2100, 2200) leap years.
+        var seconds: Int64 = -2_208_988_800 + 45_296  // 12:34:56
+        while seconds < 10_413_792_000 {
+            let computed = UTCDateTime(secondsSince1970: seconds)
+            let reference = Self.expected(seconds)
+            if computed != reference {
+                Issue.record("\(seconds): \(computed) != \(reference)")
+                return
+            }
+            seconds += 86_400 + 7  // drifts through every second of the day over the run
+        }
     }
 }

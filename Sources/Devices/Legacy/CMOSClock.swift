@@ -50,27 +50,20 @@ public final class CMOSClock: BusDevice {
         }
     }
 
-    private static let utc: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(secondsFromGMT: 0) ?? calendar.timeZone
-        return calendar
-    }()
-
     private func register(_ index: Int, _ state: State) -> UInt8 {
-        let component: Calendar.Component
+        let time = { UTCDateTime(secondsSince1970: Int64(self.now().timeIntervalSince1970.rounded(.down))) }
+        let value: Int
         switch index {
-        case Register.seconds: component = .second
-        case Register.minutes: component = .minute
-        case Register.hours: component = .hour
-        case Register.weekday: component = .weekday
-        case Register.dayOfMonth: component = .day
-        case Register.month: component = .month
-        case Register.year, Register.century: component = .year
+        case Register.seconds: value = time().second
+        case Register.minutes: value = time().minute
+        case Register.hours: value = time().hour
+        case Register.weekday: value = time().weekday
+        case Register.dayOfMonth: value = time().day
+        case Register.month: value = time().month
+        case Register.year: value = time().year % 100
+        case Register.century: value = time().year / 100
         default: return state.ram[index]  // status and CMOS RAM: no clock reading needed
         }
-        var value = Self.utc.component(component, from: now())
-        if index == Register.year { value %= 100 }
-        if index == Register.century { value /= 100 }
         let binary = UInt8(clamping: value)
         return state.ram[Register.statusB] & 0x04 != 0 ? binary : (binary / 10) << 4 | (binary % 10)
     }

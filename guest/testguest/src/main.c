@@ -28,6 +28,7 @@ __attribute__((noreturn)) void testguest_main(const u8 *boot_params) {
     if (str_equal(name, "triple-fault")) scenario_triple_fault();
     if (str_equal(name, "boot-timer")) scenario_boot_timer();
     if (str_equal(name, "chaos")) scenario_chaos(cmdline);
+    if (str_equal(name, "rtc")) scenario_rtc();
     print("swiftlet-testguest: unknown test\n");
     reboot();
 }

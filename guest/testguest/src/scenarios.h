@@ -14,5 +14,6 @@ __attribute__((noreturn)) void scenario_exits(const char *cmdline);
 __attribute__((noreturn)) void scenario_triple_fault(void);
 __attribute__((noreturn)) void scenario_boot_timer(void);
 __attribute__((noreturn)) void scenario_chaos(const char *cmdline);
+__attribute__((noreturn)) void scenario_rtc(void);
 
 #endif
