@@ -316,9 +316,11 @@ enum FileManagerShim {
         let (stream, hostPort) = try harness.connectFromHost(guestPort: 52)
         let total = 4 << 20
         let data = VsockHarness.pattern(total, seed: 9)
-        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        // As long as the whole exchange may take, for a loaded machine.
+        var timeout = timeval(tv_sec: 60, tv_usec: 0)
         setsockopt(stream.descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(stream.descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        // A short send shows up below as bytes the guest never got.
         let writer = Thread { stream.send(data) }
         writer.start()
         let echoed = ReceivedBytes()
