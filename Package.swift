@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "X86Boot", dependencies: ["SwiftletCore", "GuestMemory"]),
         // The tun/tap ioctls, for virtio-net's tap backend.
         .target(name: "CTap"),
-        .target(name: "Devices", dependencies: ["CTap", "SwiftletCore", "GuestMemory"]),
+        .target(name: "Devices", dependencies: ["CTap", "SwiftletCore", "GuestMemory", "Sandbox"]),
         .target(
             name: "Machine",
             dependencies: [

@@ -14,6 +14,7 @@
 # --nested / --direct force the choice. --vmm qemu runs the same scenarios with QEMU standing in
 # for Swiftlet, to check the testbed itself. Environment:
 #   SWIFTLET_BIN   use this swiftlet binary instead of building one (release, static stdlib)
+#   SWIFTLET_SECCOMP_LOG   passed to Swiftlet in L1 (`trap` names a refused system call)
 #   TESTBED_L2_KERNEL, TESTBED_L2_INITRAMFS, TESTBED_L2_CMDLINE_EXTRA, TESTBED_L2_MEMORY,
 #   TESTBED_SCENARIO_TIMEOUT   passed to the scenario runner (paths as seen where it runs)
 #   TESTBED_L1_MEMORY          L1's memory in MiB (default 2048)

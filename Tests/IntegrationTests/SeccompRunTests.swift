@@ -3,7 +3,7 @@ import Testing
 
 /// `swiftlet run` under its seccomp filter (on by default): the whole integration suite runs
 /// with it; here a VMM thread makes a forbidden system call through the debug-only hooks
-/// (a Dispatch worker under the process-wide filter, and narrowed vCPU and API threads).
+/// (a Dispatch worker under the process-wide filter, and narrowed vCPU, API and device I/O threads).
 @Suite(.serialized) struct SeccompRunTests {
     static func countWithForbiddenCall(_ extra: [String]) throws -> SwiftletProcess.Result {
         try SwiftletProcess.run(
@@ -38,21 +38,21 @@ import Testing
     @Test func aForbiddenCallOnAVCPUThreadKillsTheProcess() throws {
         let result = try Self.countWithCall("getppid", onThread: "vcpu")
         #expect(result.exitedBySignal && result.status == SIGSYS, "\(result.status) \(result.stderr)")
-        // The process-wide filter refuses it (vCPU threads are not narrowed yet).
-        #expect(result.stderr.contains("thread made forbidden system call 110 (getppid)"), "\(result.stderr)")
+        #expect(result.stderr.contains("vcpu thread made forbidden system call 110 (getppid)"), "\(result.stderr)")
     }
 
-    /// getcwd is on the `main` list (the process-wide filter), not on the API list: refused
-    /// there, so API threads really run under their narrower list. vCPU threads are not
-    /// narrowed yet (`ThreadSandbox.narrowedKinds`), so there it is allowed.
-    @Test func aCallOnlyTheMainListAllowsIsRefusedOnAPIThreads() throws {
-        let result = try Self.countWithCall("getcwd", onThread: "api")
+    /// getcwd is on the `main` list (the process-wide filter) and on no thread kind's own list:
+    /// refused on the API, vCPU and device I/O threads shows that each runs under its narrower
+    /// list. The device I/O thread exists only with a virtio device, hence the disk.
+    @Test(arguments: ["api", "vcpu", "device-io"])
+    func aCallOnlyTheMainListAllowsIsRefusedOnNarrowedThreads(kind: String) throws {
+        let disk = try DiskTests.makeDisk("seccomp-\(kind)")
+        defer { try? FileManager.default.removeItem(at: disk) }
+        let result = try Self.countWithCall("getcwd", onThread: kind, ["--disk", disk.path])
         #expect(result.exitedBySignal && result.status == SIGSYS, "\(result.status) \(result.stderr)")
-        #expect(result.stderr.contains("api thread made forbidden system call 79 (getcwd)"), "\(result.stderr)")
-        let onVCPU = try Self.countWithCall("getcwd", onThread: "vcpu")
-        #expect(!onVCPU.exitedBySignal, "\(onVCPU.status) \(onVCPU.stderr)")
+        #expect(result.stderr.contains("\(kind) thread made forbidden system call 79 (getcwd)"), "\(result.stderr)")
         // The same call with seccomp off: harmless, the guest runs until the test's SIGTERM.
-        let unfiltered = try Self.countWithCall("getcwd", onThread: "vcpu", ["--no-seccomp"])
+        let unfiltered = try Self.countWithCall("getcwd", onThread: kind, ["--disk", disk.path, "--no-seccomp"])
         #expect(!unfiltered.exitedBySignal, "\(unfiltered.status) \(unfiltered.stderr)")
         #expect(unfiltered.lines.contains("count 1"), "\(unfiltered.stdout)")
     }

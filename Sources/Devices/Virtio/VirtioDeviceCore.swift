@@ -1,4 +1,3 @@
-import Dispatch
 import GuestMemory
 import Synchronization
 
@@ -9,7 +8,7 @@ import Synchronization
 /// `VirtioRegisters`, passes the effect of each write here, and delivers interrupts through
 /// the `VirtioInterrupt` it was built with. Register accesses arrive on vCPU threads and only
 /// touch registers under a lock. Queue work never runs there: a notification hops onto the
-/// device's own serial `ioQueue`, where the device consumes chains. A malformed ring or chain
+/// device's own thread (`DeviceWorker`), where the device consumes chains. A malformed ring or chain
 /// is reported through the error handler, the device sets DEVICE_NEEDS_RESET and raises a
 /// configuration interrupt, and that queue stays dead until the driver resets the device.
 public final class VirtioDeviceCore: Sendable {
@@ -41,18 +40,16 @@ public final class VirtioDeviceCore: Sendable {
     /// Bumped by every reset and restore; an activation queued before one is stale.
     private let resetEpoch = Atomic<UInt64>(0)
     /// Set while the machine is paused or snapshotting: host-side events must not reach guest
-    /// RAM then. Read on `ioQueue`, so setting it and then draining leaves no request behind.
+    /// RAM then. Read on the worker, so setting it and then draining leaves no request behind.
     private let externalRequestsHeld = Atomic<Bool>(false)
-    private let ioQueue: DispatchQueue
+    private let worker: DeviceWorker
     private let registers: Mutex<VirtioRegisters>
-    /// Only locked on `ioQueue` (or while it is held by a synchronous job), so never contended.
+    /// Only locked on the worker (or while `worker.sync` holds it), so never contended.
     private let io: Mutex<IOState>
-    /// Per queue: a pass is queued on `ioQueue` and has not started yet. Kicks that arrive
+    /// Per queue: a pass is queued on the worker and has not started yet. Kicks that arrive
     /// meanwhile are served by that pass, so a guest kicking in a loop queues at most one
     /// block of work per queue, however slow the device.
     private let passScheduled: Mutex<[Bool]>
-
-    private static let ioQueueKey = DispatchSpecificKey<ObjectIdentifier>()
 
     /// - Parameters:
     ///   - maxQueues: how many queues the transport can address.
@@ -76,8 +73,7 @@ public final class VirtioDeviceCore: Sendable {
         registers = Mutex(VirtioRegisters(queueMaxSizes: sizes))
         io = Mutex(IOState(queues: Array(repeating: nil, count: sizes.count), failed: Array(repeating: false, count: sizes.count)))
         passScheduled = Mutex(Array(repeating: false, count: sizes.count))
-        ioQueue = DispatchQueue(label: "swiftlet.\(device.name)")
-        ioQueue.setSpecific(key: Self.ioQueueKey, value: ObjectIdentifier(self))
+        worker = try DeviceWorker(name: device.name)
         device.connect(VirtioQueueTrigger { [weak self] index in self?.processFromOutside(index) })
     }
 
@@ -109,7 +105,7 @@ public final class VirtioDeviceCore: Sendable {
         switch effect {
         case .none: break
         case .reset: reset()
-        case .activate: ioQueue.async { self.activate(snapshot, epoch: epoch) }
+        case .activate: worker.async { self.activate(snapshot, epoch: epoch) }
         }
     }
 
@@ -128,7 +124,7 @@ public final class VirtioDeviceCore: Sendable {
             return scheduled[index]
         }
         guard !alreadyScheduled else { return }
-        ioQueue.async {
+        worker.async {
             // Cleared before the pass reads the ring: a kick from now on may need a new pass.
             self.passScheduled.withLock { $0[index] = false }
             self.processQueue(index)
@@ -138,7 +134,7 @@ public final class VirtioDeviceCore: Sendable {
     /// A device's host-side source has work for queue `index` (see `VirtioQueueTrigger`).
     private func processFromOutside(_ index: Int) {
         guard index >= 0 && index < queueCount else { return }
-        ioQueue.async {
+        worker.async {
             guard !self.externalRequestsHeld.load(ordering: .sequentiallyConsistent) else { return }
             self.processQueue(index)
         }
@@ -164,9 +160,11 @@ public final class VirtioDeviceCore: Sendable {
     /// Status 0: wait for in-flight work so no DMA happens after the driver sees 0, then
     /// clear queues, device state and registers.
     private func reset() {
-        // First cancel activations still queued, then wait out in-flight work.
+        // First cancel activations still queued, then wait out in-flight work. The reset runs
+        // on the device's thread: the guest's status write arrives on a vCPU thread, whose
+        // seccomp list lacks what a device's reset calls (a tap ioctl, closing sockets).
         resetEpoch.add(1, ordering: .sequentiallyConsistent)
-        onIOQueue {
+        worker.runAndWait {
             io.withLock { io in
                 io.queues = Array(repeating: nil, count: queueCount)
                 io.failed = Array(repeating: false, count: queueCount)
@@ -253,8 +251,7 @@ public final class VirtioDeviceCore: Sendable {
     }
 
     private func onIOQueue<T>(_ work: () throws -> T) rethrows -> T {
-        if DispatchQueue.getSpecific(key: Self.ioQueueKey) == ObjectIdentifier(self) { return try work() }
-        return try ioQueue.sync(execute: work)
+        try worker.sync(work)
     }
 
     // MARK: - Snapshot

@@ -71,11 +71,17 @@ extension Allowlist {
             .init("fcntl"), .call("ioctl", argument: 1, in: IoctlRequest.values(["FIONBIO", "FIONREAD"])),
         ] + threadRuntime)
 
+    /// A virtio device's own thread (`DeviceWorker`): disk reads and writes, tap frames, and
+    /// vsock's host side, which accepts connections on the listener that the control thread
+    /// opened and connects out to `<uds_path>_<port>` for the guest (Unix sockets only).
+    /// Watching a new socket starts a libdispatch source, hence the epoll calls.
     static let deviceIO = Allowlist(
         [
             .init("pread64"), .init("pwrite64"), .init("preadv"), .init("pwritev"), .init("fdatasync"), .init("fsync"),
             .init("read"), .init("lseek"), .init("fstat"), .init("flock"), .init("fallocate"),
             .init("epoll_wait"), .init("epoll_pwait"), .init("epoll_ctl"), .init("eventfd2"),
+            .call("socket", argument: 0, in: [UInt64(AF_UNIX)]), .init("connect"), .init("accept4"),
+            .init("recvfrom"), .init("sendto"), .init("shutdown"),
             .call(
                 "ioctl", argument: 1,
                 in: IoctlRequest.values(["KVM_IRQ_LINE", "KVM_IRQ_LINE_STATUS", "KVM_SIGNAL_MSI", "KVM_IOEVENTFD", "KVM_IRQFD", "TUNSETOFFLOAD"])),

@@ -20,11 +20,8 @@ public enum ThreadSandbox {
 
     private static let configuration = Mutex<Configuration?>(nil)
 
-    /// The kinds that get their own filter; the others keep the process-wide `main` one.
-    /// Device I/O is left out: virtio queues run on Dispatch serial queues, whose workers go
-    /// back to the shared pool after each pass, so a filter installed there would reach other
-    /// work (docs/security.md).
-    static let narrowedKinds: Set<ThreadKind> = [.api, .vcpu]
+    /// The kinds that get their own filter; `main` is the process-wide one they narrow.
+    static let narrowedKinds: Set<ThreadKind> = [.api, .vcpu, .deviceIO]
 
     /// Makes later `narrowCurrentThread` calls install `policy`'s lists, with `spawner`
     /// creating the threads that narrowed threads ask for. Call once, after the process-wide
