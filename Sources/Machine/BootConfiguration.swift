@@ -46,12 +46,17 @@ public struct DiskConfiguration: Sendable, Equatable, Codable {
     public var id: String
     /// Firecracker's token buckets for this disk; nil: unlimited.
     public var rateLimit: RateLimitConfiguration?
+    /// What the guest's FLUSH does (Firecracker's `cache_type`).
+    public var cacheType: VirtioBlock.CacheType
 
-    public init(path: String, readOnly: Bool = false, id: String, rateLimit: RateLimitConfiguration? = nil) {
+    public init(
+        path: String, readOnly: Bool = false, id: String, rateLimit: RateLimitConfiguration? = nil, cacheType: VirtioBlock.CacheType = .writeback
+    ) {
         self.path = path
         self.readOnly = readOnly
         self.id = id
         self.rateLimit = rateLimit
+        self.cacheType = cacheType
     }
 }
 

@@ -77,7 +77,7 @@ final class PCISubsystem: Sendable {
         var devices: [(name: String, device: any SnapshottableVirtioDevice)] = []
         for disk in disks {
             do {
-                devices.append((disk.id, try VirtioBlock(path: disk.path, readOnly: disk.readOnly, id: disk.id, rateLimit: disk.rateLimit)))
+                devices.append((disk.id, try VirtioBlock(path: disk.path, readOnly: disk.readOnly, id: disk.id, rateLimit: disk.rateLimit, cacheType: disk.cacheType)))
             } catch {
                 throw MachineError.device(error)
             }

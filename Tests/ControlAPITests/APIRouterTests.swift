@@ -42,7 +42,11 @@ struct APIRouterTests {
         let body = #"{"drive_id": "rootfs", "path_on_host": "/img/root.ext4", "is_root_device": true, "is_read_only": true, "cache_type": "Unsafe", "io_engine": "Sync", "partuuid": null}"#
         #expect(
             try route("PUT", "/drives/rootfs", body)
-                == .putDrive(Drive(driveID: "rootfs", pathOnHost: "/img/root.ext4", isRootDevice: true, isReadOnly: true)))
+                == .putDrive(Drive(driveID: "rootfs", pathOnHost: "/img/root.ext4", isRootDevice: true, isReadOnly: true, cacheType: .unsafe)))
+        // Without cache_type Swiftlet syncs on flush (Firecracker's default would be Unsafe).
+        #expect(
+            try route("PUT", "/drives/b", #"{"drive_id": "b", "path_on_host": "/d", "is_root_device": false, "cache_type": "Writeback"}"#)
+                == .putDrive(Drive(driveID: "b", pathOnHost: "/d", isRootDevice: false, cacheType: .writeback)))
         #expect(
             try route("PUT", "/drives/data_1", #"{"drive_id": "data_1", "path_on_host": "/d", "is_root_device": false}"#)
                 == .putDrive(Drive(driveID: "data_1", pathOnHost: "/d", isRootDevice: false, isReadOnly: false)))
@@ -192,6 +196,11 @@ struct APIRouterTests {
         ),
         ("PUT", "/drives/a", #"{"drive_id": "a", "path_on_host": "/d", "is_root_device": true, "rate_limiter": 5}"#, "expected a JSON object"),
         ("PUT", "/drives/a", #"{"drive_id": "a", "path_on_host": "/d", "is_root_device": true, "io_engine": "Async"}"#, "I/O engine"),
+        (
+            "PUT", "/drives/a", #"{"drive_id": "a", "path_on_host": "/d", "is_root_device": true, "cache_type": "None"}"#,
+            #"field 'cache_type' must be one of "Unsafe", "Writeback""#
+        ),
+        ("PUT", "/drives/a", #"{"drive_id": "a", "path_on_host": "/d", "is_root_device": true, "cache_type": 1}"#, "cache_type"),
         ("PUT", "/actions", #"{"action_type": "Reboot"}"#, "unknown action_type 'Reboot'"),
         ("PATCH", "/vm", #"{"state": "Stopped"}"#, "unknown state 'Stopped'"),
         ("PUT", "/snapshot/create", #"{"snapshot_path": "s", "mem_file_path": "m", "snapshot_type": "Diff"}"#, "Diff snapshots are not supported"),

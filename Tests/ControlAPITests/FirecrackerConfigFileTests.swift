@@ -44,7 +44,7 @@ struct FirecrackerConfigFileTests {
     @Test func parsesFirecrackersSample() throws {
         let config = try FirecrackerConfigFile(parsing: Array(Self.firecrackerSample.utf8))
         #expect(config.bootSource == BootSource(kernelImagePath: "vmlinux.bin", bootArgs: "console=ttyS0 reboot=k panic=1 pci=off"))
-        #expect(config.drives == [Drive(driveID: "rootfs", pathOnHost: "bionic.rootfs.ext4", isRootDevice: true)])
+        #expect(config.drives == [Drive(driveID: "rootfs", pathOnHost: "bionic.rootfs.ext4", isRootDevice: true, cacheType: .unsafe)])
         #expect(config.machineConfig == MachineConfig(vcpuCount: 2, memSizeMiB: 1024))
     }
 
@@ -59,7 +59,7 @@ struct FirecrackerConfigFileTests {
         #expect(backend.calls == [
             .machineConfig(MachineConfig(vcpuCount: 2, memSizeMiB: 1024)),
             .bootSource(full.bootSource),
-            .drive(Drive(driveID: "rootfs", pathOnHost: "bionic.rootfs.ext4", isRootDevice: true)),
+            .drive(Drive(driveID: "rootfs", pathOnHost: "bionic.rootfs.ext4", isRootDevice: true, cacheType: .unsafe)),
         ])
     }
 

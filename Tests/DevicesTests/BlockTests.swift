@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import Testing
 import GuestMemory
 @testable import Devices
@@ -188,5 +189,28 @@ import GuestMemory
         let readOnly = try VirtioBlock(path: path, readOnly: true, id: "x")
         #expect(readOnly.readOnly)
         #expect("\(VirtioBlockError.notWritable(path: path, errno: EACCES))".contains("read-only"))
+    }
+}
+
+/// Firecracker's `cache_type`: both kinds offer FLUSH and answer it, and the kind survives a
+/// snapshot; states saved before it existed restore as writeback, which they always were.
+@Suite struct BlockCacheTypeTests {
+    @Test(arguments: VirtioBlock.CacheType.allCases)
+    func flushIsOfferedAndAnsweredAndTheTypeIsSaved(cacheType: VirtioBlock.CacheType) throws {
+        let disk = try TemporaryDisk(sectors: 8)
+        let block = try VirtioBlock(path: disk.path, readOnly: false, id: "c", cacheType: cacheType)
+        #expect(block.deviceFeatures & VirtioBlock.featureFlush != 0)
+        let state = block.saveState()
+        #expect(state.cacheType == cacheType)
+        let decoded = try JSONDecoder().decode(VirtioBlock.State.self, from: JSONEncoder().encode(state))
+        #expect(decoded.cacheType == cacheType)
+    }
+
+    @Test func aStateWithoutACacheTypeRestoresAsWriteback() throws {
+        let disk = try TemporaryDisk(sectors: 8)
+        let old = #"{"path": "\#(disk.path)", "readOnly": false, "id": "old"}"#
+        let state = try JSONDecoder().decode(VirtioBlock.State.self, from: Data(old.utf8))
+        #expect(state.cacheType == nil)
+        #expect(try VirtioBlock(restoring: state).cacheType == .writeback)
     }
 }

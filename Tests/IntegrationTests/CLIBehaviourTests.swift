@@ -48,7 +48,9 @@ import Glibc
     @Test func diskErrorsNameTheBadPart() throws {
         let guest = try TestGuest.path()
         for (argument, expected) in [
-            ("disk.img,bogus", "unknown part 'bogus'; expected ro, readonly or id=NAME"),
+            ("disk.img,bogus", "unknown part 'bogus'; expected ro, readonly, id=NAME or cache=writeback|unsafe"),
+            ("disk.img,cache=none", "unknown cache type in 'cache=none'; expected cache=writeback or cache=unsafe"),
+            ("disk.img,cache=unsafe,cache=unsafe", "'cache=' is given twice"),
             (",ro", "the path before the first ',' is missing"),
             ("disk.img,id=", "id '' must be 1 to 20 ASCII letters, digits or underscores"),
             ("disk.img,id=bad-name", "id 'bad-name' must be 1 to 20 ASCII letters, digits or underscores"),

@@ -115,6 +115,15 @@ extension JSONObjectReader.Kind where Value == String {
     static var string: Self { Self(name: "a string") { if case .string(let value) = $0 { value } else { nil } } }
 }
 
+extension JSONObjectReader.Kind where Value: RawRepresentable & CaseIterable, Value.RawValue == String {
+    /// A string naming one case of `Value`, as Firecracker spells its enumerations ("Unsafe").
+    static var oneOfTheCases: Self {
+        Self(name: "one of " + Value.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")) {
+            if case .string(let value) = $0 { Value(rawValue: value) } else { nil }
+        }
+    }
+}
+
 extension JSONObjectReader.Kind where Value == Bool {
     static var bool: Self { Self(name: "a boolean") { if case .bool(let value) = $0 { value } else { nil } } }
 }

@@ -8,13 +8,28 @@ public struct Drive: Sendable, Equatable {
     public var isRootDevice: Bool
     public var isReadOnly: Bool
     public var rateLimiter: RateLimitConfiguration?
+    public var cacheType: CacheType
 
-    public init(driveID: String, pathOnHost: String, isRootDevice: Bool, isReadOnly: Bool = false, rateLimiter: RateLimitConfiguration? = nil) {
+    /// Firecracker's `cache_type`: what the guest's flush does. Swiftlet's default is
+    /// `Writeback` (Firecracker's is `Unsafe`): a guest that flushed its data keeps it through
+    /// a host crash unless the client asks otherwise.
+    public enum CacheType: String, Sendable, CaseIterable {
+        /// Flushes are acknowledged without syncing the image.
+        case unsafe = "Unsafe"
+        /// Flushes sync the image (fdatasync).
+        case writeback = "Writeback"
+    }
+
+    public init(
+        driveID: String, pathOnHost: String, isRootDevice: Bool, isReadOnly: Bool = false, rateLimiter: RateLimitConfiguration? = nil,
+        cacheType: CacheType = .writeback
+    ) {
         self.driveID = driveID
         self.pathOnHost = pathOnHost
         self.isRootDevice = isRootDevice
         self.isReadOnly = isReadOnly
         self.rateLimiter = rateLimiter
+        self.cacheType = cacheType
     }
 }
 
@@ -26,14 +41,14 @@ extension Drive {
         let isRoot = try reader.required("is_root_device", .bool)
         let isReadOnly = try reader.optional("is_read_only", .bool) ?? false
         try reader.requireUnsupported("partuuid", toBeOneOf: [], feature: "a root partition UUID")
-        try reader.requireUnsupported("cache_type", toBeOneOf: [.string("Unsafe")], feature: "this cache type")
+        let cacheType = try reader.optional("cache_type", .oneOfTheCases) ?? CacheType.writeback
         try reader.requireUnsupported("io_engine", toBeOneOf: [.string("Sync")], feature: "this I/O engine")
         let rateLimiter = try reader.value("rate_limiter").map { json throws(APIFault) in
             try RateLimitConfiguration(json: json, context: "\(context).rate_limiter")
         }
         try reader.requireUnsupported("socket", toBeOneOf: [], feature: "vhost-user block")
         try reader.rejectUnknownFields()
-        self.init(driveID: id, pathOnHost: path, isRootDevice: isRoot, isReadOnly: isReadOnly, rateLimiter: rateLimiter)
+        self.init(driveID: id, pathOnHost: path, isRootDevice: isRoot, isReadOnly: isReadOnly, rateLimiter: rateLimiter, cacheType: cacheType)
     }
 
     var jsonValue: JSONValue {
@@ -43,7 +58,7 @@ extension Drive {
             "is_root_device": .bool(isRootDevice),
             "is_read_only": .bool(isReadOnly),
             "partuuid": .null,
-            "cache_type": .string("Unsafe"),
+            "cache_type": .string(cacheType.rawValue),
             "io_engine": .string("Sync"),
             "rate_limiter": rateLimiter?.jsonValue ?? .null,
         ])

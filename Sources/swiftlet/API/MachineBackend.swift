@@ -184,7 +184,11 @@ final class MachineBackend: VMMBackend {
                 commandLine: commandLine,
                 memoryMiB: configuration.machineConfig.memSizeMiB,
                 vcpuCount: configuration.machineConfig.vcpuCount,
-                disks: drives.map { DiskConfiguration(path: $0.pathOnHost, readOnly: $0.isReadOnly, id: $0.driveID, rateLimit: $0.rateLimiter) },
+                disks: drives.map {
+                    DiskConfiguration(
+                        path: $0.pathOnHost, readOnly: $0.isReadOnly, id: $0.driveID, rateLimit: $0.rateLimiter,
+                        cacheType: $0.cacheType == .unsafe ? .unsafe : .writeback)
+                },
                 netInterfaces: configuration.networkInterfaces.map {
                     NetConfiguration(
                         id: $0.interfaceID, tap: $0.hostDeviceName, mac: $0.guestMAC, receiveRateLimit: $0.receiveRateLimiter,

@@ -1,13 +1,15 @@
+import Devices
 import Machine
 import SwiftletCore
 
-/// `--disk PATH[,ro|readonly][,id=NAME]`, parsed as the user typed it.
+/// `--disk PATH[,ro|readonly][,id=NAME][,cache=writeback|unsafe]`, parsed as the user typed it.
 struct DiskOption: Sendable, Equatable {
     var path: String
     var readOnly = false
     var id: String?
+    var cacheType: VirtioBlock.CacheType?
 
-    static let valueName = "PATH[,ro][,id=NAME]"
+    static let valueName = "PATH[,ro][,id=NAME][,cache=writeback|unsafe]"
 
     /// Parses one `--disk` value; the error names the part that is wrong.
     init(parsing argument: String) throws(DiskOptionError) {
@@ -29,8 +31,14 @@ struct DiskOption: Sendable, Equatable {
                     throw DiskOptionError("\(error)")
                 }
                 id = name
+            case _ where part.hasPrefix("cache="):
+                guard cacheType == nil else { throw DiskOptionError("'cache=' is given twice") }
+                guard let type = VirtioBlock.CacheType(rawValue: String(part.dropFirst(6))) else {
+                    throw DiskOptionError("unknown cache type in '\(part)'; expected cache=writeback or cache=unsafe")
+                }
+                cacheType = type
             default:
-                throw DiskOptionError("unknown part '\(part)'; expected ro, readonly or id=NAME")
+                throw DiskOptionError("unknown part '\(part)'; expected ro, readonly, id=NAME or cache=writeback|unsafe")
             }
         }
     }
@@ -39,7 +47,8 @@ struct DiskOption: Sendable, Equatable {
     static func configurations(_ options: [DiskOption]) -> [DiskConfiguration] {
         options.enumerated().map { index, option in
             let letter = Character(UnicodeScalar(UInt8(ascii: "a") + UInt8(index % 26)))
-            return DiskConfiguration(path: option.path, readOnly: option.readOnly, id: option.id ?? "vd\(letter)")
+            return DiskConfiguration(
+                path: option.path, readOnly: option.readOnly, id: option.id ?? "vd\(letter)", cacheType: option.cacheType ?? .writeback)
         }
     }
 }

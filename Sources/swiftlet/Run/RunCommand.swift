@@ -62,7 +62,8 @@ struct RunCommand: ParsableCommand {
             """
             A virtio-blk disk backed by a host file; repeat for more (vda, vdb, ...). ',ro' (or ',readonly') makes it \
             read-only; ',id=NAME' sets the ID the guest reads: 1 to \(MachineLimits.driveIDBytes) ASCII letters, digits \
-            or underscores.
+            or underscores; ',cache=unsafe' acknowledges the guest's flushes without syncing the image (the default, \
+            writeback, syncs it).
             """,
             valueName: DiskOption.valueName),
         transform: { argument throws(DiskOptionError) in try DiskOption(parsing: argument) })
@@ -291,7 +292,10 @@ struct RunCommand: ParsableCommand {
             try backend.setMachineConfig(MachineConfig(vcpuCount: cpus, memSizeMiB: memory))
             try backend.setBootSource(BootSource(kernelImagePath: kernel, bootArgs: cmdline, initrdPath: initrd))
             for disk in DiskOption.configurations(disk) {
-                try backend.putDrive(Drive(driveID: disk.id, pathOnHost: disk.path, isRootDevice: false, isReadOnly: disk.readOnly))
+                try backend.putDrive(
+                    Drive(
+                        driveID: disk.id, pathOnHost: disk.path, isRootDevice: false, isReadOnly: disk.readOnly,
+                        cacheType: disk.cacheType == .unsafe ? .unsafe : .writeback))
             }
             for interface in NetOption.interfaces(net) { try backend.putNetworkInterface(interface) }
             if entropy { try backend.putEntropyDevice(EntropyDevice()) }

@@ -3,7 +3,8 @@ import Synchronization
 
 /// A virtio block device (virtio 1.x §5.2) backed by a host file or block device.
 ///
-/// Offers FLUSH (the host page cache is a writeback cache; FLUSH is fdatasync), SEG_MAX (so
+/// Offers FLUSH (the host page cache is a writeback cache; with the `writeback` cache type FLUSH
+/// is fdatasync, with `unsafe` it is only acknowledged, as in Firecracker), SEG_MAX (so
 /// Linux puts up to `segmentMax` data buffers in one request) and RO for a read-only image.
 /// Every request is checked before any I/O, so a rejected request never touches the file.
 ///
@@ -31,18 +32,31 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
         case unsupported = 2
     }
 
+    /// What a guest's FLUSH does (Firecracker's drive `cache_type`). Both offer FLUSH, so the
+    /// guest's file systems order their writes the same way either way.
+    public enum CacheType: String, Codable, Sendable, CaseIterable {
+        /// FLUSH is fdatasync: what the guest flushed survives a host crash.
+        case writeback
+        /// FLUSH is only acknowledged: writes reach the host page cache and stay there until
+        /// the host writes them back, so a host crash can lose what the guest flushed.
+        case unsafe
+    }
+
     public struct State: Codable, Sendable, Equatable {
         public var path: String
         public var readOnly: Bool
         public var id: String
         /// Absent in snapshots from before rate limiting; restored buckets start full.
         public var rateLimit: RateLimitConfiguration?
+        /// Absent in snapshots from before cache types, which always synced: writeback.
+        public var cacheType: CacheType?
 
-        public init(path: String, readOnly: Bool, id: String, rateLimit: RateLimitConfiguration? = nil) {
+        public init(path: String, readOnly: Bool, id: String, rateLimit: RateLimitConfiguration? = nil, cacheType: CacheType = .writeback) {
             self.path = path
             self.readOnly = readOnly
             self.id = id
             self.rateLimit = rateLimit
+            self.cacheType = cacheType
         }
     }
 
@@ -62,6 +76,7 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
 
     public let readOnly: Bool
     public let id: String
+    public let cacheType: CacheType
     /// The path and open image, replaced together; read once per queue pass on the I/O queue.
     private let backing: Mutex<(path: String, file: BlockBackingFile)>
     /// Updated on the device's I/O queue, read by the metrics writer: the lock is uncontended
@@ -87,10 +102,11 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
     private let trigger = Mutex<VirtioQueueTrigger?>(nil)
 
     /// Opens `path` (read-write unless `readOnly`). `id` is what GET_ID returns (at most 20 bytes).
-    public init(path: String, readOnly: Bool, id: String, rateLimit: RateLimitConfiguration? = nil) throws {
+    public init(path: String, readOnly: Bool, id: String, rateLimit: RateLimitConfiguration? = nil, cacheType: CacheType = .writeback) throws {
         guard id.utf8.count <= Self.idLength else { throw VirtioBlockError.idTooLong(id) }
         self.readOnly = readOnly
         self.id = id
+        self.cacheType = cacheType
         backing = Mutex((path, try BlockBackingFile(path: path, readOnly: readOnly)))
         limit = QueueRateLimit(rateLimit)
     }
@@ -202,7 +218,7 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
             return (.ok, 1)
         case .flush:
             guard request.readableData.isEmpty, request.writableData.isEmpty else { return (.ioError, 1) }
-            return (file.flush() ? .ok : .ioError, 1)
+            return (cacheType == .unsafe || file.flush() ? .ok : .ioError, 1)
         case .getID:
             let length = BlockRequest.total(request.writableData)
             guard request.readableData.isEmpty, length >= UInt64(Self.idLength) else { return (.ioError, 1) }
@@ -252,12 +268,12 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
     // MARK: - Snapshot
 
     public func saveState() -> State {
-        State(path: path, readOnly: readOnly, id: id, rateLimit: rateLimit)
+        State(path: path, readOnly: readOnly, id: id, rateLimit: rateLimit, cacheType: cacheType)
     }
 
     /// Opens the saved disk; the same checks as a boot apply (the ID's length, the file).
     public convenience init(restoring state: State) throws {
-        try self.init(path: state.path, readOnly: state.readOnly, id: state.id, rateLimit: state.rateLimit)
+        try self.init(path: state.path, readOnly: state.readOnly, id: state.id, rateLimit: state.rateLimit, cacheType: state.cacheType ?? .writeback)
     }
 }
 
