@@ -20,7 +20,7 @@
 #   TESTBED_L1_MEMORY          L1's memory in MiB (default 2048)
 #   TESTBED_L1_QEMU_EXTRA      more QEMU options for L1 (debugging)
 #   TESTBED_L1_CMDLINE_EXTRA   more words for L1's kernel command line
-#   TESTBED_L1_RETRIES         fresh L1s for scenarios a frozen L1 left without result (default 8)
+#   TESTBED_L1_RETRIES         fresh L1s for scenarios a frozen or panicked L1 left without result (default 8)
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 
@@ -257,7 +257,10 @@ else
     require_tools qemu-system-x86_64 cpio
     build_l1_initramfs "$TESTBED_OUT/l1.cpio"
     # A frozen L1 is the emulator's fault, not Swiftlet's: the scenarios it left without a result
-    # run again in a fresh L1, at most TESTBED_L1_RETRIES times, and the output says so.
+    # run again in a fresh L1, at most TESTBED_L1_RETRIES times, and the output says so. So does
+    # an L1 whose own kernel panicked (its console line starts with the timestamp; a guest's
+    # panic only ever appears there behind "TESTBED-LOG |"): seen once, on 2026-12-03, as
+    # "corrupted stack end detected inside scheduler" in L1 after 14 scenarios had passed.
     LOGS=()
     pending=("${SCENARIOS[@]}")
     attempt=1
@@ -266,6 +269,9 @@ else
         [ $attempt -gt 1 ] && log_file="$TESTBED_OUT/console.$attempt.log"
         LOGS+=("$log_file")
         run_l1 "$log_file" "${pending[@]}"
+        if [ ! -f "$FROZEN_MARK" ] && grep -qE '^\[ *[0-9]+\.[0-9]+\] Kernel panic' "$log_file"; then
+            echo "L1 panicked: $(grep -m1 -E '^\[ *[0-9]+\.[0-9]+\] Kernel panic' "$log_file" | tr -d '\r')" >"$FROZEN_MARK"
+        fi
         [ -f "$FROZEN_MARK" ] || break
         log "$(cat "$FROZEN_MARK") (attempt $attempt); its console is in $log_file"
         FROZE=1
