@@ -75,6 +75,19 @@ import Testing
         #expect(done.wait(timeout: .now() + 5) == .success)
     }
 
+    /// Releasing a worker waits for what was queued: nothing of a released device runs later.
+    @Test func releasingAWorkerWaitsForItsQueuedJobs() throws {
+        let done = Mutex(false)
+        do {
+            let worker = try DeviceWorker(name: "test")
+            worker.async {
+                Thread.sleep(forTimeInterval: 0.1)
+                done.withLock { $0 = true }
+            }
+        }
+        #expect(done.withLock { $0 })
+    }
+
     /// A device's thread ends with the device: a VMM that builds and drops devices (tests,
     /// fuzzing, a failed restore) does not collect threads. Watched by thread id, since tests
     /// running alongside start and end threads of their own.

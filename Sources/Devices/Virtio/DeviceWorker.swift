@@ -22,6 +22,8 @@ final class DeviceWorker: Sendable {
         /// `nil` tells the thread to end.
         let jobs = Mutex<[Job?]>([])
         let waiting = DispatchSemaphore(value: 0)
+        /// Signalled when the thread has taken the end marker, with every job it ran released.
+        let finished = DispatchSemaphore(value: 0)
         /// The worker's pthread_t, set before the first job runs.
         let thread = Atomic<UInt>(0)
 
@@ -33,12 +35,18 @@ final class DeviceWorker: Sendable {
         func run() {
             thread.store(pthread_self(), ordering: .releasing)
             ThreadSandbox.narrowCurrentThread(to: .deviceIO)
-            while true {
-                waiting.wait()
-                // Each post signals once, so there is a job (or the end marker) to take.
-                guard let job = jobs.withLock({ $0.removeFirst() }) else { return }
-                job()
-            }
+            while runNextJob() {}
+            finished.signal()
+        }
+
+        /// One job, in its own function so that the job and what it captured are released
+        /// before the loop waits again (and before `finished` says the thread is done).
+        private func runNextJob() -> Bool {
+            waiting.wait()
+            // Each post signals once, so there is a job (or the end marker) to take.
+            guard let job = jobs.withLock({ $0.removeFirst() }) else { return false }
+            job()
+            return true
         }
     }
 
@@ -63,7 +71,13 @@ final class DeviceWorker: Sendable {
         pthread_detach(thread)
     }
 
-    deinit { inbox.post(nil) }
+    /// Waits for the jobs queued before to finish, so a released device leaves nothing running
+    /// behind it. When the last reference goes on the worker itself (a job held it), the
+    /// thread ends once that job returns.
+    deinit {
+        inbox.post(nil)
+        if !isCurrent { inbox.finished.wait() }
+    }
 
     /// True on the worker's own thread.
     var isCurrent: Bool {
