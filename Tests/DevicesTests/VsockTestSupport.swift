@@ -249,7 +249,12 @@ final class VsockHarness {
     func waitForReceived(_ count: UInt16) -> Bool {
         for _ in 0..<200 {
             drain()
-            if receive.usedIndex(in: memory) == count { return true }
+            if receive.usedIndex(in: memory) == count {
+                // The pass that moved the index may still be running (its interrupt comes after
+                // the index): it started after the drain above, so wait for it too.
+                drain()
+                return true
+            }
             usleep(10_000)
         }
         return false
