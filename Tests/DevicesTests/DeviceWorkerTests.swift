@@ -40,7 +40,7 @@ import Testing
         }
         worker.sync {}
         // The later job may have been queued after the final sync; wait for it if so.
-        for _ in 0..<100 where log.withLock({ $0.count }) < 3 { Thread.sleep(forTimeInterval: 0.01) }
+        for _ in 0..<1000 where log.withLock({ $0.count }) < 3 { Thread.sleep(forTimeInterval: 0.01) }
         #expect(ranOnCaller)
         #expect(log.withLock { $0 } == ["earlier", "sync", "later"])
     }
@@ -103,7 +103,7 @@ import Testing
         let ids = threadIDs.withLock { $0 }
         #expect(Set(ids).count == 20 && !ids.contains("?"), "\(ids)")
         let alive = { ids.filter { FileManager.default.fileExists(atPath: "/proc/\($0)") } }
-        for _ in 0..<200 where !alive().isEmpty { Thread.sleep(forTimeInterval: 0.01) }
+        for _ in 0..<1000 where !alive().isEmpty { Thread.sleep(forTimeInterval: 0.01) }
         #expect(alive().isEmpty, "threads still running: \(alive())")
     }
 }
