@@ -86,7 +86,8 @@ for name in "$@"; do
         for log in "$SCENARIO_DIR/swiftlet.err" "$SCENARIO_DIR/console.log"; do
             [ -s "$log" ] || continue
             echo "TESTBED-LOG $name $(basename "$log") (last 30 lines):"
-            tr -d '\r' <"$log" | tail -n 30 | sed 's/^/TESTBED-LOG | /'
+            # awk ends every line, so a log cut mid-line cannot swallow the next result line.
+            tr -d '\r' <"$log" | tail -n 30 | awk '{ print "TESTBED-LOG | " $0 }'
         done
     fi
 done
