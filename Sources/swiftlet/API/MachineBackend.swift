@@ -187,7 +187,7 @@ final class MachineBackend: VMMBackend {
                 disks: drives.map {
                     DiskConfiguration(
                         path: $0.pathOnHost, readOnly: $0.isReadOnly, id: $0.driveID, rateLimit: $0.rateLimiter,
-                        cacheType: $0.cacheType == .unsafe ? .unsafe : .writeback)
+                        cacheType: VirtioBlock.CacheType($0.cacheType))
                 },
                 netInterfaces: configuration.networkInterfaces.map {
                     NetConfiguration(

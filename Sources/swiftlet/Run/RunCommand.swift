@@ -295,7 +295,7 @@ struct RunCommand: ParsableCommand {
                 try backend.putDrive(
                     Drive(
                         driveID: disk.id, pathOnHost: disk.path, isRootDevice: false, isReadOnly: disk.readOnly,
-                        cacheType: disk.cacheType == .unsafe ? .unsafe : .writeback))
+                        cacheType: Drive.CacheType(disk.cacheType)))
             }
             for interface in NetOption.interfaces(net) { try backend.putNetworkInterface(interface) }
             if entropy { try backend.putEntropyDevice(EntropyDevice()) }
