@@ -154,7 +154,7 @@ public final class VirtioDeviceCore: Sendable {
 
     /// Waits until all queued device work has finished (before pausing or snapshotting).
     public func drain() {
-        onIOQueue {}
+        worker.sync {}
     }
 
     /// Status 0: wait for in-flight work so no DMA happens after the driver sees 0, then
@@ -250,15 +250,11 @@ public final class VirtioDeviceCore: Sendable {
         interrupt.raise(vector: vector)
     }
 
-    private func onIOQueue<T>(_ work: () throws -> T) rethrows -> T {
-        try worker.sync(work)
-    }
-
     // MARK: - Snapshot
 
     /// Waits for queued work, then captures registers and queue state.
     func saveState() -> State {
-        onIOQueue {
+        worker.sync {
             let (queues, failed) = io.withLock { io in (io.queues.map { $0?.saveState() }, io.failed) }
             return State(registers: registers.withLock { $0 }, queues: queues, failedQueues: failed)
         }
@@ -276,7 +272,7 @@ public final class VirtioDeviceCore: Sendable {
         let driverOK = state.registers.status & VirtioDeviceStatus.driverOK != 0
         let eventIndex = state.registers.driverFeatures & VirtioFeature.ringEventIndex != 0
         resetEpoch.add(1, ordering: .sequentiallyConsistent)
-        try onIOQueue {
+        try worker.sync {
             try io.withLock { io in
                 var queues: [Virtqueue?] = Array(repeating: nil, count: queueCount)
                 for index in 0..<queueCount {
