@@ -277,9 +277,8 @@ else
         [ $attempt -gt 1 ] && log_file="$TESTBED_OUT/console.$attempt.log"
         LOGS+=("$log_file")
         run_l1 "$log_file" "${pending[@]}"
-        if [ ! -f "$FROZEN_MARK" ] && grep -qE '^\[ *[0-9]+\.[0-9]+\] Kernel panic' "$log_file"; then
-            echo "L1 panicked: $(grep -m1 -E '^\[ *[0-9]+\.[0-9]+\] Kernel panic' "$log_file" | tr -d '\r')" >"$FROZEN_MARK"
-        fi
+        l1_panic=$(grep -m1 -E '^\[ *[0-9]+\.[0-9]+\] Kernel panic' "$log_file" | tr -d '\r')
+        if [ ! -f "$FROZEN_MARK" ] && [ -n "$l1_panic" ]; then echo "L1 panicked: $l1_panic" >"$FROZEN_MARK"; fi
         missing=()
         if [ -f "$FROZEN_MARK" ]; then
             log "$(cat "$FROZEN_MARK") (attempt $attempt); its console is in $log_file"
