@@ -1,5 +1,4 @@
 import Dispatch
-import Sandbox
 import Synchronization
 
 #if canImport(Glibc)
@@ -34,7 +33,6 @@ final class DeviceWorker: Sendable {
 
         func run() {
             thread.store(pthread_self(), ordering: .releasing)
-            ThreadSandbox.narrowCurrentThread(to: .deviceIO)
             while runNextJob() {}
             finished.signal()
         }
@@ -54,21 +52,7 @@ final class DeviceWorker: Sendable {
 
     /// Starts the thread. Fails only when the process cannot create threads.
     init(name: String) throws(VirtioError) {
-        let context = Unmanaged.passRetained(inbox).toOpaque()
-        var thread = pthread_t()
-        let result = pthread_create(
-            &thread, nil,
-            { context in
-                guard let context else { return nil }
-                let inbox = Unmanaged<Inbox>.fromOpaque(context).takeRetainedValue()
-                inbox.run()
-                return nil
-            }, context)
-        guard result == 0 else {
-            Unmanaged<Inbox>.fromOpaque(context).release()
-            throw .invalidDevice("\(name): cannot start its I/O thread (pthread_create: \(result))")
-        }
-        pthread_detach(thread)
+        try DeviceThread.start(name: name, what: "I/O thread") { [inbox] in inbox.run() }
     }
 
     /// Waits for the jobs queued before to finish, so a released device leaves nothing running

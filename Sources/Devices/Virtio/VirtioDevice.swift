@@ -35,11 +35,22 @@ public protocol VirtioDevice: AnyObject, Sendable {
     /// source (a tap, a socket) keeps the trigger to have a queue processed when its source
     /// has work; the others ignore it.
     func connect(_ trigger: VirtioQueueTrigger)
+    /// Completions of host I/O the device started that it has queued on its worker so far
+    /// (`VirtioQueueTrigger.completeRequests`); 0 for a device whose work all ends in `process`.
+    var asynchronousCompletionsQueued: UInt64 { get }
+    /// Waits until every request the device handed to host I/O has its completion queued on the
+    /// worker, and returns `asynchronousCompletionsQueued`. The transport's drain runs the
+    /// worker until this stops changing.
+    func settleAsynchronousWork() -> UInt64
 }
 
 extension VirtioDevice {
     /// Most devices only react to the guest's notifications.
     public func connect(_ trigger: VirtioQueueTrigger) {}
+
+    /// Most devices finish every request inside `process`.
+    public var asynchronousCompletionsQueued: UInt64 { 0 }
+    public func settleAsynchronousWork() -> UInt64 { 0 }
 
     /// Answers a config-space read from the whole config space's bytes: the `data.count`
     /// bytes at `offset`, or zeros when the access does not lie inside `config`.

@@ -74,7 +74,10 @@ public final class VirtioDeviceCore: Sendable {
         io = Mutex(IOState(queues: Array(repeating: nil, count: sizes.count), failed: Array(repeating: false, count: sizes.count)))
         passScheduled = Mutex(Array(repeating: false, count: sizes.count))
         worker = try DeviceWorker(name: device.name)
-        device.connect(VirtioQueueTrigger { [weak self] index in self?.processFromOutside(index) })
+        device.connect(
+            VirtioQueueTrigger(
+                { [weak self] index in self?.processFromOutside(index) },
+                completion: { [weak self] index, body in self?.completeFromOutside(index, body) }))
     }
 
     // MARK: - Register access (vCPU threads)
@@ -140,6 +143,28 @@ public final class VirtioDeviceCore: Sendable {
         }
     }
 
+    /// Requests the device finished off its worker: they reach the used ring here, on the
+    /// worker. Not held back while paused: a pause waits for them (`drain`) instead.
+    private func completeFromOutside(_ index: Int, _ body: @escaping VirtioQueueTrigger.Completion) {
+        guard index >= 0 && index < queueCount else { return }
+        worker.async {
+            var failure: String?
+            var interrupt = false
+            self.io.withLock { io in
+                guard !io.failed[index], let queue = io.queues[index] else { return }
+                do {
+                    try body(queue)
+                    interrupt = try queue.needsInterrupt()
+                } catch {
+                    io.failed[index] = true
+                    failure = "\(error)"
+                }
+            }
+            if interrupt { self.raiseQueueInterrupt(index) }
+            if let failure { self.fail(failure) }
+        }
+    }
+
     /// Drops host-side requests until `releaseExternalRequests`; call before `drain` when
     /// pausing, so no tap frame or socket data lands in guest RAM while the VM is frozen.
     public func holdExternalRequests() {
@@ -152,9 +177,18 @@ public final class VirtioDeviceCore: Sendable {
         externalRequestsHeld.store(false, ordering: .sequentiallyConsistent)
     }
 
-    /// Waits until all queued device work has finished (before pausing or snapshotting).
+    /// Waits until all queued device work has finished (before pausing or snapshotting),
+    /// including requests the device handed to host I/O and the passes their completions start.
     public func drain() {
-        worker.sync {}
+        // Completions queued before this read run in the next pass of the worker; any queued
+        // later change the count, and the loop runs the worker again.
+        var queued = device.asynchronousCompletionsQueued
+        while true {
+            worker.sync {}
+            let now = device.settleAsynchronousWork()
+            if now == queued { return }
+            queued = now
+        }
     }
 
     /// Status 0: wait for in-flight work so no DMA happens after the driver sees 0, then

@@ -6,12 +6,28 @@
 /// so `process(queue:)` stays the one entry point for queue work; while the machine holds
 /// external requests back (paused, snapshotting) requests are dropped, and the machine looks
 /// at every queue once when it resumes.
+///
+/// A device whose requests finish later, off its worker (a block device's asynchronous I/O),
+/// hands each batch of finished requests back through `completeRequests`: the batch then
+/// reaches the used ring on the worker, in the order the batches arrive, whatever order the
+/// requests were made available in.
 public struct VirtioQueueTrigger: Sendable {
+    public typealias Completion = @Sendable (Virtqueue) throws -> Void
     private let request: @Sendable (Int) -> Void
+    private let completion: @Sendable (Int, @escaping Completion) -> Void
 
-    /// `request` receives the queue index; the core passes a closure that holds it weakly.
-    public init(_ request: @escaping @Sendable (Int) -> Void) {
+    /// `request` receives the queue index and `completion` the queue index and the work; the
+    /// core passes closures that hold it weakly.
+    public init(_ request: @escaping @Sendable (Int) -> Void, completion: @escaping @Sendable (Int, @escaping Completion) -> Void = { _, _ in }) {
         self.request = request
+        self.completion = completion
+    }
+
+    /// Runs `body` on the device's worker with queue `index`, if that queue is still live and
+    /// working, then interrupts the driver if the used ring asks for it. Throwing from `body`
+    /// marks the queue broken, as from `process(queue:)`.
+    public func completeRequests(queue index: Int, _ body: @escaping Completion) {
+        completion(index, body)
     }
 
     /// Asks for `process(queue:)` on queue `index` soon, on the device's I/O queue.
