@@ -31,7 +31,10 @@ let package = Package(
         .target(name: "X86Boot", dependencies: ["SwiftletCore", "GuestMemory"]),
         // The tun/tap ioctls, for virtio-net's tap backend.
         .target(name: "CTap"),
-        .target(name: "Devices", dependencies: ["CTap", "SwiftletCore", "GuestMemory", "Sandbox"]),
+        // io_uring through liburing (Debian's liburing-dev), for virtio-blk's async engine. The
+        // archive is linked, not the shared library, so the binary runs where liburing is absent.
+        .target(name: "CIOUring", linkerSettings: [.linkedLibrary(":liburing.a")]),
+        .target(name: "Devices", dependencies: ["CTap", "CIOUring", "SwiftletCore", "GuestMemory", "Sandbox"]),
         .target(
             name: "Machine",
             dependencies: [
@@ -84,7 +87,7 @@ let package = Package(
 // as warnings, so a newer compiler's new warning never stops a user's build.
 let strict = Context.environment["SWIFTLET_STRICT"] == "1"
 for target in package.targets where strict && target.type != .system {
-    if ["CKVM", "CSandbox", "CTap", "CThreadSpawner"].contains(target.name) {
+    if ["CKVM", "CSandbox", "CTap", "CIOUring", "CThreadSpawner"].contains(target.name) {
         target.cSettings = (target.cSettings ?? []) + [.unsafeFlags(["-Werror"])]
     } else {
         target.swiftSettings = (target.swiftSettings ?? []) + [.treatAllWarnings(as: .error)]

@@ -48,15 +48,32 @@ public struct DiskConfiguration: Sendable, Equatable, Codable {
     public var rateLimit: RateLimitConfiguration?
     /// What the guest's FLUSH does (Firecracker's `cache_type`).
     public var cacheType: VirtioBlock.CacheType
+    /// Firecracker's `io_engine`.
+    public var ioEngine: VirtioBlock.IOEngine
+    /// O_DIRECT on the image.
+    public var direct: Bool
+    /// Request queues; nil gives one per vCPU.
+    public var queueCount: Int?
 
     public init(
-        path: String, readOnly: Bool = false, id: String, rateLimit: RateLimitConfiguration? = nil, cacheType: VirtioBlock.CacheType = .writeback
+        path: String, readOnly: Bool = false, id: String, rateLimit: RateLimitConfiguration? = nil, cacheType: VirtioBlock.CacheType = .writeback,
+        ioEngine: VirtioBlock.IOEngine = .sync, direct: Bool = false, queueCount: Int? = nil
     ) {
         self.path = path
         self.readOnly = readOnly
         self.id = id
         self.rateLimit = rateLimit
         self.cacheType = cacheType
+        self.ioEngine = ioEngine
+        self.direct = direct
+        self.queueCount = queueCount
+    }
+
+    /// The device's options in a VM with `vcpuCount` vCPUs.
+    func options(vcpuCount: Int) -> VirtioBlock.Options {
+        VirtioBlock.Options(
+            cacheType: cacheType, ioEngine: ioEngine, direct: direct,
+            queueCount: queueCount ?? min(vcpuCount, VirtioBlock.maxQueues))
     }
 }
 

@@ -60,7 +60,7 @@ public final class Machine: Sendable {
 
         let virtioDevices = try PCISubsystem.openDevices(
             disks: configuration.disks, netInterfaces: configuration.netInterfaces, vsock: configuration.vsock,
-            entropy: configuration.entropy)
+            entropy: configuration.entropy, vcpuCount: configuration.vcpuCount)
         let mmioPlacements = try virtioMMIOPlacements(transport: configuration.transport, deviceCount: virtioDevices.count)
         let commandLine = kernelCommandLine(configuration.commandLine, mmioPlacements: mmioPlacements)
         if commandLine != configuration.commandLine { logger.info("kernel command line with the virtio-mmio devices: \(commandLine)") }

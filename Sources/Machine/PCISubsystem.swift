@@ -64,7 +64,7 @@ final class PCISubsystem: Sendable {
     /// PCI slot order. A disk, tap or vsock socket that cannot be opened fails here, before the
     /// guest starts.
     static func openDevices(
-        disks: [DiskConfiguration], netInterfaces: [NetConfiguration], vsock: VsockConfiguration? = nil, entropy: Bool = false
+        disks: [DiskConfiguration], netInterfaces: [NetConfiguration], vsock: VsockConfiguration? = nil, entropy: Bool = false, vcpuCount: Int = 1
     ) throws(MachineError)
         -> [(name: String, device: any SnapshottableVirtioDevice)]
     {
@@ -77,7 +77,10 @@ final class PCISubsystem: Sendable {
         var devices: [(name: String, device: any SnapshottableVirtioDevice)] = []
         for disk in disks {
             do {
-                devices.append((disk.id, try VirtioBlock(path: disk.path, readOnly: disk.readOnly, id: disk.id, rateLimit: disk.rateLimit, cacheType: disk.cacheType)))
+                devices.append((
+                    disk.id,
+                    try VirtioBlock(path: disk.path, readOnly: disk.readOnly, id: disk.id, rateLimit: disk.rateLimit, options: disk.options(vcpuCount: vcpuCount))
+                ))
             } catch {
                 throw MachineError.device(error)
             }

@@ -12,6 +12,9 @@ public enum MachineLimits {
     /// A vsock guest CID: 0-2 are the hypervisor's and the host's, Linux's CIDs are 32-bit,
     /// and 0xFFFFFFFF is VMADDR_CID_ANY.
     public static let vsockGuestCID: ClosedRange<UInt64> = 3...0xFFFF_FFFE
+    /// Request queues of one disk: as many as vCPUs make sense, and the bound keeps a typo
+    /// from allocating without limit.
+    public static let diskQueueCount: ClosedRange<Int> = 1...64
 
     /// Why a value is outside the limits; `field` is the name the user gave it
     /// ("--memory", "mem_size_mib").
@@ -24,6 +27,12 @@ public enum MachineLimits {
     public static func checkMemory(_ mebibytes: Int, field: String = "memory") throws(Violation) {
         guard memoryMiB.contains(mebibytes) else {
             throw Violation(field: field, message: "must be between \(memoryMiB.lowerBound) and \(memoryMiB.upperBound) MiB (got \(mebibytes))")
+        }
+    }
+
+    public static func checkDiskQueueCount(_ count: Int, field: String = "disk queue count") throws(Violation) {
+        guard diskQueueCount.contains(count) else {
+            throw Violation(field: field, message: "must be between \(diskQueueCount.lowerBound) and \(diskQueueCount.upperBound) (got \(count))")
         }
     }
 

@@ -47,6 +47,11 @@ struct APIRouterTests {
         #expect(
             try route("PUT", "/drives/b", #"{"drive_id": "b", "path_on_host": "/d", "is_root_device": false, "cache_type": "Writeback"}"#)
                 == .putDrive(Drive(driveID: "b", pathOnHost: "/d", isRootDevice: false, cacheType: .writeback)))
+        // io_engine Async and Swiftlet's own direct and num_queues.
+        #expect(
+            try route(
+                "PUT", "/drives/c", #"{"drive_id": "c", "path_on_host": "/d", "is_root_device": false, "io_engine": "Async", "direct": true, "num_queues": 4}"#)
+                == .putDrive(Drive(driveID: "c", pathOnHost: "/d", isRootDevice: false, ioEngine: .async, direct: true, queueCount: 4)))
         #expect(
             try route("PUT", "/drives/data_1", #"{"drive_id": "data_1", "path_on_host": "/d", "is_root_device": false}"#)
                 == .putDrive(Drive(driveID: "data_1", pathOnHost: "/d", isRootDevice: false, isReadOnly: false)))
@@ -195,7 +200,10 @@ struct APIRouterTests {
             "Invalid drive: drive_id 'abcdefghij0123456789x' must be 1 to 20 ASCII letters, digits or underscores."
         ),
         ("PUT", "/drives/a", #"{"drive_id": "a", "path_on_host": "/d", "is_root_device": true, "rate_limiter": 5}"#, "expected a JSON object"),
-        ("PUT", "/drives/a", #"{"drive_id": "a", "path_on_host": "/d", "is_root_device": true, "io_engine": "Async"}"#, "I/O engine"),
+        ("PUT", "/drives/a", #"{"drive_id": "a", "path_on_host": "/d", "is_root_device": true, "io_engine": "Uring"}"#, #"field 'io_engine' must be one of "Sync", "Async""#),
+        ("PUT", "/drives/a", #"{"drive_id": "a", "path_on_host": "/d", "is_root_device": true, "num_queues": 0}"#, "num_queues must be between 1 and 64 (got 0)"),
+        ("PUT", "/drives/a", #"{"drive_id": "a", "path_on_host": "/d", "is_root_device": true, "num_queues": 65}"#, "(got 65)"),
+        ("PUT", "/drives/a", #"{"drive_id": "a", "path_on_host": "/d", "is_root_device": true, "direct": "yes"}"#, "direct"),
         (
             "PUT", "/drives/a", #"{"drive_id": "a", "path_on_host": "/d", "is_root_device": true, "cache_type": "None"}"#,
             #"field 'cache_type' must be one of "Unsafe", "Writeback""#

@@ -198,7 +198,7 @@ import GuestMemory
     @Test(arguments: VirtioBlock.CacheType.allCases)
     func flushIsOfferedAndAnsweredAndTheTypeIsSaved(cacheType: VirtioBlock.CacheType) throws {
         let disk = try TemporaryDisk(sectors: 8)
-        let block = try VirtioBlock(path: disk.path, readOnly: false, id: "c", cacheType: cacheType)
+        let block = try VirtioBlock(path: disk.path, readOnly: false, id: "c", options: .init(cacheType: cacheType))
         #expect(block.deviceFeatures & VirtioBlock.featureFlush != 0)
         let state = block.saveState()
         #expect(state.cacheType == cacheType)

@@ -48,7 +48,10 @@ import Glibc
     @Test func diskErrorsNameTheBadPart() throws {
         let guest = try TestGuest.path()
         for (argument, expected) in [
-            ("disk.img,bogus", "unknown part 'bogus'; expected ro, readonly, id=NAME or cache=writeback|unsafe"),
+            ("disk.img,bogus", "unknown part 'bogus'; expected ro, readonly, id=NAME, cache=writeback|unsafe, io=sync|async, direct or queues=N"),
+            ("disk.img,io=uring", "unknown I/O engine in 'io=uring'; expected io=sync or io=async"),
+            ("disk.img,queues=0", "queues must be between 1 and 64 (got 0)"),
+            ("disk.img,queues=many", "'queues=many' is not a number of queues"),
             ("disk.img,cache=none", "unknown cache type in 'cache=none'; expected cache=writeback or cache=unsafe"),
             ("disk.img,cache=unsafe,cache=unsafe", "'cache=' is given twice"),
             (",ro", "the path before the first ',' is missing"),

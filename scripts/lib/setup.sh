@@ -20,6 +20,7 @@ SWIFT_INSTALL_URL=https://www.swift.org/install/linux/
 # Debian package names, with what needs them:
 #   gcc libc6-dev binutils make   the tiny test guest, the benchmark's QEMU guest, Swift's linker
 #   linux-libc-dev                <linux/kvm.h> for the CKVM module
+#   liburing-dev                  io_uring for virtio-blk's async engine (linked statically)
 #   libncurses6 libedit2 libxml2  libraries the Swift toolchain's own programs load
 #   libstdc++-NN-dev              linking with --static-swift-stdlib (the testbed's build)
 #   git ca-certificates           SwiftPM fetches the package dependencies with git over https
@@ -33,7 +34,7 @@ SWIFT_INSTALL_URL=https://www.swift.org/install/linux/
 #   acpica-tools                  the ACPI table tests disassemble and recompile with iasl
 #   flex bison bc libelf-dev      scripts/build-tiny-kernel.sh (linux-mmio-cmdline's kernel)
 setup_packages() {
-    printf '%s\n' gcc libc6-dev binutils make linux-libc-dev git ca-certificates \
+    printf '%s\n' gcc libc6-dev binutils make linux-libc-dev liburing-dev git ca-certificates \
         qemu-system-x86 busybox-static cpio e2fsprogs xz-utils zstd curl python3 \
         libncurses6 libedit2 libxml2 debootstrap acpica-tools flex bison bc libelf-dev \
         "$(setup_libstdcxx_package)"

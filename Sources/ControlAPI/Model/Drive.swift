@@ -9,6 +9,19 @@ public struct Drive: Sendable, Equatable {
     public var isReadOnly: Bool
     public var rateLimiter: RateLimitConfiguration?
     public var cacheType: CacheType
+    /// Firecracker's `io_engine`. `Async` goes through io_uring (a thread pool where the kernel
+    /// refuses it), with many requests in flight; `Sync` (the default, as in Firecracker) runs
+    /// one request at a time.
+    public var ioEngine: IOEngine
+    /// Swiftlet's `direct`: the image is opened with O_DIRECT, bypassing the host page cache.
+    public var direct: Bool
+    /// Swiftlet's `num_queues`: the disk's request queues; nil gives one per vCPU.
+    public var queueCount: Int?
+
+    public enum IOEngine: String, Sendable, CaseIterable {
+        case sync = "Sync"
+        case async = "Async"
+    }
 
     /// Firecracker's `cache_type`: what the guest's flush does. Swiftlet's default is
     /// `Writeback` (Firecracker's is `Unsafe`): a guest that flushed its data keeps it through
@@ -22,7 +35,7 @@ public struct Drive: Sendable, Equatable {
 
     public init(
         driveID: String, pathOnHost: String, isRootDevice: Bool, isReadOnly: Bool = false, rateLimiter: RateLimitConfiguration? = nil,
-        cacheType: CacheType = .writeback
+        cacheType: CacheType = .writeback, ioEngine: IOEngine = .sync, direct: Bool = false, queueCount: Int? = nil
     ) {
         self.driveID = driveID
         self.pathOnHost = pathOnHost
@@ -30,6 +43,9 @@ public struct Drive: Sendable, Equatable {
         self.isReadOnly = isReadOnly
         self.rateLimiter = rateLimiter
         self.cacheType = cacheType
+        self.ioEngine = ioEngine
+        self.direct = direct
+        self.queueCount = queueCount
     }
 }
 
@@ -42,13 +58,17 @@ extension Drive {
         let isReadOnly = try reader.optional("is_read_only", .bool) ?? false
         try reader.requireUnsupported("partuuid", toBeOneOf: [], feature: "a root partition UUID")
         let cacheType = try reader.optional("cache_type", .oneOfTheCases) ?? CacheType.writeback
-        try reader.requireUnsupported("io_engine", toBeOneOf: [.string("Sync")], feature: "this I/O engine")
+        let ioEngine = try reader.optional("io_engine", .oneOfTheCases) ?? IOEngine.sync
+        let direct = try reader.optional("direct", .bool) ?? false
+        let queueCount = try reader.optional("num_queues", .integer, limit: MachineLimits.checkDiskQueueCount)
         let rateLimiter = try reader.value("rate_limiter").map { json throws(APIFault) in
             try RateLimitConfiguration(json: json, context: "\(context).rate_limiter")
         }
         try reader.requireUnsupported("socket", toBeOneOf: [], feature: "vhost-user block")
         try reader.rejectUnknownFields()
-        self.init(driveID: id, pathOnHost: path, isRootDevice: isRoot, isReadOnly: isReadOnly, rateLimiter: rateLimiter, cacheType: cacheType)
+        self.init(
+            driveID: id, pathOnHost: path, isRootDevice: isRoot, isReadOnly: isReadOnly, rateLimiter: rateLimiter, cacheType: cacheType,
+            ioEngine: ioEngine, direct: direct, queueCount: queueCount)
     }
 
     var jsonValue: JSONValue {
@@ -59,7 +79,9 @@ extension Drive {
             "is_read_only": .bool(isReadOnly),
             "partuuid": .null,
             "cache_type": .string(cacheType.rawValue),
-            "io_engine": .string("Sync"),
+            "io_engine": .string(ioEngine.rawValue),
+            "direct": .bool(direct),
+            "num_queues": queueCount.map { .integer(Int64($0)) } ?? .null,
             "rate_limiter": rateLimiter?.jsonValue ?? .null,
         ])
     }

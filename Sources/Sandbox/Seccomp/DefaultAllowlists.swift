@@ -74,10 +74,13 @@ extension Allowlist {
     /// A virtio device's own thread (`DeviceWorker`): disk reads and writes, tap frames, and
     /// vsock's host side, which accepts connections on the listener that the control thread
     /// opened and connects out to `<uds_path>_<port>` for the guest (Unix sockets only).
-    /// Watching a new socket starts a libdispatch source, hence the epoll calls.
+    /// Watching a new socket starts a libdispatch source, hence the epoll calls. A disk's
+    /// async engine submits to and reaps from its io_uring (io_uring_enter), or runs its
+    /// thread pool under this same list.
     static let deviceIO = Allowlist(
         [
             .init("pread64"), .init("pwrite64"), .init("preadv"), .init("pwritev"), .init("fdatasync"), .init("fsync"),
+            .init("io_uring_enter"),
             .init("read"), .init("lseek"), .init("fstat"), .init("flock"), .init("fallocate"),
             .init("epoll_wait"), .init("epoll_pwait"), .init("epoll_ctl"), .init("eventfd2"),
             .call("socket", argument: 0, in: [UInt64(AF_UNIX)]), .init("connect"), .init("accept4"),
@@ -96,6 +99,9 @@ extension Allowlist {
         .init("ftruncate"), .init("fallocate"), .init("fsync"), .init("fdatasync"), .init("flock"),
         .init("rename"), .init("renameat"), .init("renameat2"), .init("unlink"), .init("unlinkat"), .init("chmod"), .init("fchmod"),
         .init("fcntl"), .init("dup"), .init("dup3"), .init("pipe2"),
+        // A disk's async engine makes its io_uring here (setup, then the restrictions and
+        // enabling through register), and a released disk stops its reaper (enter).
+        .init("io_uring_setup"), .init("io_uring_register"), .init("io_uring_enter"),
     ]
 
     static let mainSockets: [SystemCallRule] = [

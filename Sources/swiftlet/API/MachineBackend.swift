@@ -187,7 +187,8 @@ final class MachineBackend: VMMBackend {
                 disks: drives.map {
                     DiskConfiguration(
                         path: $0.pathOnHost, readOnly: $0.isReadOnly, id: $0.driveID, rateLimit: $0.rateLimiter,
-                        cacheType: VirtioBlock.CacheType($0.cacheType))
+                        cacheType: VirtioBlock.CacheType($0.cacheType), ioEngine: VirtioBlock.IOEngine($0.ioEngine), direct: $0.direct,
+                        queueCount: $0.queueCount)
                 },
                 netInterfaces: configuration.networkInterfaces.map {
                     NetConfiguration(

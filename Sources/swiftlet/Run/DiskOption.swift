@@ -2,14 +2,18 @@ import Devices
 import Machine
 import SwiftletCore
 
-/// `--disk PATH[,ro|readonly][,id=NAME][,cache=writeback|unsafe]`, parsed as the user typed it.
+/// `--disk PATH[,ro|readonly][,id=NAME][,cache=writeback|unsafe][,io=sync|async][,direct][,queues=N]`,
+/// parsed as the user typed it.
 struct DiskOption: Sendable, Equatable {
     var path: String
     var readOnly = false
     var id: String?
     var cacheType: VirtioBlock.CacheType?
+    var ioEngine: VirtioBlock.IOEngine?
+    var direct = false
+    var queueCount: Int?
 
-    static let valueName = "PATH[,ro][,id=NAME][,cache=writeback|unsafe]"
+    static let valueName = "PATH[,ro][,id=NAME][,cache=writeback|unsafe][,io=sync|async][,direct][,queues=N]"
 
     /// Parses one `--disk` value; the error names the part that is wrong.
     init(parsing argument: String) throws(DiskOptionError) {
@@ -22,6 +26,8 @@ struct DiskOption: Sendable, Equatable {
             switch part {
             case "ro", "readonly":
                 readOnly = true
+            case "direct":
+                direct = true
             case _ where part.hasPrefix("id="):
                 guard id == nil else { throw DiskOptionError("'id=' is given twice") }
                 let name = String(part.dropFirst(3))
@@ -37,8 +43,24 @@ struct DiskOption: Sendable, Equatable {
                     throw DiskOptionError("unknown cache type in '\(part)'; expected cache=writeback or cache=unsafe")
                 }
                 cacheType = type
+            case _ where part.hasPrefix("io="):
+                guard ioEngine == nil else { throw DiskOptionError("'io=' is given twice") }
+                guard let engine = VirtioBlock.IOEngine(rawValue: String(part.dropFirst(3))) else {
+                    throw DiskOptionError("unknown I/O engine in '\(part)'; expected io=sync or io=async")
+                }
+                ioEngine = engine
+            case _ where part.hasPrefix("queues="):
+                guard queueCount == nil else { throw DiskOptionError("'queues=' is given twice") }
+                guard let count = Int(part.dropFirst(7)) else { throw DiskOptionError("'\(part)' is not a number of queues") }
+                do {
+                    try MachineLimits.checkDiskQueueCount(count, field: "queues")
+                } catch {
+                    throw DiskOptionError("\(error)")
+                }
+                queueCount = count
             default:
-                throw DiskOptionError("unknown part '\(part)'; expected ro, readonly, id=NAME or cache=writeback|unsafe")
+                throw DiskOptionError(
+                    "unknown part '\(part)'; expected ro, readonly, id=NAME, cache=writeback|unsafe, io=sync|async, direct or queues=N")
             }
         }
     }
@@ -48,7 +70,8 @@ struct DiskOption: Sendable, Equatable {
         options.enumerated().map { index, option in
             let letter = Character(UnicodeScalar(UInt8(ascii: "a") + UInt8(index % 26)))
             return DiskConfiguration(
-                path: option.path, readOnly: option.readOnly, id: option.id ?? "vd\(letter)", cacheType: option.cacheType ?? .writeback)
+                path: option.path, readOnly: option.readOnly, id: option.id ?? "vd\(letter)", cacheType: option.cacheType ?? .writeback,
+                ioEngine: option.ioEngine ?? .sync, direct: option.direct, queueCount: option.queueCount)
         }
     }
 }

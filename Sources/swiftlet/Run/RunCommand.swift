@@ -295,7 +295,8 @@ struct RunCommand: ParsableCommand {
                 try backend.putDrive(
                     Drive(
                         driveID: disk.id, pathOnHost: disk.path, isRootDevice: false, isReadOnly: disk.readOnly,
-                        cacheType: Drive.CacheType(disk.cacheType)))
+                        cacheType: Drive.CacheType(disk.cacheType), ioEngine: Drive.IOEngine(disk.ioEngine), direct: disk.direct,
+                        queueCount: disk.queueCount))
             }
             for interface in NetOption.interfaces(net) { try backend.putNetworkInterface(interface) }
             if entropy { try backend.putEntropyDevice(EntropyDevice()) }

@@ -13,8 +13,13 @@ final class BlockBackingFile: Sendable {
     let sizeInBytes: UInt64
     /// The image as opened, whatever its path names later.
     let identity: FileIdentity?
+    /// Opened with O_DIRECT: transfers bypass the host page cache, and their buffers, offsets
+    /// and lengths must be multiples of `directAlignment`.
+    let direct: Bool
+    /// The sector size: what O_DIRECT asks of the disks and file systems Swiftlet runs on.
+    static let directAlignment = 512
 
-    init(path: String, readOnly: Bool) throws(VirtioBlockError) {
+    init(path: String, readOnly: Bool, direct: Bool = false) throws(VirtioBlockError) {
         var info = stat()
         guard stat(path, &info) == 0 else {
             let code = errno
@@ -25,9 +30,11 @@ final class BlockBackingFile: Sendable {
         case S_IFREG, S_IFBLK: break
         default: throw .unsupportedFileType(path: path)
         }
-        let descriptor = open(path, (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC)
+        let descriptor = open(path, (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC | (direct ? CBLOCK_O_DIRECT : 0))
         guard descriptor >= 0 else {
             let code = errno
+            // tmpfs, for one, has no direct I/O and says so with EINVAL.
+            if direct && code == EINVAL { throw .directIOUnsupported(path: path) }
             if !readOnly && (code == EACCES || code == EROFS || code == EPERM || code == ETXTBSY) {
                 throw .notWritable(path: path, errno: code)
             }
@@ -51,12 +58,14 @@ final class BlockBackingFile: Sendable {
         self.descriptor = descriptor
         sizeInBytes = UInt64(end)
         identity = FileIdentity(descriptor: descriptor)
+        self.direct = direct
     }
 
-    private init(descriptor: Int32, sizeInBytes: UInt64, identity: FileIdentity?) {
+    private init(descriptor: Int32, sizeInBytes: UInt64, identity: FileIdentity?, direct: Bool) {
         self.descriptor = descriptor
         self.sizeInBytes = sizeInBytes
         self.identity = identity
+        self.direct = direct
     }
 
     /// The same open image with its size read again (it grew or shrank on the host). Shares
@@ -70,7 +79,7 @@ final class BlockBackingFile: Sendable {
             close(copy)
             throw .cannotOpen(path: path, errno: code)
         }
-        return BlockBackingFile(descriptor: copy, sizeInBytes: UInt64(end), identity: identity)
+        return BlockBackingFile(descriptor: copy, sizeInBytes: UInt64(end), identity: identity, direct: direct)
     }
 
     deinit { close(descriptor) }
@@ -97,17 +106,54 @@ final class BlockBackingFile: Sendable {
     }
 
     /// Makes `[offset, offset+length)` read as zeros, keeping the size: ZERO_RANGE where the
-    /// filesystem has it, otherwise by writing zeros.
+    /// filesystem has it, otherwise by writing zeros (from an aligned buffer, for O_DIRECT).
     func zero(at offset: UInt64, length: UInt64) -> Bool {
         if fallocateRange(CBLOCK_FALLOC_ZERO_RANGE | CBLOCK_FALLOC_KEEP_SIZE, offset, length) { return true }
-        let chunk = [UInt8](repeating: 0, count: Int(min(length, 1 << 20)))
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(min(length, 1 << 20)), alignment: 4096)
+        defer { chunk.deallocate() }
+        chunk.initializeMemory(as: UInt8.self, repeating: 0)
         var position = offset
         while position < offset + length {
             let count = Int(min(UInt64(chunk.count), offset + length - position))
-            guard chunk.withUnsafeBytes({ write(UnsafeRawBufferPointer(rebasing: $0[0..<count]), at: position) }) else { return false }
+            guard write(UnsafeRawBufferPointer(rebasing: chunk[0..<count]), at: position) else { return false }
             position += UInt64(count)
         }
         return true
+    }
+
+    /// Whether O_DIRECT takes these buffers as they are.
+    static func isDirectAligned(_ vectors: UnsafeBufferPointer<iovec>) -> Bool {
+        vectors.allSatisfy { vector in
+            UInt(bitPattern: vector.iov_base) % UInt(directAlignment) == 0 && vector.iov_len % directAlignment == 0
+        }
+    }
+
+    /// Reads `[offset, offset + total)` into `destinations` in order through one aligned buffer:
+    /// how a direct image serves guest buffers that O_DIRECT would refuse.
+    func readThroughBounce(into destinations: [UnsafeMutableRawBufferPointer], at offset: UInt64) -> Bool {
+        let total = destinations.reduce(0) { $0 + $1.count }
+        let bounce = UnsafeMutableRawBufferPointer.allocate(byteCount: max(total, 1), alignment: 4096)
+        defer { bounce.deallocate() }
+        guard read(into: UnsafeMutableRawBufferPointer(rebasing: bounce[0..<total]), at: offset) else { return false }
+        var position = 0
+        for destination in destinations {
+            destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: bounce[position..<position + destination.count]))
+            position += destination.count
+        }
+        return true
+    }
+
+    /// Writes `sources`, concatenated, at `offset` through one aligned buffer.
+    func writeThroughBounce(_ sources: [UnsafeRawBufferPointer], at offset: UInt64) -> Bool {
+        let total = sources.reduce(0) { $0 + $1.count }
+        let bounce = UnsafeMutableRawBufferPointer.allocate(byteCount: max(total, 1), alignment: 4096)
+        defer { bounce.deallocate() }
+        var position = 0
+        for source in sources {
+            UnsafeMutableRawBufferPointer(rebasing: bounce[position..<position + source.count]).copyMemory(from: source)
+            position += source.count
+        }
+        return write(UnsafeRawBufferPointer(rebasing: bounce[0..<total]), at: offset)
     }
 
     private func fallocateRange(_ mode: Int32, _ offset: UInt64, _ length: UInt64) -> Bool {

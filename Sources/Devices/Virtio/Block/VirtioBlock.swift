@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import SwiftletCore
 import Synchronization
 
@@ -5,8 +8,14 @@ import Synchronization
 ///
 /// Offers FLUSH (the host page cache is a writeback cache; with the `writeback` cache type FLUSH
 /// is fdatasync, with `unsafe` it is only acknowledged, as in Firecracker), SEG_MAX (so
-/// Linux puts up to `segmentMax` data buffers in one request) and RO for a read-only image.
-/// Every request is checked before any I/O, so a rejected request never touches the file.
+/// Linux puts up to `segmentMax` data buffers in one request), MQ with more than one queue,
+/// and RO for a read-only image. Every request is checked before any I/O, so a rejected request
+/// never touches the file.
+///
+/// With the `sync` engine each request runs to its end on the device's worker before the next
+/// is looked at. With `async` (VirtioBlock+Async.swift) reads, writes and flushes go to
+/// io_uring, as many at once as the queues hold, and reach the used ring as they finish.
+/// `direct` opens the image with O_DIRECT, bypassing the host's page cache.
 ///
 /// The drive ID and read-only flag never change; the backing file can be replaced while the
 /// guest runs (`replaceBackingFile`, Firecracker's `PATCH /drives`), and a request in flight
@@ -25,6 +34,11 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
     /// fit the ring together, since no indirect descriptors are offered.
     public static let segmentMax: UInt32 = UInt32(queueSize) / 2 - 2
     public static let queueSize: UInt16 = 256
+    /// VIRTIO_BLK_F_MQ: `num_queues` in the config space says how many request queues there are.
+    public static let featureMultiqueue: UInt64 = 1 << 12
+    /// Queues a disk may have: Linux maps each to a set of CPUs, and more than it has CPUs buy
+    /// nothing; the bound keeps a bad configuration from allocating without limit.
+    public static let maxQueues = MachineLimits.diskQueueCount.upperBound
 
     enum Status: UInt8, Sendable {
         case ok = 0
@@ -42,6 +56,32 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
         case unsafe
     }
 
+    /// Where reads, writes and flushes run (Firecracker's drive `io_engine`).
+    public enum IOEngine: String, Codable, Sendable, CaseIterable {
+        /// One request at a time, on the device's worker.
+        case sync
+        /// Many at once through io_uring (a small thread pool where the kernel refuses it),
+        /// finishing out of order.
+        case async
+    }
+
+    /// How the disk is served, beside its image: fixed when the device is made.
+    public struct Options: Sendable, Equatable {
+        public var cacheType: CacheType
+        public var ioEngine: IOEngine
+        /// O_DIRECT: the host page cache is bypassed (the image's file system must allow it).
+        public var direct: Bool
+        /// Request queues, 1 to `maxQueues`.
+        public var queueCount: Int
+
+        public init(cacheType: CacheType = .writeback, ioEngine: IOEngine = .sync, direct: Bool = false, queueCount: Int = 1) {
+            self.cacheType = cacheType
+            self.ioEngine = ioEngine
+            self.direct = direct
+            self.queueCount = queueCount
+        }
+    }
+
     public struct State: Codable, Sendable, Equatable {
         public var path: String
         public var readOnly: Bool
@@ -50,13 +90,25 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
         public var rateLimit: RateLimitConfiguration?
         /// Absent in snapshots from before cache types, which always synced: writeback.
         public var cacheType: CacheType?
+        /// Absent in snapshots from before these options: sync, buffered, one queue.
+        public var ioEngine: IOEngine?
+        public var direct: Bool?
+        public var queueCount: Int?
 
-        public init(path: String, readOnly: Bool, id: String, rateLimit: RateLimitConfiguration? = nil, cacheType: CacheType = .writeback) {
+        public init(path: String, readOnly: Bool, id: String, rateLimit: RateLimitConfiguration? = nil, options: Options = Options()) {
             self.path = path
             self.readOnly = readOnly
             self.id = id
             self.rateLimit = rateLimit
-            self.cacheType = cacheType
+            cacheType = options.cacheType
+            ioEngine = options.ioEngine
+            direct = options.direct
+            queueCount = options.queueCount
+        }
+
+        /// The options as saved, with the defaults of older snapshots filled in.
+        public var options: Options {
+            Options(cacheType: cacheType ?? .writeback, ioEngine: ioEngine ?? .sync, direct: direct ?? false, queueCount: queueCount ?? 1)
         }
     }
 
@@ -76,7 +128,13 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
 
     public let readOnly: Bool
     public let id: String
-    public let cacheType: CacheType
+    public let options: Options
+    public var cacheType: CacheType { options.cacheType }
+    /// The engine's name ("io_uring", or "threads" where the kernel refuses io_uring), nil with
+    /// the sync engine.
+    public var asynchronousEngineName: String? { asynchronous?.engine.name }
+    /// Present with the async engine.
+    let asynchronous: BlockAsynchronousIO?
     /// The path and open image, replaced together; read once per queue pass on the I/O queue.
     private let backing: Mutex<(path: String, file: BlockBackingFile)>
     /// Updated on the device's I/O queue, read by the metrics writer: the lock is uncontended
@@ -89,8 +147,9 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
     public let deviceType: UInt16 = 2
     public var deviceFeatures: UInt64 {
         Self.featureFlush | Self.featureSegmentMax | (readOnly ? Self.featureReadOnly : Self.featureDiscard | Self.featureWriteZeroes)
+            | (options.queueCount > 1 ? Self.featureMultiqueue : 0)
     }
-    public let queueMaxSizes: [UInt16] = [VirtioBlock.queueSize]
+    public let queueMaxSizes: [UInt16]
     /// struct virtio_blk_config with room to spare: drivers read fields by offset and
     /// Linux BUG()s on reads past the advertised length, so unused fields read as zero.
     public let configSpaceSize = 0x60
@@ -98,17 +157,49 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
     /// Firecracker's `rate_limiter` for this drive: requests wait in the ring until their
     /// tokens are there.
     private let limit: QueueRateLimit
-    /// How a rate-limited queue gets looked at again once its tokens are due.
-    private let trigger = Mutex<VirtioQueueTrigger?>(nil)
+    /// How a rate-limited queue gets looked at again once its tokens are due, and how finished
+    /// asynchronous requests reach the worker. Shared with the engine's completion handler,
+    /// which must not hold the device.
+    private let trigger = SharedTrigger()
+    var currentTrigger: VirtioQueueTrigger? { trigger.current }
 
     /// Opens `path` (read-write unless `readOnly`). `id` is what GET_ID returns (at most 20 bytes).
-    public init(path: String, readOnly: Bool, id: String, rateLimit: RateLimitConfiguration? = nil, cacheType: CacheType = .writeback) throws {
+    public convenience init(path: String, readOnly: Bool, id: String, rateLimit: RateLimitConfiguration? = nil, options: Options = Options()) throws {
+        try self.init(path: path, readOnly: readOnly, id: id, rateLimit: rateLimit, options: options, engineChoice: .automatic)
+    }
+
+    /// `engineChoice` lets tests run the async engine on the thread pool that stands in for
+    /// io_uring where the kernel refuses it, or on an engine of their own.
+    init(path: String, readOnly: Bool, id: String, rateLimit: RateLimitConfiguration?, options: Options, engineChoice: BlockIOEngineChoice) throws {
         guard id.utf8.count <= Self.idLength else { throw VirtioBlockError.idTooLong(id) }
+        guard (1...Self.maxQueues).contains(options.queueCount) else { throw VirtioBlockError.queueCount(options.queueCount, maximum: Self.maxQueues) }
         self.readOnly = readOnly
         self.id = id
-        self.cacheType = cacheType
-        backing = Mutex((path, try BlockBackingFile(path: path, readOnly: readOnly)))
+        self.options = options
+        queueMaxSizes = Array(repeating: Self.queueSize, count: options.queueCount)
+        backing = Mutex((path, try BlockBackingFile(path: path, readOnly: readOnly, direct: options.direct)))
         limit = QueueRateLimit(rateLimit)
+        let relay = CompletionRelay()
+        if options.ioEngine == .async {
+            let tracker = AsynchronousWorkTracker()
+            let trigger = trigger
+            // Runs on the engine's thread. It holds the device only weakly, and only on the
+            // worker: were the engine's thread to drop the last reference, the device's deinit
+            // would wait there for completions only that thread can deliver.
+            let engine = try engineChoice.makeEngine(name: "virtio-blk", depth: options.queueCount * Int(Self.queueSize)) { completions in
+                Self.deliver(completions, through: trigger.current, to: relay)
+                tracker.posted(completions.count)
+            }
+            asynchronous = BlockAsynchronousIO(engine: engine, table: BlockInFlightTable(queueSizes: queueMaxSizes), tracker: tracker)
+        } else {
+            asynchronous = nil
+        }
+        relay.device = self
+    }
+
+    /// Requests still with the engine write into guest RAM and use the image: they finish first.
+    deinit {
+        _ = asynchronous?.tracker.waitUntilAllPosted()
     }
 
     /// The rate limit as configured (nil: none).
@@ -118,7 +209,8 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
     /// full, and requests waiting for the old ones are looked at at once.
     public func setRateLimit(_ configuration: RateLimitConfiguration?) {
         limit.replace(with: configuration)
-        trigger.withLock { $0 }?.requestProcessing(queue: 0)
+        let trigger = currentTrigger
+        for queue in queueMaxSizes.indices { trigger?.requestProcessing(queue: queue) }
     }
 
     /// The image's path as last given (at construction or by `replaceBackingFile`).
@@ -141,7 +233,7 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
         if let identity = current.identity, FileIdentity(path: newPath) == identity {
             replacement = try current.resized(path: newPath)
         } else {
-            replacement = try BlockBackingFile(path: newPath, readOnly: readOnly)
+            replacement = try BlockBackingFile(path: newPath, readOnly: readOnly, direct: options.direct)
         }
         backing.withLock { $0 = (newPath, replacement) }
         return Self.capacity(of: replacement)
@@ -150,12 +242,13 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
     // MARK: - VirtioDevice
 
     /// struct virtio_blk_config: capacity (u64) at 0, size_max (u32, not offered) at 8,
-    /// seg_max (u32) at 12, the discard and write-zeroes limits at 36 to 56 on a writable disk;
-    /// every other field reads as zero.
+    /// seg_max (u32) at 12, num_queues (u16) at 34, the discard and write-zeroes limits at 36
+    /// to 56 on a writable disk; every other field reads as zero.
     public func readConfig(offset: Int, data: UnsafeMutableRawBufferPointer) {
         var config = [UInt8](repeating: 0, count: configSpaceSize)
         config.storeLittleEndian(capacity, at: 0)
         config.storeLittleEndian(Self.segmentMax, at: 12)
+        config.storeLittleEndian(UInt16(options.queueCount), at: 34)
         if !readOnly { Self.storeEraseLimits(in: &config) }
         answerConfigRead(from: config, offset: offset, into: data)
     }
@@ -165,24 +258,35 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
 
     public func activate(features: UInt64) throws {}
 
-    /// No request state survives between calls, so there is nothing to drop.
-    public func reset() {}
+    /// Only the asynchronous engine keeps requests between calls: they finish, then are forgotten.
+    public func reset() {
+        abandonAsynchronousRequests()
+    }
+
+    public var asynchronousCompletionsQueued: UInt64 { asynchronous?.tracker.postedSoFar ?? 0 }
+
+    public func settleAsynchronousWork() -> UInt64 { asynchronous?.tracker.waitUntilAllPosted() ?? 0 }
 
     public func connect(_ trigger: VirtioQueueTrigger) {
-        self.trigger.withLock { $0 = trigger }
+        self.trigger.current = trigger
     }
 
     public func process(queue: Virtqueue) throws {
         let file = file
-        let trigger = trigger.withLock { $0 }
+        let trigger = currentTrigger
+        let engine = asynchronous?.engine
+        // Everything handed to the engine in this pass goes to the kernel in one submission.
+        defer { engine?.submitQueued() }
+        let index = queue.index
         for _ in 0..<Int(queue.size) {
             guard let chain = try queue.popChain() else { return }
             let request = try BlockRequest(chain: chain)
-            guard limit.admit(bytes: request.dataBytes, otherwise: { trigger?.requestProcessing(queue: 0) }) else {
+            guard limit.admit(bytes: request.dataBytes, otherwise: { trigger?.requestProcessing(queue: index) }) else {
                 // Left in the ring for the pass the timer asks for; the guest sees it pending.
                 queue.unpop(1)
                 return
             }
+            if let engine, try startAsynchronously(request, chain: chain, queue: queue, file: file, engine: engine) { continue }
             let (status, written) = execute(request, chain: chain, file: file)
             count(request, status: status)
             try chain.write(status.rawValue, to: request.status)
@@ -200,20 +304,31 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
             guard request.readableData.isEmpty, let offset = fileOffset(request, length: BlockRequest.total(request.writableData), file: file) else {
                 return (.ioError, 1)
             }
-            var position = offset
-            for buffer in request.writableData {
-                guard let destination = try? chain.writableContents(of: buffer), file.read(into: destination, at: position) else { return (.ioError, 1) }
-                position += UInt64(buffer.length)
+            guard let destinations = try? request.writableData.map({ buffer throws(VirtqueueError) in try chain.writableContents(of: buffer) }) else {
+                return (.ioError, 1)
+            }
+            if file.direct && !Self.isDirectAligned(destinations.map { UnsafeRawBufferPointer($0) }) {
+                guard file.readThroughBounce(into: destinations, at: offset) else { return (.ioError, 1) }
+            } else {
+                var position = offset
+                for destination in destinations {
+                    guard file.read(into: destination, at: position) else { return (.ioError, 1) }
+                    position += UInt64(destination.count)
+                }
             }
             return (.ok, UInt32(truncatingIfNeeded: BlockRequest.total(request.writableData) + 1))
         case .write:
             guard !readOnly, request.writableData.isEmpty,
-                let offset = fileOffset(request, length: BlockRequest.total(request.readableData), file: file)
+                let offset = fileOffset(request, length: BlockRequest.total(request.readableData), file: file),
+                let sources = try? request.readableData.map({ buffer throws(VirtqueueError) in try chain.contents(of: buffer) })
             else { return (.ioError, 1) }
+            if file.direct && !Self.isDirectAligned(sources) {
+                return (file.writeThroughBounce(sources, at: offset) ? .ok : .ioError, 1)
+            }
             var position = offset
-            for buffer in request.readableData {
-                guard let source = try? chain.contents(of: buffer), file.write(source, at: position) else { return (.ioError, 1) }
-                position += UInt64(buffer.length)
+            for source in sources {
+                guard file.write(source, at: position) else { return (.ioError, 1) }
+                position += UInt64(source.count)
             }
             return (.ok, 1)
         case .flush:
@@ -234,7 +349,12 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
         }
     }
 
-    private func count(_ request: BlockRequest, status: Status) {
+    private static func isDirectAligned(_ buffers: [UnsafeRawBufferPointer]) -> Bool {
+        let vectors = buffers.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
+        return vectors.withUnsafeBufferPointer { BlockBackingFile.isDirectAligned($0) }
+    }
+
+    func count(_ request: BlockRequest, status: Status) {
         counts.withLock { counters in
             guard status == .ok else {
                 counters.failedRequests += 1
@@ -256,7 +376,7 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
     }
 
     /// The byte offset of the request if `[sector*512, +length)` is whole sectors inside the disk.
-    private func fileOffset(_ request: BlockRequest, length: UInt64, file: BlockBackingFile) -> UInt64? {
+    func fileOffset(_ request: BlockRequest, length: UInt64, file: BlockBackingFile) -> UInt64? {
         guard length % Self.sectorSize == 0 else { return nil }
         let (offset, overflow) = request.sector.multipliedReportingOverflow(by: Self.sectorSize)
         // Only whole sectors are exposed, so a partial last sector is outside the disk too.
@@ -268,12 +388,13 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
     // MARK: - Snapshot
 
     public func saveState() -> State {
-        State(path: path, readOnly: readOnly, id: id, rateLimit: rateLimit, cacheType: cacheType)
+        State(path: path, readOnly: readOnly, id: id, rateLimit: rateLimit, options: options)
     }
 
-    /// Opens the saved disk; the same checks as a boot apply (the ID's length, the file).
+    /// Opens the saved disk; the same checks as a boot apply (the ID's length, the queue
+    /// count, the file).
     public convenience init(restoring state: State) throws {
-        try self.init(path: state.path, readOnly: state.readOnly, id: state.id, rateLimit: state.rateLimit, cacheType: state.cacheType ?? .writeback)
+        try self.init(path: state.path, readOnly: state.readOnly, id: state.id, rateLimit: state.rateLimit, options: state.options)
     }
 }
 
@@ -287,5 +408,28 @@ extension VirtioBlock: HostFileBackedDevice {
         guard !readOnly else { return }
         let (path, file) = backing.withLock { $0 }
         try file.sync(path: path)
+    }
+}
+
+/// Lets the engine's completion handler, made before the device exists, reach the device
+/// without keeping it alive.
+final class CompletionRelay: Sendable {
+    private let target = Mutex<WeakDevice>(WeakDevice())
+    private struct WeakDevice { weak var device: VirtioBlock? }
+
+    var device: VirtioBlock? {
+        get { target.withLock { $0.device } }
+        set { target.withLock { $0.device = newValue } }
+    }
+}
+
+/// The trigger the transport hands over in `connect`, where the device and its engine's
+/// completion handler both find it.
+final class SharedTrigger: Sendable {
+    private let trigger = Mutex<VirtioQueueTrigger?>(nil)
+
+    var current: VirtioQueueTrigger? {
+        get { trigger.withLock { $0 } }
+        set { trigger.withLock { $0 = newValue } }
     }
 }

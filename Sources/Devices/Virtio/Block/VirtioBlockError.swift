@@ -15,6 +15,9 @@ public enum VirtioBlockError: Error, Equatable, Sendable, CustomStringConvertibl
     case idTooLong(String)
     /// Another process (or another device) holds a conflicting lock on the image.
     case inUse(path: String, readOnly: Bool)
+    /// `direct` asked for O_DIRECT on a file system without it (tmpfs).
+    case directIOUnsupported(path: String)
+    case queueCount(Int, maximum: Int)
 
     public var description: String {
         switch self {
@@ -29,6 +32,9 @@ public enum VirtioBlockError: Error, Equatable, Sendable, CustomStringConvertibl
                 ? "disk image \(path) is in use: a VM has it open read-write"
                 : "disk image \(path) is in use by another VM (or twice in this one); each image can have one writer"
         case .idTooLong(let id): return "disk id \"\(id)\" is longer than \(VirtioBlock.idLength) bytes"
+        case .directIOUnsupported(let path):
+            return "disk image \(path) cannot be opened for direct I/O (O_DIRECT): its file system does not support it; drop the direct option"
+        case .queueCount(let count, let maximum): return "a disk has 1 to \(maximum) queues, not \(count)"
         }
     }
 
@@ -40,11 +46,14 @@ public enum VirtioBlockError: Error, Equatable, Sendable, CustomStringConvertibl
 public enum VirtioBlockRequestError: Error, Equatable, Sendable, CustomStringConvertible {
     case headerTooShort(readableBytes: UInt64)
     case noStatusByte
+    /// The driver made a head available again while the device still had its request.
+    case headInFlight(UInt16)
 
     public var description: String {
         switch self {
         case .headerTooShort(let bytes): return "rejected request: header needs 16 device-readable bytes, chain has \(bytes)"
         case .noStatusByte: return "rejected request: no device-writable status byte"
+        case .headInFlight(let head): return "rejected request: descriptor \(head) was made available again while its request is in flight"
         }
     }
 }

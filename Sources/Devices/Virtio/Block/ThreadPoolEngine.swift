@@ -1,0 +1,66 @@
+import Dispatch
+import Synchronization
+
+/// Block I/O on a few threads of their own, where the kernel refuses io_uring: each takes the
+/// next operation, runs it with preadv/pwritev/fdatasync to the end, and reports it alone.
+final class ThreadPoolEngine: BlockIOEngine {
+    let name = "threads"
+    static let threadCount = 4
+
+    /// What the threads share; they hold it, never the engine, so the engine can go first.
+    private final class Pool: Sendable {
+        /// `nil` ends one thread.
+        let operations = Mutex<[BlockIOOperation?]>([])
+        let waiting = DispatchSemaphore(value: 0)
+        let finished = DispatchSemaphore(value: 0)
+        let handler: BlockIOCompletionHandler
+        init(handler: @escaping BlockIOCompletionHandler) { self.handler = handler }
+
+        func post(_ operation: BlockIOOperation?) {
+            operations.withLock { $0.append(operation) }
+            waiting.signal()
+        }
+
+        func serve() {
+            while true {
+                waiting.wait()
+                guard let operation = operations.withLock({ $0.removeFirst() }) else { break }
+                handler([BlockIOCompletion(token: operation.token, result: operation.runToTheEnd())])
+            }
+            finished.signal()
+        }
+    }
+
+    private let pool: Pool
+    private let started: Int
+
+    init(deviceName: String, handler: @escaping BlockIOCompletionHandler) throws(VirtioError) {
+        let pool = Pool(handler: handler)
+        self.pool = pool
+        var started = 0
+        for _ in 0..<Self.threadCount {
+            do {
+                try DeviceThread.start(name: deviceName, what: "I/O threads") { pool.serve() }
+                started += 1
+            } catch {
+                for _ in 0..<started { pool.post(nil) }
+                for _ in 0..<started { pool.finished.wait() }
+                throw error
+            }
+        }
+        self.started = started
+    }
+
+    /// The device has waited for its requests, so the threads only have the end markers left.
+    deinit {
+        for _ in 0..<started { pool.post(nil) }
+        for _ in 0..<started { pool.finished.wait() }
+    }
+
+    func enqueue(_ operation: BlockIOOperation) -> Bool {
+        pool.post(operation)
+        return true
+    }
+
+    func submitQueued() {}
+}
