@@ -17,6 +17,8 @@
 #   TESTBED_L2_MEMORY          guest memory in MiB (default 256)
 #   TESTBED_SCENARIO_TIMEOUT   seconds one Swiftlet run may take (default 180)
 #   TESTBED_TAP                the tap the network scenarios create (default tap0)
+#   FIO_DISK_OPTIONS           appended to the disk's path in --disk by linux-disk-fio and bench-fio
+#                              (default ",io=async,direct"; set it empty for a Swiftlet without them)
 
 SWIFTLET=${SWIFTLET:-swiftlet}
 TESTBED_IMAGES=${TESTBED_IMAGES:-/testbed/images}
@@ -25,6 +27,8 @@ TESTBED_TINY_IMAGES=${TESTBED_TINY_IMAGES:-$TESTBED_IMAGES/tiny}
 TESTBED_L2_MEMORY=${TESTBED_L2_MEMORY:-256}
 TESTBED_SCENARIO_TIMEOUT=${TESTBED_SCENARIO_TIMEOUT:-180}
 TESTBED_TAP=${TESTBED_TAP:-tap0}
+# Kept when set but empty (hence `-`, not `:-`).
+FIO_DISK_OPTIONS=${FIO_DISK_OPTIONS-,io=async,direct}
 
 # The guest's network: the tap's end (L1, or the host in direct mode) and the guest on one /24.
 # guest/linux/init's defaults are the same, so a guest booted by hand on such a tap works too.
@@ -67,6 +71,18 @@ guest_initramfs() { printf '%s\n' "${TESTBED_L2_INITRAMFS:-$TESTBED_IMAGES/initr
 guest_disk() { printf '%s\n' "$TESTBED_IMAGES/disk.ext4"; }
 guest_cmdline() { # GUEST_SCENARIO (the swiftlet.test= of guest/linux/init)
     printf '%s swiftlet.test=%s %s\n' "$GUEST_BASE_CMDLINE" "$1" "${TESTBED_L2_CMDLINE_EXTRA:-}"
+}
+
+# For a scenario whose guest runs fio or e2fsck: boots the guest's initramfs followed by
+# fio.cpio.gz (scripts/build-guest.sh says why they are apart; the kernel unpacks both), from a
+# copy in the scenario folder, with at least 512 MiB, as the two unpack to about 90 MiB.
+use_fio_guest() {
+    fio_archive="$TESTBED_IMAGES/fio.cpio.gz"
+    [ -f "$fio_archive" ] || fail "no $fio_archive (scripts/build-guest.sh builds it; scripts/testbed.sh packs it into L1 for scenarios named *fio*)"
+    cat "$(guest_initramfs)" "$fio_archive" >"$SCENARIO_DIR/initramfs-fio.cpio.gz" ||
+        fail "cannot append $fio_archive to $(guest_initramfs)"
+    TESTBED_L2_INITRAMFS="$SCENARIO_DIR/initramfs-fio.cpio.gz"
+    [ "$TESTBED_L2_MEMORY" -ge 512 ] || TESTBED_L2_MEMORY=512
 }
 
 # Creates TESTBED_TAP, persistent (so a restored Swiftlet process can reopen it by name), with
