@@ -37,6 +37,11 @@ set -- -accel "$QEMU_ACCEL" -M "${QEMU_MACHINE:-pc}" -m "$memory" -smp "$cpus" -
     -serial stdio -no-reboot -nodefaults -kernel "$kernel" -append "$cmdline"
 [ -n "$initrd" ] && set -- "$@" -initrd "$initrd"
 [ -n "$qmp" ] && set -- "$@" -qmp "unix:$qmp,server=on,wait=off"
+# Whether QEMU opens the disk with these -drive options (it quits at once when it does).
+qemu_opens() { # DRIVE_OPTIONS
+    echo quit | timeout 30 qemu-system-x86_64 -accel "$QEMU_ACCEL" -M none -nodefaults -display none -S -monitor stdio \
+        -drive "if=none,id=probe,file=$path,format=raw,$1" >/dev/null
+}
 if [ -n "$disk" ]; then
     # Swiftlet's disk options in QEMU's words: ro; direct (host page cache bypassed: cache=none,
     # i.e. cache.direct=on with the write cache on, as Swiftlet's); io=async (requests overlapped
@@ -54,13 +59,14 @@ if [ -n "$disk" ]; then
     done
     if [ "$aio" = io_uring ]; then
         # A QEMU built without liburing, or a kernel without io_uring, refuses it when it opens
-        # the drive: try that first and fall back to Linux AIO (which needs O_DIRECT) or threads.
-        if ! echo quit | timeout 30 qemu-system-x86_64 -M none -nodefaults -display none -S -monitor stdio \
-            -drive "if=none,id=probe,file=$path,format=raw,aio=io_uring$drive_options" >/dev/null 2>"${TMPDIR:-/tmp}/qemu-probe.$$"; then
+        # the drive: if it opens with a thread pool but not with io_uring, fall back to Linux AIO
+        # (which needs O_DIRECT) or threads. Any other refusal is left to the real start to report.
+        probe="${TMPDIR:-/tmp}/qemu-probe.$$"
+        if ! qemu_opens "aio=io_uring$drive_options" 2>"$probe" && qemu_opens "aio=threads$drive_options" 2>/dev/null; then
             case $drive_options in *cache=none*) aio=native ;; *) aio=threads ;; esac
-            echo "qemu-as-swiftlet: aio=io_uring refused ($(grep -v "^$" "${TMPDIR:-/tmp}/qemu-probe.$$" | head -n1)); using aio=$aio" >&2
+            echo "qemu-as-swiftlet: aio=io_uring refused ($(grep -v '^$' "$probe" | head -n1)); using aio=$aio" >&2
         fi
-        rm -f "${TMPDIR:-/tmp}/qemu-probe.$$"
+        rm -f "$probe"
     fi
     [ -z "$aio" ] || drive_options="$drive_options,aio=$aio"
     [ -z "$drive_options" ] || echo "qemu-as-swiftlet: drive options ${drive_options#,}" >&2

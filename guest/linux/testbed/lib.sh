@@ -85,6 +85,25 @@ use_fio_guest() {
     [ "$TESTBED_L2_MEMORY" -ge 512 ] || TESTBED_L2_MEMORY=512
 }
 
+# Sets DIRECT_IO_DIR to a folder whose files take O_DIRECT, for a disk image that the VMM opens
+# with it (Swiftlet's `direct`, QEMU's cache=none): the scenario's own folder if it can, else an
+# ext4 filesystem on a RAM disk of MIB MiB (brd: L1's tmpfs refuses O_DIRECT before Linux 6.6),
+# made by e2fsprogs' mke2fs (L1 carries it as mkfs.ext4), unmounted and unloaded again when the
+# scenario ends. DIRECT_IO_WHERE says which, for a note.
+direct_io_folder() { # MIB
+    DIRECT_IO_DIR=$SCENARIO_DIR DIRECT_IO_WHERE="image in the scenario's folder"
+    dd if=/dev/zero of=direct.probe bs=4096 count=1 oflag=direct 2>/dev/null && { rm -f direct.probe; return; }
+    rm -f direct.probe
+    rmmod brd 2>/dev/null
+    insmod /lib/modules/brd.ko rd_nr=1 rd_size=$(($1 * 1024)) ||
+        fail "$SCENARIO_DIR takes no O_DIRECT and brd (a RAM disk) would not load"
+    trap 'umount "$SCENARIO_DIR/ext4" 2>/dev/null; rmmod brd 2>/dev/null' EXIT
+    mkdir -p ext4 && mkfs.ext4 -q -F /dev/ram0 >mkfs.out 2>&1 && mount -t ext4 /dev/ram0 ext4 ||
+        fail "cannot make an ext4 filesystem on /dev/ram0: $(cat mkfs.out)"
+    DIRECT_IO_DIR=$SCENARIO_DIR/ext4
+    DIRECT_IO_WHERE="image on ext4 on a RAM disk in L1 (L1's tmpfs takes no O_DIRECT)"
+}
+
 # Creates TESTBED_TAP, persistent (so a restored Swiftlet process can reopen it by name), with
 # the host address, and brings it up. busybox's applets, not iproute2's, so that L1 and a host
 # behave alike. Needs CAP_NET_ADMIN: L1's init is root; directly on a host, run as root. Refuses

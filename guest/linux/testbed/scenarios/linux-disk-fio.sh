@@ -6,25 +6,29 @@
 # disk (the entries of /sys/block/vda/mq/), each on a file of its own in the filesystem. Then it
 # unmounts and `e2fsck -n` must find the filesystem clean. Fails on a verify error, a job's
 # error, fio's or e2fsck's exit status.
-# The disk is `--disk PATH$FIO_DISK_OPTIONS` (lib.sh; default ",io=async,direct").
+# The disk is `--disk PATH$FIO_DISK_OPTIONS` (lib.sh; default ",io=async,direct"), the image on a
+# filesystem that takes O_DIRECT (direct_io_folder in lib.sh).
 FIO_TEST_SECONDS=30
 # Split between the jobs; the 32 MiB image has about 25 MiB free.
 FIO_TEST_MIB=16
 
 scenario_linux_disk_fio() {
     use_fio_guest
-    cp "$(guest_disk)" disk.img || fail "cannot copy the disk image"
-    start_swiftlet shell --disk "$SCENARIO_DIR/disk.img$FIO_DISK_OPTIONS"
+    # On a filesystem that takes O_DIRECT, for the disk option `direct` (lib.sh).
+    direct_io_folder 64
+    cp "$(guest_disk)" "$DIRECT_IO_DIR/disk.img" || fail "cannot copy the disk image"
+    start_swiftlet shell --disk "$DIRECT_IO_DIR/disk.img$FIO_DISK_OPTIONS"
     shell_prompt_or_fail
     note_init_time
-    [ -z "$FIO_DISK_OPTIONS" ] || note "disk options $FIO_DISK_OPTIONS"
+    note "disk options '$FIO_DISK_OPTIONS', $DIRECT_IO_WHERE"
     # The markers are computed ($((1+1))), so the echo of the typed line never matches them.
-    type_line 'mount -t ext4 /dev/vda /mnt && echo "FIO-QUEUES-$((1+1)) $(ls /sys/block/vda/mq | wc -l) $(fio --version)"'
-    wait_for_console '^FIO-QUEUES-2 ' 60 || stop_and_fail "no answer to mount and /sys/block/vda/mq: $(diagnose)"
-    set -- $(tr -d '\r' <"$CONSOLE" | sed -n 's/^FIO-QUEUES-2 //p' | head -n1)
+    # A line ends with its own end marker, so that a line still arriving is never read half.
+    type_line 'mount -t ext4 /dev/vda /mnt && echo "FIO-QUEUES-$((1+1)) $(ls /sys/block/vda/mq | wc -l) $(fio --version) END-$((2+2))"'
+    wait_for_console '^FIO-QUEUES-2 .* END-4$' 60 || stop_and_fail "no answer to mount and /sys/block/vda/mq: $(diagnose)"
+    set -- $(tr -d '\r' <"$CONSOLE" | sed -n 's/^FIO-QUEUES-2 \(.*\) END-4$/\1/p' | head -n1)
     queues=$1
     case $queues in '' | *[!0-9]* | 0) stop_and_fail "no virtqueues in /sys/block/vda/mq: $*" ;; esac
-    case ${2:-} in fio-*) ;; *) stop_and_fail "fio does not run in the guest: $*" ;; esac
+    case ${2:-} in fio-*) ;; *) stop_and_fail "fio does not run in the guest: $(tr -d '\r' <"$CONSOLE" | grep -A3 'fio --version' | tail -n3 | tr '\n' ' ')" ;; esac
     note "$2, $queues job(s), one per virtqueue"
     type_line "fio --name=verify --directory=/mnt --numjobs=$queues --size=$((FIO_TEST_MIB / queues))M" \
         "--rw=randwrite --bs=4k --iodepth=32 --ioengine=libaio --direct=1 --verify=crc32c" \
