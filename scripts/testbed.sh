@@ -21,6 +21,7 @@
 #   TESTBED_L1_QEMU_EXTRA      more QEMU options for L1 (debugging)
 #   TESTBED_L1_CMDLINE_EXTRA   more words for L1's kernel command line
 #   TESTBED_L1_RETRIES         fresh L1s for scenarios a frozen or panicked L1 left without result (default 8)
+#   FIO_DISK_OPTIONS           Swiftlet's --disk options for linux-disk-fio and bench-fio (lib.sh)
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 
@@ -61,6 +62,8 @@ fi
 SCENARIO_TIMEOUT=${TESTBED_SCENARIO_TIMEOUT:-180}
 SCENARIO_SLOTS=${#SCENARIOS[@]}
 for name in "${SCENARIOS[@]}"; do [ "$name" = linux-net ] && SCENARIO_SLOTS=$((SCENARIO_SLOTS + 4)); done
+# bench-fio's may take two (five fio runs of 10 s, in a guest that inflates fio's 87 MiB first).
+for name in "${SCENARIOS[@]}"; do [ "$name" = bench-fio ] && SCENARIO_SLOTS=$((SCENARIO_SLOTS + 1)); done
 TIMEOUT=${TIMEOUT:-$((120 + SCENARIO_TIMEOUT * SCENARIO_SLOTS))}
 
 RUN_START=$(now)
@@ -71,6 +74,11 @@ for name in "${SCENARIOS[@]}"; do
     [ "$name" = linux-mmio-cmdline ] && TINY_OUT="$SWIFTLET_CACHE/tiny"
 done
 [ -z "$TINY_OUT" ] || "$REPO_ROOT/scripts/build-tiny-kernel.sh" --quiet
+# fio and its libraries (33 MB, build-guest.sh) go into L1 only for the scenarios that use them.
+WITH_FIO=0
+for name in "${SCENARIOS[@]}"; do
+    case $name in *fio*) WITH_FIO=1 ;; esac
+done
 lock_cache testbed
 load_guest_paths
 log "guest kernel: $GUEST_KERNEL_VERSION"
@@ -94,6 +102,8 @@ runner_settings() {
     for var in TESTBED_L2_KERNEL TESTBED_L2_INITRAMFS TESTBED_L2_CMDLINE_EXTRA TESTBED_L2_MEMORY TESTBED_SCENARIO_TIMEOUT SWIFTLET_SECCOMP_LOG; do
         [ -n "${!var:-}" ] && printf 'export %s=%q\n' "$var" "${!var}"
     done
+    # Passed on even when empty: empty means no extra disk options (lib.sh).
+    [ -z "${FIO_DISK_OPTIONS+set}" ] || printf 'export FIO_DISK_OPTIONS=%q\n' "$FIO_DISK_OPTIONS"
     true
 }
 
@@ -108,7 +118,7 @@ copy_libraries() { # STAGE BINARY: every shared library BINARY loads, where the 
 # L1's initramfs: busybox, the kvm modules, Swiftlet with the glibc libraries it links, the runner
 # and the guest images. Uncompressed: the emulator would spend longer inflating it than copying.
 build_l1_initramfs() { # OUTPUT
-    local stage="$TESTBED_OUT/l1-stage" debugfs
+    local stage="$TESTBED_OUT/l1-stage" debugfs mke2fs
     rm -rf "$stage"
     mkdir -p "$stage"/{bin,dev,proc,sys,tmp,lib/modules,usr/bin,testbed/images}
     cp "$(static_busybox)" "$stage/bin/busybox"
@@ -120,6 +130,8 @@ build_l1_initramfs() { # OUTPUT
     [ -z "$TINY_OUT" ] || { mkdir -p "$stage/testbed/images/tiny" && cp "$TINY_OUT/bzImage" "$TINY_OUT/initramfs.cpio" "$stage/testbed/images/tiny/"; }
     # linux-vsock's host side (the guest has its own copy in the initramfs).
     [ ! -f "$GUEST_OUT/vsock-echo" ] || cp "$GUEST_OUT/vsock-echo" "$stage/testbed/images/"
+    # linux-disk-fio's and bench-fio's guest appends it to its initramfs.
+    [ $WITH_FIO = 0 ] || cp "$GUEST_OUT/fio.cpio.gz" "$stage/testbed/images/"
     runner_settings >"$stage/testbed/testbed.env"
     cp "$SWIFTLET_BIN" "$stage/usr/bin/swiftlet"
     copy_libraries "$stage" "$SWIFTLET_BIN"
@@ -127,6 +139,11 @@ build_l1_initramfs() { # OUTPUT
     debugfs=$(command -v debugfs || echo /usr/sbin/debugfs)
     cp "$debugfs" "$stage/usr/bin/debugfs"
     copy_libraries "$stage" "$debugfs"
+    # bench-fio formats a RAM disk in L1 as ext4 (busybox's mke2fs makes only ext2), as mkfs.ext4
+    # so that busybox's applet does not shadow it.
+    mke2fs=$(command -v mke2fs || echo /usr/sbin/mke2fs)
+    cp "$mke2fs" "$stage/usr/bin/mkfs.ext4"
+    copy_libraries "$stage" "$mke2fs"
     # linux-firecracker drives the API the way Firecracker's getting-started guide does.
     cp "$(command -v curl)" "$stage/usr/bin/curl"
     copy_libraries "$stage" "$(command -v curl)"

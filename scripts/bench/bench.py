@@ -593,6 +593,36 @@ class Bench:
                     getattr(row, vmm).append(value)
         return list(rows.values())
 
+    def rows_linux_fio(self):
+        where = self.TESTBED_WHERE
+        fio = ("scripts/testbed.sh bench-fio: Debian's fio in the guest on the first 256 MiB of the raw /dev/vda "
+               "(filled first), ioengine=libaio, direct=1, 10 s per figure, one terse line each; the disk a fresh "
+               "sparse raw file on ext4 on a RAM disk in L1 (L1's tmpfs takes no O_DIRECT); Swiftlet --disk "
+               "FILE$FIO_DISK_OPTIONS (default ,io=async,direct) against QEMU's virtio-blk-pci with "
+               "aio=io_uring,cache=none (aio=native if QEMU refuses io_uring; the run's notes say which); ")
+        rows = [
+            (report.Row("linux.fio.randread_qd1_lat", "virtio-blk 4 KiB random read latency, iodepth 1, fio (nested testbed)",
+                        "µs", "lower", fio + "mean of fio's lat (submission + completion); " + where),
+             r"randread 4k qd1 lat ([0-9.]+) us"),
+            (report.Row("linux.fio.randread_qd32_iops", "virtio-blk 4 KiB random read, iodepth 32, fio (nested testbed)",
+                        "IOPS", "higher", fio + where), r"randread 4k qd32 ([0-9.]+) IOPS"),
+            (report.Row("linux.fio.randwrite_qd32_iops", "virtio-blk 4 KiB random write, iodepth 32, fio (nested testbed)",
+                        "IOPS", "higher", fio + where), r"randwrite 4k qd32 ([0-9.]+) IOPS"),
+            (report.Row("linux.fio.read_1m", "virtio-blk 1 MiB sequential read, iodepth 8, fio (nested testbed)",
+                        "MiB/s", "higher", fio + where), r"read 1M qd8 ([0-9.]+) MiB/s"),
+            (report.Row("linux.fio.write_1m", "virtio-blk 1 MiB sequential write, iodepth 8, fio (nested testbed)",
+                        "MiB/s", "higher", fio + where), r"write 1M qd8 ([0-9.]+) MiB/s"),
+        ]
+        for _ in range(self.runs):
+            for vmm in ("swiftlet", "qemu"):
+                details = self.testbed_run(vmm, ["bench-fio"])["bench-fio"]
+                for row, pattern in rows:
+                    found = re.search(pattern, details)
+                    if not found or float(found.group(1)) <= 0:
+                        raise BenchError("no '%s' figure in the bench-fio result: %s" % (pattern, details))
+                    getattr(row, vmm).append(float(found.group(1)))
+        return [row for row, _ in rows]
+
     # ---- driver ------------------------------------------------------------------------
 
     def all_rows(self):
@@ -611,8 +641,9 @@ class Bench:
         names = ["startup microvm", "startup pc", "memory", "pause/resume count", "pause/resume echo", "snapshot 128 MiB",
                  "snapshot 1 GiB", "first output", "exits", "density"]
         if self.o.linux:
-            plan += [self.rows_linux, self.rows_linux_smp, self.rows_linux_net]
-            names += ["linux in the testbed", "linux smp in the testbed", "linux net in the testbed"]
+            plan += [self.rows_linux, self.rows_linux_smp, self.rows_linux_net, self.rows_linux_fio]
+            names += ["linux in the testbed", "linux smp in the testbed", "linux net in the testbed",
+                      "linux fio in the testbed"]
         if self.o.only:
             wanted = [name.strip() for name in self.o.only.split(",")]
             unknown = [name for name in wanted if name not in names]
@@ -682,11 +713,11 @@ def main():
                         help="also boot Linux with both VMMs in the nested testbed (scripts/testbed.sh; minutes)")
     parser.add_argument("--time-limit", type=int,
                         help="fail and skip the remaining rows after this many seconds "
-                             "(default 100 with --quick, else 1200; 3600 more with --linux)")
+                             "(default 100 with --quick, else 1200; 5400 more with --linux)")
     options = parser.parse_args()
     if options.runs < 1:
         parser.error("--runs must be at least 1")
-    time_limit = options.time_limit or (100 if options.quick else 1200) + (3600 if options.linux else 0)
+    time_limit = options.time_limit or (100 if options.quick else 1200) + (5400 if options.linux else 0)
     if options.linux and not os.access(os.path.join(REPO_ROOT, "scripts", "testbed.sh"), os.X_OK):
         parser.error("--linux needs scripts/testbed.sh")
 

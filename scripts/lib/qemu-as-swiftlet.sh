@@ -10,7 +10,7 @@ set -eu
 
 # --api-sock PATH gives QEMU a QMP socket there (not Firecracker's API: only bench-smp-pause,
 # which speaks QMP to it, uses it).
-[ "${1:-}" = run ] || { echo "usage: $0 run --kernel PATH [--initrd PATH] [--cmdline S] [--memory MIB] [--cpus N] [--disk PATH[,ro]] [--net tap=NAME[,mac=MAC]] [--api-sock PATH]" >&2; exit 2; }
+[ "${1:-}" = run ] || { echo "usage: $0 run --kernel PATH [--initrd PATH] [--cmdline S] [--memory MIB] [--cpus N] [--disk PATH[,ro][,io=async|sync][,direct]] [--net tap=NAME[,mac=MAC]] [--api-sock PATH]" >&2; exit 2; }
 shift
 kernel= initrd= cmdline= memory=128 cpus=1 disk= net= qmp=
 while [ $# -gt 0 ]; do
@@ -37,11 +37,40 @@ set -- -accel "$QEMU_ACCEL" -M "${QEMU_MACHINE:-pc}" -m "$memory" -smp "$cpus" -
     -serial stdio -no-reboot -nodefaults -kernel "$kernel" -append "$cmdline"
 [ -n "$initrd" ] && set -- "$@" -initrd "$initrd"
 [ -n "$qmp" ] && set -- "$@" -qmp "unix:$qmp,server=on,wait=off"
+# Whether QEMU opens the disk with these -drive options (it quits at once when it does).
+qemu_opens() { # DRIVE_OPTIONS
+    echo quit | timeout 30 qemu-system-x86_64 -accel "$QEMU_ACCEL" -M none -nodefaults -display none -S -monitor stdio \
+        -drive "if=none,id=probe,file=$path,format=raw,$1" >/dev/null
+}
 if [ -n "$disk" ]; then
-    case $disk in
-    *,ro*) set -- "$@" -drive "file=${disk%%,*},format=raw,if=virtio,readonly=on" ;;
-    *) set -- "$@" -drive "file=${disk%%,*},format=raw,if=virtio" ;;
-    esac
+    # Swiftlet's disk options in QEMU's words: ro; direct (host page cache bypassed: cache=none,
+    # i.e. cache.direct=on with the write cache on, as Swiftlet's); io=async (requests overlapped
+    # in the kernel: aio=io_uring, or QEMU_DISK_AIO) and io=sync (a thread pool: aio=threads).
+    path=${disk%%,*} drive_options= aio=
+    for part in $(printf '%s\n' "${disk#"$path"}" | tr ',' ' '); do
+        case $part in
+        ro | readonly) drive_options="$drive_options,readonly=on" ;;
+        direct) drive_options="$drive_options,cache=none" ;;
+        io=async) aio=${QEMU_DISK_AIO:-io_uring} ;;
+        io=sync) aio=threads ;;
+        id=*) ;;
+        *) echo "qemu-as-swiftlet: unsupported --disk part $part" >&2; exit 2 ;;
+        esac
+    done
+    if [ "$aio" = io_uring ]; then
+        # A QEMU built without liburing, or a kernel without io_uring, refuses it when it opens
+        # the drive: if it opens with a thread pool but not with io_uring, fall back to Linux AIO
+        # (which needs O_DIRECT) or threads. Any other refusal is left to the real start to report.
+        probe="${TMPDIR:-/tmp}/qemu-probe.$$"
+        if ! qemu_opens "aio=io_uring$drive_options" 2>"$probe" && qemu_opens "aio=threads$drive_options" 2>/dev/null; then
+            case $drive_options in *cache=none*) aio=native ;; *) aio=threads ;; esac
+            echo "qemu-as-swiftlet: aio=io_uring refused ($(grep -v '^$' "$probe" | head -n1)); using aio=$aio" >&2
+        fi
+        rm -f "$probe"
+    fi
+    [ -z "$aio" ] || drive_options="$drive_options,aio=$aio"
+    [ -z "$drive_options" ] || echo "qemu-as-swiftlet: drive options ${drive_options#,}" >&2
+    set -- "$@" -drive "file=$path,format=raw,if=virtio$drive_options"
 fi
 if [ -n "$net" ]; then
     # virtio-net-pci on the tap, its data path in QEMU's own process (vhost=off), as Swiftlet's.

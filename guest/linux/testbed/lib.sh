@@ -17,6 +17,8 @@
 #   TESTBED_L2_MEMORY          guest memory in MiB (default 256)
 #   TESTBED_SCENARIO_TIMEOUT   seconds one Swiftlet run may take (default 180)
 #   TESTBED_TAP                the tap the network scenarios create (default tap0)
+#   FIO_DISK_OPTIONS           appended to the disk's path in --disk by linux-disk-fio and bench-fio
+#                              (default ",io=async,direct"; set it empty for a Swiftlet without them)
 
 SWIFTLET=${SWIFTLET:-swiftlet}
 TESTBED_IMAGES=${TESTBED_IMAGES:-/testbed/images}
@@ -25,6 +27,8 @@ TESTBED_TINY_IMAGES=${TESTBED_TINY_IMAGES:-$TESTBED_IMAGES/tiny}
 TESTBED_L2_MEMORY=${TESTBED_L2_MEMORY:-256}
 TESTBED_SCENARIO_TIMEOUT=${TESTBED_SCENARIO_TIMEOUT:-180}
 TESTBED_TAP=${TESTBED_TAP:-tap0}
+# Kept when set but empty (hence `-`, not `:-`).
+FIO_DISK_OPTIONS=${FIO_DISK_OPTIONS-,io=async,direct}
 
 # The guest's network: the tap's end (L1, or the host in direct mode) and the guest on one /24.
 # guest/linux/init's defaults are the same, so a guest booted by hand on such a tap works too.
@@ -67,6 +71,37 @@ guest_initramfs() { printf '%s\n' "${TESTBED_L2_INITRAMFS:-$TESTBED_IMAGES/initr
 guest_disk() { printf '%s\n' "$TESTBED_IMAGES/disk.ext4"; }
 guest_cmdline() { # GUEST_SCENARIO (the swiftlet.test= of guest/linux/init)
     printf '%s swiftlet.test=%s %s\n' "$GUEST_BASE_CMDLINE" "$1" "${TESTBED_L2_CMDLINE_EXTRA:-}"
+}
+
+# For a scenario whose guest runs fio or e2fsck: boots the guest's initramfs followed by
+# fio.cpio.gz (scripts/build-guest.sh says why they are apart; the kernel unpacks both), from a
+# copy in the scenario folder, with at least 512 MiB, as the two unpack to about 90 MiB.
+use_fio_guest() {
+    fio_archive="$TESTBED_IMAGES/fio.cpio.gz"
+    [ -f "$fio_archive" ] || fail "no $fio_archive (scripts/build-guest.sh builds it; scripts/testbed.sh packs it into L1 for scenarios named *fio*)"
+    cat "$(guest_initramfs)" "$fio_archive" >"$SCENARIO_DIR/initramfs-fio.cpio.gz" ||
+        fail "cannot append $fio_archive to $(guest_initramfs)"
+    TESTBED_L2_INITRAMFS="$SCENARIO_DIR/initramfs-fio.cpio.gz"
+    [ "$TESTBED_L2_MEMORY" -ge 512 ] || TESTBED_L2_MEMORY=512
+}
+
+# Sets DIRECT_IO_DIR to a folder whose files take O_DIRECT, for a disk image that the VMM opens
+# with it (Swiftlet's `direct`, QEMU's cache=none): the scenario's own folder if it can, else an
+# ext4 filesystem on a RAM disk of MIB MiB (brd: L1's tmpfs refuses O_DIRECT before Linux 6.6),
+# made by e2fsprogs' mke2fs (L1 carries it as mkfs.ext4), unmounted and unloaded again when the
+# scenario ends. DIRECT_IO_WHERE says which, for a note.
+direct_io_folder() { # MIB
+    DIRECT_IO_DIR=$SCENARIO_DIR DIRECT_IO_WHERE="image in the scenario's folder"
+    dd if=/dev/zero of=direct.probe bs=4096 count=1 oflag=direct 2>/dev/null && { rm -f direct.probe; return; }
+    rm -f direct.probe
+    rmmod brd 2>/dev/null
+    insmod /lib/modules/brd.ko rd_nr=1 rd_size=$(($1 * 1024)) ||
+        fail "$SCENARIO_DIR takes no O_DIRECT and brd (a RAM disk) would not load"
+    trap 'umount "$SCENARIO_DIR/ext4" 2>/dev/null; rmmod brd 2>/dev/null' EXIT
+    mkdir -p ext4 && mkfs.ext4 -q -F /dev/ram0 >mkfs.out 2>&1 && mount -t ext4 /dev/ram0 ext4 ||
+        fail "cannot make an ext4 filesystem on /dev/ram0: $(cat mkfs.out)"
+    DIRECT_IO_DIR=$SCENARIO_DIR/ext4
+    DIRECT_IO_WHERE="image on ext4 on a RAM disk in L1 (L1's tmpfs takes no O_DIRECT)"
 }
 
 # Creates TESTBED_TAP, persistent (so a restored Swiftlet process can reopen it by name), with
