@@ -13,11 +13,18 @@ FIO_TEST_SECONDS=30
 FIO_TEST_MIB=16
 
 scenario_linux_disk_fio() {
+    disk_fio_verify 1
+}
+
+# The whole scenario, for a guest with CPUS vCPUs: Swiftlet gives a disk one queue per vCPU, so
+# CPUS jobs run at once, one on each queue (linux-smp-disk-fio runs it with 2).
+disk_fio_verify() { # CPUS
+    cpus=$1
     use_fio_guest
     # On a filesystem that takes O_DIRECT, for the disk option `direct` (lib.sh).
     direct_io_folder 64
     cp "$(guest_disk)" "$DIRECT_IO_DIR/disk.img" || fail "cannot copy the disk image"
-    start_swiftlet shell --disk "$DIRECT_IO_DIR/disk.img$FIO_DISK_OPTIONS"
+    start_swiftlet shell --cpus "$cpus" --disk "$DIRECT_IO_DIR/disk.img$FIO_DISK_OPTIONS"
     shell_prompt_or_fail
     note_init_time
     note "disk options '$FIO_DISK_OPTIONS', $DIRECT_IO_WHERE"
@@ -28,6 +35,7 @@ scenario_linux_disk_fio() {
     set -- $(tr -d '\r' <"$CONSOLE" | sed -n 's/^FIO-QUEUES-2 \(.*\) END-4$/\1/p' | head -n1)
     queues=$1
     case $queues in '' | *[!0-9]* | 0) stop_and_fail "no virtqueues in /sys/block/vda/mq: $*" ;; esac
+    [ "$queues" = "$cpus" ] || stop_and_fail "the disk has $queues queue(s) for $cpus vCPU(s); expected one per vCPU"
     case ${2:-} in fio-*) ;; *) stop_and_fail "fio does not run in the guest: $(tr -d '\r' <"$CONSOLE" | grep -A3 'fio --version' | tail -n3 | tr '\n' ' ')" ;; esac
     note "$2, $queues job(s), one per virtqueue"
     type_line "fio --name=verify --directory=/mnt --numjobs=$queues --size=$((FIO_TEST_MIB / queues))M" \
