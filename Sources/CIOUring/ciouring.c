@@ -50,20 +50,24 @@ void ciouring_destroy(ciouring *ring) {
 // The token is set after the prep call, which fills the whole entry.
 static struct io_uring_sqe *next_entry(ciouring *ring) { return io_uring_get_sqe(&ring->ring); }
 
-int ciouring_queue_readv(ciouring *ring, int fd, const struct iovec *vectors, unsigned count, uint64_t offset, uint64_t token) {
+static int queue_vectors(ciouring *ring, int write, int fd, const struct iovec *vectors, unsigned count, uint64_t offset, uint64_t token) {
     struct io_uring_sqe *entry = next_entry(ring);
     if (!entry) return -EBUSY;
-    io_uring_prep_readv(entry, fd, vectors, count, offset);
+    if (write) {
+        io_uring_prep_writev(entry, fd, vectors, count, offset);
+    } else {
+        io_uring_prep_readv(entry, fd, vectors, count, offset);
+    }
     entry->user_data = token;
     return 0;
 }
 
+int ciouring_queue_readv(ciouring *ring, int fd, const struct iovec *vectors, unsigned count, uint64_t offset, uint64_t token) {
+    return queue_vectors(ring, 0, fd, vectors, count, offset, token);
+}
+
 int ciouring_queue_writev(ciouring *ring, int fd, const struct iovec *vectors, unsigned count, uint64_t offset, uint64_t token) {
-    struct io_uring_sqe *entry = next_entry(ring);
-    if (!entry) return -EBUSY;
-    io_uring_prep_writev(entry, fd, vectors, count, offset);
-    entry->user_data = token;
-    return 0;
+    return queue_vectors(ring, 1, fd, vectors, count, offset, token);
 }
 
 int ciouring_queue_fdatasync(ciouring *ring, int fd, uint64_t token) {

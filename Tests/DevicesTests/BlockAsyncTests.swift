@@ -74,6 +74,16 @@ extension VirtioHarness {
         return try VirtioBlock(path: disk.path, readOnly: false, id: "async", rateLimit: nil, options: options, engineChoice: choice)
     }
 
+    /// A started device whose requests wait in a `HeldEngine` until the test releases them.
+    static func heldHarness() throws -> (TemporaryDisk, HeldEngineBox, VirtioHarness) {
+        let disk = try TemporaryDisk(sectors: 16)
+        let box = HeldEngineBox()
+        let block = try VirtioBlock(path: disk.path, readOnly: false, id: "held", rateLimit: nil, options: .init(ioEngine: .async), engineChoice: box.choice)
+        let harness = try VirtioHarness(device: block)
+        try harness.start()
+        return (disk, box, harness)
+    }
+
     /// The request tests of the sync engine, again through each asynchronous engine.
     @Test(arguments: ["io_uring", "threads"])
     func readsWritesFlushesAndErrorsThroughTheEngine(engine: String) throws {
@@ -121,11 +131,7 @@ extension VirtioHarness {
     }
 
     @Test func requestsReachTheUsedRingInTheOrderTheHostFinishesThem() throws {
-        let disk = try TemporaryDisk(sectors: 16)
-        let box = HeldEngineBox()
-        let block = try VirtioBlock(path: disk.path, readOnly: false, id: "held", rateLimit: nil, options: .init(ioEngine: .async), engineChoice: box.choice)
-        let harness = try VirtioHarness(device: block)
-        try harness.start()
+        let (_, box, harness) = try Self.heldHarness()
 
         let first = try harness.postRequest(type: BlockRequestType.read, sector: 1, data: [DataBuffer(address: 0x40000, length: 512, writable: true)])
         let second = try harness.postRequest(
@@ -152,11 +158,7 @@ extension VirtioHarness {
 
     /// A pause drains the device: it must not return while a request is still with the engine.
     @Test func drainingWaitsForRequestsInFlight() throws {
-        let disk = try TemporaryDisk(sectors: 16)
-        let box = HeldEngineBox()
-        let block = try VirtioBlock(path: disk.path, readOnly: false, id: "held", rateLimit: nil, options: .init(ioEngine: .async), engineChoice: box.choice)
-        let harness = try VirtioHarness(device: block)
-        try harness.start()
+        let (_, box, harness) = try Self.heldHarness()
         try harness.postRequest(type: BlockRequestType.read, sector: 1, data: [DataBuffer(address: 0x40000, length: 512, writable: true)])
         try harness.postRequest(type: BlockRequestType.flush, firstDescriptor: 4)
         try harness.kickWithoutWaiting()
@@ -175,11 +177,7 @@ extension VirtioHarness {
     /// head available again while its request is in flight breaks the queue, and the
     /// completions of the requests still in flight then never touch the ring.
     @Test func aFullRingIsAllInFlightAndAReusedHeadBreaksTheQueue() throws {
-        let disk = try TemporaryDisk(sectors: 16)
-        let box = HeldEngineBox()
-        let block = try VirtioBlock(path: disk.path, readOnly: false, id: "held", rateLimit: nil, options: .init(ioEngine: .async), engineChoice: box.choice)
-        let harness = try VirtioHarness(device: block)
-        try harness.start()
+        let (_, box, harness) = try Self.heldHarness()
         // Header and status: two descriptors per flush, so 16 descriptors make 8 requests.
         for request in 0..<8 { try harness.postRequest(type: BlockRequestType.flush, firstDescriptor: UInt16(2 * request)) }
         try harness.kickWithoutWaiting()
@@ -201,11 +199,7 @@ extension VirtioHarness {
     /// The driver's reset returns only once the engine is done with guest RAM, and what the
     /// engine then reports is dropped: the driver owns the rings again.
     @Test func aResetWaitsForTheEngineAndDropsItsCompletions() throws {
-        let disk = try TemporaryDisk(sectors: 16)
-        let box = HeldEngineBox()
-        let block = try VirtioBlock(path: disk.path, readOnly: false, id: "held", rateLimit: nil, options: .init(ioEngine: .async), engineChoice: box.choice)
-        let harness = try VirtioHarness(device: block)
-        try harness.start()
+        let (_, box, harness) = try Self.heldHarness()
         try harness.postRequest(type: BlockRequestType.read, sector: 3, data: [DataBuffer(address: 0x40000, length: 512, writable: true)])
         try harness.kickWithoutWaiting()
         #expect(box.held.waitForHeld(1))
