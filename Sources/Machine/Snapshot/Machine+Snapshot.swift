@@ -88,6 +88,7 @@ extension Machine {
     private func takeDirtyPages() throws(MachineError) -> [[UInt64]]? {
         guard let software = memory.dirtyPages else { return nil }
         var result: [[UInt64]] = []
+        var guestPages = 0, vmmPages = 0
         for (index, region) in memory.regions.enumerated() {
             let pageCount = Int(region.size) / SparseMemoryWriter.pageSize
             let logged: [UInt64]
@@ -97,10 +98,12 @@ extension Machine {
                 throw .snapshot(.capturing(error))
             }
             let written = software[index].take()
+            guestPages += logged.reduce(0) { $0 + $1.nonzeroBitCount }
+            vmmPages += written.reduce(0) { $0 + $1.nonzeroBitCount }
             result.append(zip(logged, written).map { $0 | $1 })
         }
         let total = result.reduce(0) { $0 + $1.reduce(0) { $0 + $1.nonzeroBitCount } }
-        logger.debug("dirty pages", metadata: ["pages": "\(total)"])
+        logger.info("dirty pages since the last snapshot", metadata: ["total": "\(total)", "kvm": "\(guestPages)", "vmm": "\(vmmPages)"])
         return result
     }
 
