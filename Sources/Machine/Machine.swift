@@ -196,7 +196,7 @@ public final class Machine: Sendable {
     }
 
     /// One KVM memory slot per RAM region, in order. When `memory` tracks dirty pages, KVM
-    /// logs the guest's writes too (`KVM_MEM_LOG_DIRTY_PAGES`); a KVM that refuses (PVM) fails
+    /// logs the guest's writes too (`KVM_MEM_LOG_DIRTY_PAGES`); a KVM that refuses fails
     /// the boot with an error naming the feature.
     static func registerMemory(_ memory: GuestMemory, in vm: VirtualMachine, kvmDevicePath: String) throws(MachineError) {
         let flags = memory.tracksDirtyPages ? CKVM_MEM_LOG_DIRTY_PAGES : 0

@@ -22,7 +22,7 @@ public enum MachineError: Error, CustomStringConvertible, Sendable {
     case invalidState(String)
     case snapshot(SnapshotError)
     /// `track_dirty_pages` was asked for but KVM refused to log a memory slot's dirty pages
-    /// (PVM's /dev/kvm does).
+    /// (PVM was expected to; the development host's PVM does not).
     case dirtyPageTrackingUnavailable(kvmDevicePath: String, errno: Int32)
 
     public var description: String {
