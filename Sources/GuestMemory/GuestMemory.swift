@@ -17,10 +17,14 @@ import Musl
 ///   changes its mappings after `init`.
 public final class GuestMemory: @unchecked Sendable {
     public let regions: [MemoryRegion]
+    /// One bitmap per region of the pages the VMM wrote (diff snapshots), or nil when dirty
+    /// pages are not tracked. Every write path and every mutable buffer handed out marks it.
+    public let dirtyPages: [DirtyPageBitmap]?
 
-    /// Maps anonymous, zero-filled memory for each range.
-    public convenience init(layout: [AddressRange]) throws(GuestMemoryError) {
-        try self.init(layout: layout) { size in
+    /// Maps anonymous, zero-filled memory for each range. With `trackDirtyPages`, the VMM's
+    /// own writes are recorded in `dirtyPages`.
+    public convenience init(layout: [AddressRange], trackDirtyPages: Bool = false) throws(GuestMemoryError) {
+        try self.init(layout: layout, trackDirtyPages: trackDirtyPages) { size in
             let pointer = mmap(nil, Int(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
             // Transparent huge pages: fewer TLB misses for the guest under KVM, and one fault per
             // 2 MiB instead of 512 when the VMM scans RAM for a snapshot. Only advice: a host
@@ -34,13 +38,13 @@ public final class GuestMemory: @unchecked Sendable {
     /// file is read lazily on first touch and never written (snapshot restore).
     public convenience init(layout: [AddressRange], privateFile fd: Int32) throws(GuestMemoryError) {
         var fileOffset: UInt64 = 0
-        try self.init(layout: layout) { size in
+        try self.init(layout: layout, trackDirtyPages: false) { size in
             defer { fileOffset += size }
             return mmap(nil, Int(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, off_t(fileOffset))
         }
     }
 
-    private init(layout: [AddressRange], map: (UInt64) -> UnsafeMutableRawPointer?) throws(GuestMemoryError) {
+    private init(layout: [AddressRange], trackDirtyPages: Bool, map: (UInt64) -> UnsafeMutableRawPointer?) throws(GuestMemoryError) {
         try Self.validate(layout)
         var mapped: [MemoryRegion] = []
         for range in layout {
@@ -53,7 +57,11 @@ public final class GuestMemory: @unchecked Sendable {
             mapped.append(MemoryRegion(range: range, hostAddress: UInt(bitPattern: pointer)))
         }
         regions = mapped
+        dirtyPages = trackDirtyPages ? mapped.map { DirtyPageBitmap(pageCount: Int($0.size / DirtyPageBitmap.pageSize)) } : nil
     }
+
+    /// Whether the VMM's writes to guest RAM are being recorded.
+    public var tracksDirtyPages: Bool { dirtyPages != nil }
 
     deinit {
         for region in regions { munmap(region.hostPointer, Int(region.size)) }
@@ -86,23 +94,49 @@ public final class GuestMemory: @unchecked Sendable {
     }
 
     /// A host pointer to `length` bytes at `address`, valid while `self` lives.
-    /// Throws unless the whole range is inside one region.
+    /// Throws unless the whole range is inside one region. The pointer may be written
+    /// through, so the range counts as dirty when dirty pages are tracked.
     public func hostPointer(at address: GuestAddress, length: UInt64) throws(GuestMemoryError) -> UnsafeMutableRawPointer {
-        for region in regions {
-            if let offset = region.range.offset(of: address.rawValue, count: length) { return region.hostPointer + Int(offset) }
-        }
-        throw GuestMemoryError.outOfBounds(address: address, length: length)
+        try locate(address, length: length, forWriting: true)
     }
 
     /// A buffer over `length` guest bytes at `address`, for bulk copies such as disk I/O.
+    /// Marked dirty like `hostPointer`: the caller may fill it.
     public func buffer(at address: GuestAddress, length: UInt64) throws(GuestMemoryError) -> UnsafeMutableRawBufferPointer {
         UnsafeMutableRawBufferPointer(start: try hostPointer(at: address, length: length), count: Int(length))
+    }
+
+    /// A read-only buffer over `length` guest bytes at `address` (not marked dirty).
+    public func readOnlyBuffer(at address: GuestAddress, length: UInt64) throws(GuestMemoryError) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: try locate(address, length: length, forWriting: false), count: Int(length))
+    }
+
+    /// Marks `[address, address+length)` dirty, for a write made through a pointer obtained
+    /// earlier. Does nothing outside RAM or when dirty pages are not tracked.
+    public func markDirty(_ address: GuestAddress, length: UInt64) {
+        guard let dirtyPages else { return }
+        for (index, region) in regions.enumerated() {
+            if let offset = region.range.offset(of: address.rawValue, count: length) {
+                dirtyPages[index].mark(offset: offset, length: length)
+                return
+            }
+        }
+    }
+
+    private func locate(_ address: GuestAddress, length: UInt64, forWriting: Bool) throws(GuestMemoryError) -> UnsafeMutableRawPointer {
+        for (index, region) in regions.enumerated() {
+            if let offset = region.range.offset(of: address.rawValue, count: length) {
+                if forWriting, let dirtyPages { dirtyPages[index].mark(offset: offset, length: length) }
+                return region.hostPointer + Int(offset)
+            }
+        }
+        throw GuestMemoryError.outOfBounds(address: address, length: length)
     }
 
     // MARK: - Typed access (little-endian, unaligned allowed)
 
     public func read<T: FixedWidthInteger>(_ type: T.Type = T.self, at address: GuestAddress) throws(GuestMemoryError) -> T {
-        let pointer = try hostPointer(at: address, length: UInt64(MemoryLayout<T>.size))
+        let pointer = try locate(address, length: UInt64(MemoryLayout<T>.size), forWriting: false)
         return T(littleEndian: pointer.loadUnaligned(as: T.self))
     }
 
@@ -112,7 +146,7 @@ public final class GuestMemory: @unchecked Sendable {
     }
 
     public func readBytes(at address: GuestAddress, count: Int) throws(GuestMemoryError) -> [UInt8] {
-        let pointer = try hostPointer(at: address, length: UInt64(count))
+        let pointer = try locate(address, length: UInt64(count), forWriting: false)
         return Array(UnsafeRawBufferPointer(start: pointer, count: count))
     }
 

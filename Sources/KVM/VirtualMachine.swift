@@ -34,6 +34,19 @@ public final class VirtualMachine: Sendable {
         try ioctlStruct(fd, CKVM_SET_USER_MEMORY_REGION, &region, "KVM_SET_USER_MEMORY_REGION(slot \(slot))")
     }
 
+    /// The pages of memory slot `slot` (`pageCount` pages) the guest wrote since the last
+    /// call, one bit per page in 64-bit words; KVM clears the log as it hands it over. The
+    /// slot must have been registered with `KVM_MEM_LOG_DIRTY_PAGES`.
+    public func dirtyLog(slot: UInt32, pageCount: Int) throws(KVMError) -> [UInt64] {
+        var words = [UInt64](repeating: 0, count: max((pageCount + 63) / 64, 1))
+        let result = words.withUnsafeMutableBytes { bytes in
+            var log = ckvm_dirty_log(slot, bytes.baseAddress)
+            return withUnsafeMutablePointer(to: &log) { ioctl(fd, CKVM_GET_DIRTY_LOG, UnsafeMutableRawPointer($0)) }
+        }
+        if result < 0 { throw KVMError.systemCall(operation: "KVM_GET_DIRTY_LOG(slot \(slot))", errno: errno) }
+        return Array(words.prefix((pageCount + 63) / 64))
+    }
+
     /// The in-kernel PIC pair, IOAPIC and per-vCPU LAPICs.
     public func createIRQChip() throws(KVMError) {
         let result = ioctl(fd, CKVM_CREATE_IRQCHIP)

@@ -20,12 +20,16 @@ public struct BootConfiguration: Sendable, Equatable {
     public var bootTimerStart: BootTimer.Instant?
     /// The virtio-vsock device, attached after the network interfaces; nil for none.
     public var vsock: VsockConfiguration?
+    /// Firecracker's `track_dirty_pages`: KVM and the VMM record which pages change, so that a
+    /// diff snapshot writes only those. Unavailable on a KVM without dirty logging (PVM).
+    public var trackDirtyPages: Bool
 
     public init(
         kernelPath: String, initrdPath: String? = nil, commandLine: String = "", memoryMiB: Int = 128, vcpuCount: Int = 1, disks: [DiskConfiguration] = [],
         netInterfaces: [NetConfiguration] = [], transport: VirtioTransportKind = .pci, entropy: Bool = false,
-        bootTimerStart: BootTimer.Instant? = nil
+        bootTimerStart: BootTimer.Instant? = nil, trackDirtyPages: Bool = false
     ) {
+        self.trackDirtyPages = trackDirtyPages
         self.kernelPath = kernelPath
         self.initrdPath = initrdPath
         self.commandLine = commandLine

@@ -53,7 +53,7 @@ public final class Machine: Sendable {
         do throws(GuestMemoryError) {
             // The limit check above keeps the size far from the top of the address space.
             guard let layout = X86Layout.ramLayout(size: memorySize) else { throw GuestMemoryError.invalidLayout("\(memorySize) bytes of RAM") }
-            memory = try GuestMemory(layout: layout)
+            memory = try GuestMemory(layout: layout, trackDirtyPages: configuration.trackDirtyPages)
         } catch {
             throw .memory(error)
         }
@@ -149,9 +149,11 @@ public final class Machine: Sendable {
             kvm = try KVMSystem(path: kvmDevicePath)
             vm = try kvm.createVM()
             try vm.setTSSAddress(X86Layout.tssAddress)
-            for (slot, region) in memory.regions.enumerated() {
-                try vm.setUserMemoryRegion(slot: UInt32(slot), guestRange: region.range, hostAddress: region.hostAddress)
-            }
+        } catch {
+            throw MachineError.kvm(error)
+        }
+        try Self.registerMemory(memory, in: vm, kvmDevicePath: kvmDevicePath)
+        do {
             try vm.createIRQChip()
             try vm.createPIT2()
             vcpus = try (0..<vcpuCount).map { id throws(KVMError) in try vm.createVCPU(id: id) }
@@ -190,6 +192,21 @@ public final class Machine: Sendable {
             vm: vm, memory: memory, mmioBus: mmioBus, virtioDevices: transport == .mmio ? virtioDevices : [], logger: logger)
         runners = vcpus.map { [logger, exitCounters] in
             VCPURunner(vcpu: $0, portBus: portBus, mmioBus: mmioBus, control: control, logger: logger, exitCounters: exitCounters)
+        }
+    }
+
+    /// One KVM memory slot per RAM region, in order. When `memory` tracks dirty pages, KVM
+    /// logs the guest's writes too (`KVM_MEM_LOG_DIRTY_PAGES`); a KVM that refuses fails
+    /// the boot with an error naming the feature.
+    static func registerMemory(_ memory: GuestMemory, in vm: VirtualMachine, kvmDevicePath: String) throws(MachineError) {
+        let flags = memory.tracksDirtyPages ? CKVM_MEM_LOG_DIRTY_PAGES : 0
+        for (slot, region) in memory.regions.enumerated() {
+            do {
+                try vm.setUserMemoryRegion(slot: UInt32(slot), guestRange: region.range, hostAddress: region.hostAddress, flags: flags)
+            } catch {
+                if flags != 0, case .systemCall(_, let code) = error { throw .dirtyPageTrackingUnavailable(kvmDevicePath: kvmDevicePath, errno: code) }
+                throw .kvm(error)
+            }
         }
     }
 

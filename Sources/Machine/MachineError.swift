@@ -21,6 +21,9 @@ public enum MachineError: Error, CustomStringConvertible, Sendable {
     /// The request does not fit the VM's lifecycle state (pausing a stopped VM).
     case invalidState(String)
     case snapshot(SnapshotError)
+    /// `track_dirty_pages` was asked for but KVM refused to log a memory slot's dirty pages
+    /// (PVM was expected to; the development host's PVM does not).
+    case dirtyPageTrackingUnavailable(kvmDevicePath: String, errno: Int32)
 
     public var description: String {
         switch self {
@@ -33,6 +36,8 @@ public enum MachineError: Error, CustomStringConvertible, Sendable {
         case .device(let error): return "invalid configuration: \(error)"
         case .invalidState(let why): return why
         case .snapshot(let error): return "snapshot: \(error)"
+        case .dirtyPageTrackingUnavailable(let path, let errno):
+            return "dirty page tracking (track_dirty_pages) is unavailable: \(path) refused KVM_MEM_LOG_DIRTY_PAGES (\(SystemError.message(errno)))"
         }
     }
 }

@@ -12,7 +12,7 @@ struct Swiftlet: AsyncParsableCommand {
             Shell completion: `swiftlet --generate-completion-script bash|zsh|fish` prints a script.
             """,
         version: SwiftletVersion.current,
-        subcommands: [RunCommand.self, ClientPause.self, ClientResume.self, ClientStatus.self, ClientSnapshot.self, ClientRestore.self, JailCommand.self])
+        subcommands: [RunCommand.self, ClientPause.self, ClientResume.self, ClientStatus.self, ClientSnapshot.self, ClientRestore.self, SnapshotRebaseCommand.self, JailCommand.self])
 
     /// Every error, ArgumentParser's included, starts like this.
     static var _errorPrefix: String { Diagnostics.errorPrefix }

@@ -27,6 +27,15 @@ struct APIRouterTests {
                 "PUT", "/machine-config",
                 #"{"vcpu_count": 32, "mem_size_mib": 16, "smt": false, "track_dirty_pages": false, "huge_pages": "None"}"#)
                 == .putMachineConfig(MachineConfig(vcpuCount: 32, memSizeMiB: 16)))
+        // Dirty page tracking is Firecracker's switch for diff snapshots, in PUT and PATCH.
+        #expect(
+            try route("PUT", "/machine-config", #"{"vcpu_count": 1, "mem_size_mib": 64, "track_dirty_pages": true}"#)
+                == .putMachineConfig(MachineConfig(vcpuCount: 1, memSizeMiB: 64, trackDirtyPages: true)))
+        #expect(
+            try route("PATCH", "/machine-config", #"{"track_dirty_pages": true}"#)
+                == .patchMachineConfig(MachineConfigUpdate(trackDirtyPages: true)))
+        #expect(MachineConfigUpdate(trackDirtyPages: true).applied(to: .firecrackerDefault).trackDirtyPages)
+        #expect(!MachineConfigUpdate(vcpuCount: 2).applied(to: MachineConfig(vcpuCount: 1, memSizeMiB: 64, trackDirtyPages: false)).trackDirtyPages)
     }
 
     @Test func bootSource() throws {
@@ -117,6 +126,9 @@ struct APIRouterTests {
         #expect(
             try route("PUT", "/snapshot/create", #"{"snapshot_path": "a", "mem_file_path": "b", "snapshot_type": "Full"}"#)
                 == .createSnapshot(SnapshotFiles(snapshotPath: "a", memFilePath: "b")))
+        #expect(
+            try route("PUT", "/snapshot/create", #"{"snapshot_path": "a", "mem_file_path": "b", "snapshot_type": "Diff"}"#)
+                == .createSnapshot(SnapshotFiles(snapshotPath: "a", memFilePath: "b", snapshotType: .diff)))
         #expect(
             try route(
                 "PUT", "/snapshot/load",
@@ -211,7 +223,8 @@ struct APIRouterTests {
         ("PUT", "/drives/a", #"{"drive_id": "a", "path_on_host": "/d", "is_root_device": true, "cache_type": 1}"#, "cache_type"),
         ("PUT", "/actions", #"{"action_type": "Reboot"}"#, "unknown action_type 'Reboot'"),
         ("PATCH", "/vm", #"{"state": "Stopped"}"#, "unknown state 'Stopped'"),
-        ("PUT", "/snapshot/create", #"{"snapshot_path": "s", "mem_file_path": "m", "snapshot_type": "Diff"}"#, "Diff snapshots are not supported"),
+        ("PUT", "/snapshot/create", #"{"snapshot_path": "s", "mem_file_path": "m", "snapshot_type": 1}"#, "'snapshot_type' must be a string"),
+        ("PUT", "/machine-config", #"{"vcpu_count": 1, "mem_size_mib": 128, "track_dirty_pages": "yes"}"#, "'track_dirty_pages' must be a boolean"),
         ("PUT", "/snapshot/create", #"{"snapshot_path": "s", "mem_file_path": "m", "snapshot_type": "Half"}"#, "unknown snapshot_type"),
         ("PUT", "/snapshot/load", #"{"snapshot_path": "s"}"#, "got neither"),
         ("PUT", "/snapshot/load", #"{"snapshot_path": "s", "mem_file_path": "m", "mem_backend": {"backend_type": "File", "backend_path": "m"}}"#, "got both"),

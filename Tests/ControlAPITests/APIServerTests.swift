@@ -132,7 +132,7 @@ struct APIServerTests {
             ("PUT", "/boot-source", nil),
             ("GET", "/unknown", nil),
             ("DELETE", "/vm", nil),
-            ("PUT", "/snapshot/create", #"{"snapshot_path": "/s", "mem_file_path": "/m", "snapshot_type": "Diff"}"#),
+            ("PUT", "/snapshot/create", #"{"snapshot_path": "/s", "mem_file_path": "/m", "snapshot_type": "Half"}"#),
         ]
         for (method, path, body) in cases {
             let response = try client.send(method: method, path: path, body: body)

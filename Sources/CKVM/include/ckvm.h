@@ -21,6 +21,8 @@ static const unsigned long CKVM_GET_MSR_INDEX_LIST = KVM_GET_MSR_INDEX_LIST;
 // VM ioctls.
 static const unsigned long CKVM_CREATE_VCPU = KVM_CREATE_VCPU;
 static const unsigned long CKVM_SET_USER_MEMORY_REGION = KVM_SET_USER_MEMORY_REGION;
+static const unsigned long CKVM_GET_DIRTY_LOG = KVM_GET_DIRTY_LOG;
+static const unsigned int CKVM_MEM_LOG_DIRTY_PAGES = KVM_MEM_LOG_DIRTY_PAGES;
 static const unsigned long CKVM_SET_TSS_ADDR = KVM_SET_TSS_ADDR;
 static const unsigned long CKVM_SET_IDENTITY_MAP_ADDR = KVM_SET_IDENTITY_MAP_ADDR;
 static const unsigned long CKVM_CREATE_IRQCHIP = KVM_CREATE_IRQCHIP;
@@ -83,6 +85,15 @@ static inline void *ckvm_run_io_data(struct kvm_run *run) {
 // Swift's union accessors `&run.pointee.mmio.data` would name a temporary copy.
 static inline void *ckvm_run_mmio_data(struct kvm_run *run) {
     return run->mmio.data;
+}
+
+// A kvm_dirty_log for `slot` whose bitmap is `bitmap`: the pointer sits in an anonymous
+// union that Swift would make awkward to fill.
+static inline struct kvm_dirty_log ckvm_dirty_log(unsigned int slot, void *bitmap) {
+    struct kvm_dirty_log log = {0};
+    log.slot = slot;
+    log.dirty_bitmap = bitmap;
+    return log;
 }
 
 #endif

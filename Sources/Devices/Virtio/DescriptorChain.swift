@@ -60,7 +60,7 @@ public struct DescriptorChain: Sendable, Equatable {
 
     /// Guest RAM behind `buffer`, for reading it (e.g. the payload of a disk write).
     public func contents(of buffer: GuestBuffer) throws(VirtqueueError) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(try access { () throws(GuestMemoryError) in try memory.buffer(at: buffer.address, length: UInt64(buffer.length)) })
+        try access { () throws(GuestMemoryError) in try memory.readOnlyBuffer(at: buffer.address, length: UInt64(buffer.length)) }
     }
 
     /// Guest RAM behind a device-writable `buffer`, for filling it (e.g. from a disk read).

@@ -18,9 +18,17 @@ extension Machine {
     /// Writes guest RAM to `memoryPath` and the rest of the VM to `statePath`. The VM must be
     /// paused. Memory is written first, so a state file always names complete memory, and
     /// each file appears under its name only once it is complete.
-    public func createSnapshot(statePath: String, memoryPath: String) throws(MachineError) {
+    ///
+    /// A `.diff` snapshot needs dirty page tracking and writes only the pages written since the
+    /// previous snapshot (or the boot): those KVM logged for the guest OR'ed with those the VMM
+    /// wrote itself. Any snapshot taken while tracking clears both logs, so the next diff is
+    /// relative to it.
+    public func createSnapshot(statePath: String, memoryPath: String, type: SnapshotType = .full) throws(MachineError) {
         guard control.isQuiescent else {
             throw MachineError.invalidState("the VM must be paused before a snapshot is taken")
+        }
+        if type == .diff, !memory.tracksDirtyPages {
+            throw MachineError.invalidState("Diff snapshots are not allowed on uVMs with dirty page tracking disabled (set track_dirty_pages in machine-config).")
         }
         let hostBacked = pci.virtioFunctions.compactMap { $0.device as? any HostFileBackedDevice }
         let inputs = bootFiles + hostBacked.flatMap { $0.hostFiles.map { SnapshotOutputCheck.Input(what: $0.what, path: $0.path, identity: $0.identity) } }
@@ -36,7 +44,11 @@ extension Machine {
         } catch {
             throw .snapshot(.syncingDisks(error))
         }
-        let snapshot = try captureState()
+        var snapshot = try captureState()
+        snapshot.snapshotType = type
+        // Read (and so cleared) before any file is written: a failed snapshot loses the log,
+        // which only makes the next diff unusable, as it would be in Firecracker.
+        let dirty = try takeDirtyPages()
         let payload: Data
         do {
             payload = try JSONEncoder().encode(snapshot)
@@ -46,8 +58,13 @@ extension Machine {
         do {
             try SnapshotFile.atomicWrite(path: memoryPath) { fd in
                 var fileOffset = 0
-                for region in memory.regions {
-                    try SparseMemoryWriter.write(region.hostPointer, count: Int(region.size), to: fd, at: fileOffset, path: memoryPath)
+                for (index, region) in memory.regions.enumerated() {
+                    if type == .diff, let dirty {
+                        try SparseMemoryWriter.writeDirty(
+                            region.hostPointer, count: Int(region.size), dirty: dirty[index], to: fd, at: fileOffset, path: memoryPath)
+                    } else {
+                        try SparseMemoryWriter.write(region.hostPointer, count: Int(region.size), to: fd, at: fileOffset, path: memoryPath)
+                    }
                     fileOffset += Int(region.size)
                 }
                 // Sizes the file so that trailing zero pages, written as holes, still count.
@@ -63,6 +80,31 @@ extension Machine {
         } catch {
             throw .snapshot(.encoding(error))
         }
+    }
+
+    /// Per memory slot, the pages written since the last call: KVM's dirty log for the guest's
+    /// writes OR'ed with the VMM's own (`GuestMemory.dirtyPages`), both cleared. Nil when dirty
+    /// pages are not tracked.
+    private func takeDirtyPages() throws(MachineError) -> [[UInt64]]? {
+        guard let software = memory.dirtyPages else { return nil }
+        var result: [[UInt64]] = []
+        var guestPages = 0, vmmPages = 0
+        for (index, region) in memory.regions.enumerated() {
+            let pageCount = Int(region.size) / SparseMemoryWriter.pageSize
+            let logged: [UInt64]
+            do {
+                logged = try vm.dirtyLog(slot: UInt32(index), pageCount: pageCount)
+            } catch {
+                throw .snapshot(.capturing(error))
+            }
+            let written = software[index].take()
+            guestPages += logged.reduce(0) { $0 + $1.nonzeroBitCount }
+            vmmPages += written.reduce(0) { $0 + $1.nonzeroBitCount }
+            result.append(zip(logged, written).map { $0 | $1 })
+        }
+        let total = result.reduce(0) { $0 + $1.reduce(0) { $0 + $1.nonzeroBitCount } }
+        logger.info("dirty pages since the last snapshot", metadata: ["total": "\(total)", "kvm": "\(guestPages)", "vmm": "\(vmmPages)"])
+        return result
     }
 
     private func captureState() throws(MachineError) -> MachineSnapshot {

@@ -24,6 +24,9 @@ struct MachineSnapshot: Codable {
     var vm: VMState
     /// Every device's state under its key (`DeviceStateKey`, `VirtioDeviceKind`).
     var devices: [DeviceStateRecord]
+    /// Which memory file goes with this state: a full one, or a diff that must be rebased onto
+    /// its base before a restore. Absent in files written before diff snapshots (full).
+    var snapshotType: SnapshotType?
 
     var memoryBytes: UInt64 { memoryRegions.reduce(0) { $0 + $1.size } }
 }

@@ -31,6 +31,25 @@ enum SparseMemoryWriter {
         }
     }
 
+    /// Writes the pages of `source` whose bit is set in `dirty` (one bit per page, 64 pages a
+    /// word), each explicitly even when all zeros: a zero page that changed must overwrite the
+    /// base's data when the diff is rebased. Clean pages stay holes.
+    static func writeDirty(_ source: UnsafeRawPointer, count: Int, dirty: [UInt64], to fd: Int32, at fileOffset: Int, path: String) throws(SnapshotFileError) {
+        let pageCount = (count + pageSize - 1) / pageSize
+        func isDirty(_ page: Int) -> Bool { page / 64 < dirty.count && dirty[page / 64] & (1 << UInt64(page % 64)) != 0 }
+        var page = 0
+        while page < pageCount {
+            guard isDirty(page) else {
+                page += 1
+                continue
+            }
+            let first = page
+            while page < pageCount, isDirty(page) { page += 1 }
+            let start = first * pageSize, end = min(page * pageSize, count)
+            try writeRun(source + start, length: end - start, fd: fd, offset: fileOffset + start, path: path)
+        }
+    }
+
     static func isZero(_ pointer: UnsafeRawPointer, _ length: Int) -> Bool {
         let words = length / 8
         var accumulated: UInt64 = 0

@@ -195,7 +195,8 @@ final class MachineBackend: VMMBackend {
                         id: $0.interfaceID, tap: $0.hostDeviceName, mac: $0.guestMAC, receiveRateLimit: $0.receiveRateLimiter,
                         transmitRateLimit: $0.transmitRateLimiter)
                 },
-                transport: transport, entropy: configuration.entropy != nil, bootTimerStart: bootTimerStart)
+                transport: transport, entropy: configuration.entropy != nil, bootTimerStart: bootTimerStart,
+                trackDirtyPages: configuration.machineConfig.trackDirtyPages)
             build.vsock = configuration.vsock.map { VsockConfiguration(id: $0.vsockID ?? "vsock", guestCID: $0.guestCID, udsPath: $0.udsPath) }
             let machine = try Machine.boot(build, kvmDevicePath: kvmDevicePath, serialOutput: serialOutput, logger: logger)
             machine.start()
@@ -256,7 +257,8 @@ final class MachineBackend: VMMBackend {
     func createSnapshot(_ files: SnapshotFiles) throws {
         try configuration.withLock { configuration in
             try configuration.rules.checkSnapshotCreate()
-            try requireMachine().createSnapshot(statePath: files.snapshotPath, memoryPath: files.memFilePath)
+            try requireMachine().createSnapshot(
+                statePath: files.snapshotPath, memoryPath: files.memFilePath, type: files.snapshotType == .diff ? .diff : .full)
         }
     }
 
