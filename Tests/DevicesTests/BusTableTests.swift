@@ -262,20 +262,26 @@ final class NamedBusDevice: BusDevice {
     @Test func concurrentInsertsAndRemovesAreNeverLost() throws {
         let bus = Bus()
         for (name, range) in Self.stable { try bus.insert(NamedBusDevice(name), range: range) }
-        // 3 × 160 four-byte slots fit the 2 KiB window.
-        let perWriter = 160
-        let writers = 3
+        // 4 × 128 four-byte slots fill the 2 KiB window.
+        let writers = 4, perWriter = 128
         let (failures, _) = Self.routeConcurrently(bus, readers: 1) {
-            DispatchQueue.concurrentPerform(iterations: writers) { writer in
-                // Each writer owns every `writers`th slot in the window: inserts all of them,
-                // then removes every other one.
-                let bases = (0..<perWriter).map { Self.window.start + UInt64($0 * writers + writer) * 4 }
-                let devices = bases.map { MovingDevice(bases: [$0]) }
-                for (device, base) in zip(devices, bases) { try? bus.insert(device, base: base, length: 4) }
-                for (device, base) in zip(devices, bases).enumerated().filter({ $0.offset % 2 == 0 }).map(\.element) {
-                    bus.remove(device, base: base)
-                }
+            let go = Atomic<Bool>(false)
+            let group = DispatchGroup()
+            for writer in 0..<writers {
+                group.enter()
+                Thread {
+                    defer { group.leave() }
+                    // Each writer owns every `writers`th slot in the window: it inserts all of
+                    // them, then removes every other one, racing the other writers throughout.
+                    let bases = (0..<perWriter).map { Self.window.start + UInt64($0 * writers + writer) * 4 }
+                    let devices = bases.map { MovingDevice(bases: [$0]) }
+                    while !go.load(ordering: .relaxed) {}
+                    for (device, base) in zip(devices, bases) { try? bus.insert(device, base: base, length: 4) }
+                    for index in stride(from: 0, to: perWriter, by: 2) { bus.remove(devices[index], base: bases[index]) }
+                }.start()
             }
+            go.store(true, ordering: .relaxed)
+            group.wait()
         }
         #expect(failures == [])
         let moving = bus.ranges.filter { Self.window.contains($0.start) }
