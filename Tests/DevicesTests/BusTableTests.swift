@@ -9,11 +9,30 @@ import Testing
 @testable import Devices
 
 /// A device that only answers with its name; the bus's answer is what these tests check.
+/// Given a base and a log, it also checks each 8-byte write, whose data is the address the
+/// writer meant: the bus must have routed it here with the offset from that base.
 final class NamedBusDevice: BusDevice {
     let name: String
-    init(_ name: String) { self.name = name }
+    let base: UInt64?
+    let log: FailureLog?
+    init(_ name: String, base: UInt64? = nil, log: FailureLog? = nil) {
+        self.name = name
+        self.base = base
+        self.log = log
+    }
     func read(offset: UInt64, data: UnsafeMutableRawBufferPointer) { data.fillWithZeros() }
-    func write(offset: UInt64, data: UnsafeRawBufferPointer) {}
+    func write(offset: UInt64, data: UnsafeRawBufferPointer) {
+        guard let base, let log, data.count == 8 else { return }
+        let address = data.loadUnaligned(as: UInt64.self)
+        if address &- offset != base { log.add("\(name): 0x\(String(address, radix: 16)) arrived at offset \(offset)") }
+    }
+}
+
+/// What concurrent readers and devices found wrong (the first few of it).
+final class FailureLog: Sendable {
+    private let entries = Mutex<[String]>([])
+    func add(_ text: String) { entries.withLock { if $0.count < 20 { $0.append(text) } } }
+    var all: [String] { entries.withLock { $0 } }
 }
 
 /// The bus's routing table: bisection at every boundary, the overlap checks against both
@@ -134,6 +153,40 @@ final class NamedBusDevice: BusDevice {
         #expect(released == nil)
     }
 
+    @Test func aReaderFollowsEveryChangeMadeAfterItWasCreated() throws {
+        let bus = Bus()
+        let reader = bus.reader()
+        let device = RecordingBusDevice()
+        var byte: UInt8 = 0
+        func readByte(_ address: UInt64) -> Bool { withUnsafeMutableBytes(of: &byte) { reader.read(address: address, data: $0) } }
+        #expect(!readByte(0x100) && byte == 0xFF)
+        try bus.insert(device, base: 0x100, length: 8)
+        #expect(readByte(0x107) && byte == 0)
+        #expect(withUnsafeBytes(of: UInt16(0xABCD)) { reader.write(address: 0x106, data: $0) })
+        #expect(!withUnsafeBytes(of: UInt16(0xABCD)) { reader.write(address: 0x107, data: $0) })  // straddles the end
+        bus.remove(device, base: 0x100)
+        #expect(!readByte(0x100) && byte == 0xFF)
+        #expect(device.accesses.withLock { $0.map { [$0.offset, UInt64($0.count), $0.write ? 1 : 0] } } == [[7, 1, 0], [6, 2, 1]])
+    }
+
+    @Test func aReaderLetsGoOfAReplacedTableAtItsNextAccess() throws {
+        let bus = Bus()
+        let reader = bus.reader()
+        weak var released: NamedBusDevice?
+        try {
+            let device = NamedBusDevice("gone")
+            released = device
+            try bus.insert(device, base: 0x1000, length: 0x10)
+            #expect(withUnsafeBytes(of: UInt8(1)) { reader.write(address: 0x1000, data: $0) })
+            bus.remove(device, base: 0x1000)
+        }()
+        // The reader still holds the table it routed through…
+        #expect(released != nil)
+        // …until its next access, which loads the new one.
+        #expect(!withUnsafeBytes(of: UInt8(1)) { reader.write(address: 0x1000, data: $0) })
+        #expect(released == nil)
+    }
+
     // MARK: - Replacement under concurrent readers
 
     /// Stable devices that are never removed, with gaps between them that are never claimed,
@@ -147,23 +200,33 @@ final class NamedBusDevice: BusDevice {
     static let gaps: [UInt64] = [0x0FFF, 0x1010, 0x2FFF, 0x3010, 0x4FFF, 0x5010, 0x1_0000]
 
     /// A device the writer maps at one of two bases, like a BAR the guest moves: wherever the
-    /// bus routes an access to it, the access must lie inside one of them.
+    /// bus routes an access to it, the access must lie inside one of them (checked by the
+    /// readers for `resolve`, and by the device for 8-byte writes through a `Bus.Reader`).
     final class MovingDevice: BusDevice {
         let bases: [UInt64]
+        let log: FailureLog?
         static let length: UInt64 = 0x40
-        init(bases: [UInt64]) { self.bases = bases }
+        init(bases: [UInt64], log: FailureLog? = nil) {
+            self.bases = bases
+            self.log = log
+        }
         func read(offset: UInt64, data: UnsafeMutableRawBufferPointer) {}
-        func write(offset: UInt64, data: UnsafeRawBufferPointer) {}
+        func write(offset: UInt64, data: UnsafeRawBufferPointer) {
+            guard let log, data.count == 8 else { return }
+            let address = data.loadUnaligned(as: UInt64.self)
+            if !bases.contains(address &- offset) || offset + 8 > Self.length {
+                log.add("moving \(bases): 0x\(String(address, radix: 16)) arrived at offset \(offset)")
+            }
+        }
     }
 
-    /// Runs `readers` threads that route accesses and check every answer, while `write` runs
-    /// on this thread; returns the failures they saw (empty when every answer was consistent)
-    /// and how many accesses they routed.
-    static func routeConcurrently(_ bus: Bus, readers: Int, while write: () throws -> Void) rethrows -> (failures: [String], lookups: Int) {
+    /// Runs `readers` threads that route accesses and check every answer, through the bus
+    /// and through a `Bus.Reader` each, while `write` runs on this thread; failures go to
+    /// `log`. Returns how many accesses the readers routed.
+    static func routeConcurrently(_ bus: Bus, readers: Int, log: FailureLog, while write: () throws -> Void) rethrows -> Int {
         let done = Atomic<Bool>(false)
         let lookups = Atomic<Int>(0)
         let started = Atomic<Int>(0)
-        let failures = Mutex<[String]>([])
         let group = DispatchGroup()
         for reader in 0..<readers {
             group.enter()
@@ -171,7 +234,8 @@ final class NamedBusDevice: BusDevice {
                 defer { group.leave() }
                 var round: UInt64 = UInt64(reader)
                 var count = 0
-                func fail(_ text: String) { failures.withLock { if $0.count < 20 { $0.append(text) } } }
+                func fail(_ text: String) { log.add(text) }
+                let view = bus.reader()
                 started.wrappingAdd(1, ordering: .relaxed)
                 repeat {
                     round &+= 1
@@ -194,8 +258,27 @@ final class NamedBusDevice: BusDevice {
                             fail("window 0x\(String(address, radix: 16)) ×\(width) → offset \(offset), base 0x\(String(base, radix: 16)) not \(moving.bases)")
                         }
                     }
-                    count += stable.count + gaps.count + 4
+                    // The same through the reader: devices check the 8-byte writes.
+                    for (name, range) in stable {
+                        let address = range.start + round % (range.length - 7)
+                        if !withUnsafeBytes(of: address, { view.write(address: address, data: $0) }) { fail("reader: stable \(name) unclaimed") }
+                    }
+                    for gap in gaps {
+                        var byte: UInt8 = 0
+                        if withUnsafeMutableBytes(of: &byte, { view.read(address: gap, data: $0) }) || byte != 0xFF {
+                            fail("reader: gap 0x\(String(gap, radix: 16)) claimed")
+                        }
+                    }
+                    let address = window.start + (round &* 7) % window.length
+                    withUnsafeBytes(of: address) { _ = view.write(address: address, data: $0) }
+                    count += 2 * (stable.count + gaps.count) + 5
                 } while !done.load(ordering: .relaxed)
+                // The writer has finished: the reader must now route exactly as the bus does,
+                // not by some table it kept from before.
+                for address in stride(from: window.start, to: window.start + window.length, by: 8) {
+                    let claimed = withUnsafeBytes(of: address) { view.write(address: address, data: $0) }
+                    if claimed != (bus.resolve(address, count: 8) != nil) { fail("reader: stale at 0x\(String(address, radix: 16))") }
+                }
                 lookups.wrappingAdd(count, ordering: .relaxed)
             }.start()
         }
@@ -210,18 +293,19 @@ final class NamedBusDevice: BusDevice {
         }
         done.store(true, ordering: .relaxed)
         group.wait()
-        return (failures.withLock { $0 }, lookups.load(ordering: .relaxed))
+        return lookups.load(ordering: .relaxed)
     }
 
     @Test func readersAlwaysSeeAWholeTableWhileRangesAreInsertedMovedAndRemoved() throws {
         let bus = Bus()
-        for (name, range) in Self.stable { try bus.insert(NamedBusDevice(name), range: range) }
+        let log = FailureLog()
+        for (name, range) in Self.stable { try bus.insert(NamedBusDevice(name, base: range.start, log: log), range: range) }
         // Each slot is a BAR-sized range in the window; a device moves between its two slots.
         let slots = (0..<UInt64(32)).map { Self.window.start + $0 * MovingDevice.length }
         var live: [(device: MovingDevice, base: UInt64)] = []
         var generator = SystemRandomNumberGenerator()
         let start = Date()
-        let (failures, lookups) = try Self.routeConcurrently(bus, readers: 3) {
+        let lookups = try Self.routeConcurrently(bus, readers: 3, log: log) {
             var changes = 0
             // Enough changes that readers overlap many replacements, with a floor on time so
             // that a slow (shared, 2-core) machine still interleaves them.
@@ -234,7 +318,7 @@ final class NamedBusDevice: BusDevice {
                     // A new device in a free slot, able to move to another free slot.
                     let first = free.randomElement(using: &generator)!
                     let second = free.randomElement(using: &generator)!
-                    let device = MovingDevice(bases: [first, second])
+                    let device = MovingDevice(bases: [first, second], log: log)
                     try bus.insert(device, base: first, length: MovingDevice.length)
                     live.append((device, first))
                 case 1 where !live.isEmpty:
@@ -252,7 +336,7 @@ final class NamedBusDevice: BusDevice {
                 }
             }
         }
-        #expect(failures == [])
+        #expect(log.all == [])
         #expect(lookups > 0)
         // The final table is exactly what the writer left: stable ranges plus the live ones.
         let expected = (Self.stable.map(\.range) + live.map { AddressRange(start: $0.base, length: MovingDevice.length)! }).sorted { $0.start < $1.start }
@@ -261,10 +345,11 @@ final class NamedBusDevice: BusDevice {
 
     @Test func concurrentInsertsAndRemovesAreNeverLost() throws {
         let bus = Bus()
-        for (name, range) in Self.stable { try bus.insert(NamedBusDevice(name), range: range) }
+        let log = FailureLog()
+        for (name, range) in Self.stable { try bus.insert(NamedBusDevice(name, base: range.start, log: log), range: range) }
         // 4 × 128 four-byte slots fill the 2 KiB window.
         let writers = 4, perWriter = 128
-        let (failures, _) = Self.routeConcurrently(bus, readers: 1) {
+        _ = Self.routeConcurrently(bus, readers: 1, log: log) {
             let go = Atomic<Bool>(false)
             let group = DispatchGroup()
             for writer in 0..<writers {
@@ -274,7 +359,7 @@ final class NamedBusDevice: BusDevice {
                     // Each writer owns every `writers`th slot in the window: it inserts all of
                     // them, then removes every other one, racing the other writers throughout.
                     let bases = (0..<perWriter).map { Self.window.start + UInt64($0 * writers + writer) * 4 }
-                    let devices = bases.map { MovingDevice(bases: [$0]) }
+                    let devices = bases.map { MovingDevice(bases: [$0], log: log) }
                     while !go.load(ordering: .relaxed) {}
                     for (device, base) in zip(devices, bases) { try? bus.insert(device, base: base, length: 4) }
                     for index in stride(from: 0, to: perWriter, by: 2) { bus.remove(devices[index], base: bases[index]) }
@@ -283,7 +368,7 @@ final class NamedBusDevice: BusDevice {
             go.store(true, ordering: .relaxed)
             group.wait()
         }
-        #expect(failures == [])
+        #expect(log.all == [])
         let moving = bus.ranges.filter { Self.window.contains($0.start) }
         #expect(moving.count == writers * perWriter / 2)
         #expect(moving.map(\.start) == moving.map(\.start).sorted())

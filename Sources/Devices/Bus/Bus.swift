@@ -1,5 +1,6 @@
 import Atomics
 import SwiftletCore
+import Synchronization
 
 /// An address space (port I/O or MMIO) that routes each access to the device owning it.
 ///
@@ -17,6 +18,10 @@ import SwiftletCore
 /// reader never sees a table freed under it and a replaced table is freed once its last
 /// reader lets go. An access concurrent with an insert or remove is routed by the table
 /// before or after it, never by a mixture; one that starts after either returned sees it.
+///
+/// vCPUs route through a `Reader` each, which keeps the table it last loaded and reloads it
+/// only after a change: `ManagedAtomic`'s load writes a reader count in the bus, and every
+/// vCPU writing that one cache line on every exit would make them contend where a lock did.
 public final class Bus: Sendable {
     public enum Error: Swift.Error, Equatable, CustomStringConvertible {
         case overlap(AddressRange)
@@ -64,6 +69,9 @@ public final class Bus: Sendable {
     }
 
     private let table = ManagedAtomic(Table(entries: []))
+    /// Counts the tables published, each counted after it is in `table`: a `Reader` that sees
+    /// a count it has not seen loads the table again, and gets that one or a newer one.
+    private let generation = Atomic<UInt64>(0)
 
     public init() {}
 
@@ -96,7 +104,10 @@ public final class Bus: Sendable {
         while true {
             let next = try change(current)
             let (exchanged, original) = table.compareExchange(expected: current, desired: next, ordering: .acquiringAndReleasing)
-            if exchanged { return }
+            if exchanged {
+                generation.wrappingAdd(1, ordering: .releasing)
+                return
+            }
             current = original
         }
     }
@@ -104,10 +115,7 @@ public final class Bus: Sendable {
     /// The device and offset for an access of `count` bytes at `address`, if one device's
     /// range holds all of it.
     public func resolve(_ address: UInt64, count: Int) -> (device: any BusDevice, offset: UInt64)? {
-        guard let entry = table.load(ordering: .acquiring).entry(containing: address),
-            let offset = entry.range.offset(of: address, count: UInt64(count))
-        else { return nil }
-        return (entry.device, offset)
+        table.load(ordering: .acquiring).resolve(address, count: count)
     }
 
     /// The claimed ranges in address order, as one published table has them.
@@ -116,6 +124,76 @@ public final class Bus: Sendable {
     /// Routes a read; returns false (and fills all ones) when no device claims the access.
     @discardableResult
     public func read(address: UInt64, data: UnsafeMutableRawBufferPointer) -> Bool {
+        table.load(ordering: .acquiring).read(address: address, data: data)
+    }
+
+    /// Routes a write; returns false when no device claims the access (the write is dropped).
+    @discardableResult
+    public func write(address: UInt64, data: UnsafeRawBufferPointer) -> Bool {
+        table.load(ordering: .acquiring).write(address: address, data: data)
+    }
+
+    /// A view of this bus for one vCPU thread.
+    public func reader() -> Reader { Reader(bus: self) }
+
+    /// Routes like the bus's own `read` and `write`, through the table it last loaded. The
+    /// common access costs one atomic load of the bus's table count and writes nothing shared,
+    /// not even the table's reference count. It holds that table, so the table stays alive
+    /// while in use; a table the bus replaced is freed at the reader's next access (or when
+    /// the reader goes).
+    ///
+    /// - Note: `@unchecked Sendable` because the cached table is unsynchronized: a reader is
+    ///   used by one thread at a time (each vCPU has its own, used on the vCPU's thread).
+    public final class Reader: @unchecked Sendable {
+        private let bus: Bus
+        /// The table, owned: what keeps `borrowed` alive.
+        private var table: Table
+        /// `table` again, for the accesses, which borrow it rather than retain it (a retain
+        /// would write its count, a cache line all the vCPUs' readers share). Safe because
+        /// only `refresh`, on the reader's own thread and never during a device call (a
+        /// device only ever has the bus, not a reader), replaces `table`.
+        private var borrowed: Unmanaged<Table>
+        private var seen: UInt64
+
+        fileprivate init(bus: Bus) {
+            self.bus = bus
+            // The count first: a table loaded after it is at least as new as the count says.
+            seen = bus.generation.load(ordering: .acquiring)
+            table = bus.table.load(ordering: .acquiring)
+            borrowed = Unmanaged.passUnretained(table)
+        }
+
+        private func refresh() {
+            let latest = bus.generation.load(ordering: .acquiring)
+            guard latest != seen else { return }
+            seen = latest
+            table = bus.table.load(ordering: .acquiring)
+            borrowed = Unmanaged.passUnretained(table)
+        }
+
+        /// As `Bus.read`.
+        @discardableResult
+        public func read(address: UInt64, data: UnsafeMutableRawBufferPointer) -> Bool {
+            refresh()
+            return borrowed._withUnsafeGuaranteedRef { $0.read(address: address, data: data) }
+        }
+
+        /// As `Bus.write`.
+        @discardableResult
+        public func write(address: UInt64, data: UnsafeRawBufferPointer) -> Bool {
+            refresh()
+            return borrowed._withUnsafeGuaranteedRef { $0.write(address: address, data: data) }
+        }
+    }
+}
+
+extension Bus.Table {
+    func resolve(_ address: UInt64, count: Int) -> (device: any BusDevice, offset: UInt64)? {
+        guard let entry = entry(containing: address), let offset = entry.range.offset(of: address, count: UInt64(count)) else { return nil }
+        return (entry.device, offset)
+    }
+
+    func read(address: UInt64, data: UnsafeMutableRawBufferPointer) -> Bool {
         guard let (device, offset) = resolve(address, count: data.count) else {
             data.fillWithOnes()
             return false
@@ -124,9 +202,7 @@ public final class Bus: Sendable {
         return true
     }
 
-    /// Routes a write; returns false when no device claims the access (the write is dropped).
-    @discardableResult
-    public func write(address: UInt64, data: UnsafeRawBufferPointer) -> Bool {
+    func write(address: UInt64, data: UnsafeRawBufferPointer) -> Bool {
         guard let (device, offset) = resolve(address, count: data.count) else { return false }
         device.write(offset: offset, data: data)
         return true
