@@ -21,7 +21,7 @@ import Synchronization
 ///
 /// vCPUs route through a `Reader` each, which keeps the table it last loaded and reloads it
 /// only after a change: `ManagedAtomic`'s load writes a reader count in the bus, and every
-/// vCPU writing that one cache line on every exit would make them contend where a lock did.
+/// vCPU writing that one cache line on every exit would make them contend as a lock did.
 public final class Bus: Sendable {
     public enum Error: Swift.Error, Equatable, CustomStringConvertible {
         case overlap(AddressRange)
@@ -137,10 +137,10 @@ public final class Bus: Sendable {
     public func reader() -> Reader { Reader(bus: self) }
 
     /// Routes like the bus's own `read` and `write`, through the table it last loaded. The
-    /// common access costs one atomic load of the bus's table count and writes nothing shared,
-    /// not even the table's reference count. It holds that table, so the table stays alive
-    /// while in use; a table the bus replaced is freed at the reader's next access (or when
-    /// the reader goes).
+    /// common access costs one atomic load of the bus's table count and writes nothing all
+    /// vCPUs share, not even the table's reference count. It holds that table, so the table
+    /// stays alive while in use; a table the bus replaced is freed at the reader's next access
+    /// (or when the reader goes).
     ///
     /// - Note: `@unchecked Sendable` because the cached table is unsynchronized: a reader is
     ///   used by one thread at a time (each vCPU has its own, used on the vCPU's thread).
