@@ -17,6 +17,11 @@ let package = Package(
     // Update them together, after `scripts/test.sh` passed with the new versions.
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        // ManagedAtomic, an atomic strong reference that is safe to load while another thread
+        // replaces it: the Bus's routing table (issue 14). The Synchronization module has no
+        // such type. 1.3.0 is the version swift-nio 2.101.3 already resolved to, so this pins
+        // a package that was only a transitive dependency before.
+        .package(url: "https://github.com/apple/swift-atomics", exact: "1.3.0"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
         .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
@@ -34,7 +39,11 @@ let package = Package(
         // io_uring through liburing (Debian's liburing-dev), for virtio-blk's async engine. The
         // archive is linked, not the shared library, so the binary runs where liburing is absent.
         .target(name: "CIOUring", linkerSettings: [.linkedLibrary(":liburing.a")]),
-        .target(name: "Devices", dependencies: ["CTap", "CIOUring", "SwiftletCore", "GuestMemory", "Sandbox"]),
+        .target(
+            name: "Devices",
+            dependencies: [
+                "CTap", "CIOUring", "SwiftletCore", "GuestMemory", "Sandbox", .product(name: "Atomics", package: "swift-atomics"),
+            ]),
         .target(
             name: "Machine",
             dependencies: [

@@ -52,19 +52,31 @@ public final class VCPU: @unchecked Sendable {
     /// complete only once `KVM_RUN` is entered again (it then finishes an I/O or MMIO access:
     /// stores an IN's data, retires the instruction); after `.interrupted` nothing is pending.
     /// Read it on the vCPU's thread, or while that thread is parked.
-    public private(set) var lastOutcome: RunOutcome?
+    public var lastOutcome: RunOutcome? {
+        switch lastOutcomeCode.load(ordering: .relaxed) {
+        case Self.exitedCode: return .exited
+        case Self.interruptedCode: return .interrupted
+        default: return nil
+        }
+    }
+
+    /// `lastOutcome`, stored in an atomic rather than a `var`: a class's `var` written on every
+    /// exit costs a dynamic exclusivity check (`swift_beginAccess`, a thread-local lookup),
+    /// which showed up in the exit path's profile. Relaxed: readers are ordered by the parking.
+    private let lastOutcomeCode = Atomic<UInt8>(0)
+    private static let exitedCode: UInt8 = 1, interruptedCode: UInt8 = 2
 
     /// One `KVM_RUN`. EINTR is not retried here: it is how a kick reports itself, and the
     /// caller must look at why it was kicked before running again.
     public func runOnce() throws(KVMError) -> RunOutcome {
         if ioctl(fd, CKVM_RUN) == 0 {
-            lastOutcome = .exited
+            lastOutcomeCode.store(Self.exitedCode, ordering: .relaxed)
             return .exited
         }
         let error = errno
         if error == EINTR || error == EAGAIN {
             run.pointee.immediate_exit = 0
-            lastOutcome = .interrupted
+            lastOutcomeCode.store(Self.interruptedCode, ordering: .relaxed)
             return .interrupted
         }
         throw KVMError.systemCall(operation: "KVM_RUN on vCPU \(id)", errno: error)

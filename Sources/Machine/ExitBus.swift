@@ -10,3 +10,5 @@ protocol ExitBus: Sendable {
 }
 
 extension Bus: ExitBus {}
+/// What a vCPU uses: each runner has a reader per bus, so an exit writes nothing shared.
+extension Bus.Reader: ExitBus {}

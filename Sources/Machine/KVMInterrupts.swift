@@ -4,11 +4,18 @@ import Logging
 import Synchronization
 
 /// A GSI of the in-kernel PIC/IOAPIC, driven with `KVM_IRQ_LINE`. Only level changes reach
-/// the kernel, so a device may report its level after every register access cheaply.
+/// the kernel, so a device may report its level after every register access cheaply: the
+/// common call, with the level unchanged, is one atomic exchange.
+///
+/// No lock of its own: the calls come serialized by the one device that owns the line
+/// (`InterruptLine`), so the `KVM_IRQ_LINE`s they make follow one another in that order and
+/// the kernel's level ends as the last call left it. A lock here could not order calls the
+/// device did not, as a level computed outside the device's lock may already be stale.
 final class KVMInterruptLine: InterruptLine {
     private let vm: VirtualMachine
     private let gsi: UInt32
-    private let level = Mutex(false)
+    /// The level last sent to the kernel (or about to be, by the call that changed it).
+    private let level = Atomic(false)
     private let logger: Logger
 
     init(vm: VirtualMachine, gsi: UInt32, logger: Logger) {
@@ -18,11 +25,8 @@ final class KVMInterruptLine: InterruptLine {
     }
 
     func setLevel(_ asserted: Bool) {
-        level.withLock { current in
-            guard current != asserted else { return }
-            current = asserted
-            do { try vm.setIRQLine(gsi, level: asserted) } catch { logger.error("IRQ \(gsi): \(error)") }
-        }
+        guard level.exchange(asserted, ordering: .relaxed) != asserted else { return }
+        do { try vm.setIRQLine(gsi, level: asserted) } catch { logger.error("IRQ \(gsi): \(error)") }
     }
 }
 

@@ -18,7 +18,10 @@ final class VCPURunner: Sendable {
     init(vcpu: VCPU, portBus: Bus, mmioBus: Bus, control: RunControl, logger: Logger, exitCounters: VCPUExitCounters? = nil) {
         self.vcpu = vcpu
         self.control = control
-        exitHandler = VCPUExitHandler(vcpuID: vcpu.id, portBus: portBus, mmioBus: mmioBus, logger: logger, exitCounters: exitCounters) { [vcpu] in
+        // Readers of its own: the exit handler runs only on this runner's queue.
+        exitHandler = VCPUExitHandler(
+            vcpuID: vcpu.id, portBus: portBus.reader(), mmioBus: mmioBus.reader(), logger: logger, exitCounters: exitCounters
+        ) { [vcpu] in
             guard let regs = try? vcpu.registers() else { return "" }
             return " at rip 0x\(String(regs.rip, radix: 16))"
         }
@@ -41,6 +44,9 @@ final class VCPURunner: Sendable {
     /// kick interrupted, when KVM has completed any pending access.
     private func runLoop() {
         guard control.checkpoint() == .proceed else { return }
+        // A local copy: calling the stored property's method copied the whole handler (its
+        // logger, buses and closure: a retain and release each) on every exit.
+        let exitHandler = exitHandler
         while true {
             do {
                 switch try vcpu.runOnce() {

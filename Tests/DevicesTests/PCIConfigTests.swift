@@ -22,6 +22,13 @@ import Testing
         ports.writePort(2, 0xABCD, width: 2)
         #expect(ports.readPort(2, width: 2) == 0xABCD)
         #expect(ports.readPort(0, width: 4) == 0xABCD_0000)
+        // Each byte and word replaces its own bytes only.
+        ports.writePort(1, 0x5A, width: 1)
+        ports.writePort(0, 0x11, width: 1)
+        #expect(ports.readPort(0, width: 4) == 0xABCD_5A11)
+        ports.writePort(0, 0xFFFF, width: 2)
+        #expect(ports.readPort(0, width: 4) == 0xABCD_FFFF)
+        #expect(ports.readPort(1, width: 1) == 0xFF && ports.readPort(3, width: 1) == 0xAB)
     }
 
     @Test func hostBridgeIdentity() {

@@ -19,7 +19,9 @@ public final class PCIConfigIO: BusDevice, RestorableInPlace {
 
     private let root: PCIRoot
     private let mappingSink: (any PCIMappingSink)?
-    private let address = Mutex<UInt32>(0)
+    /// The latch: one word, so an atomic rather than a lock (two exits per configuration
+    /// access go through here). Each access reads or replaces it whole, as under a lock.
+    private let address = Atomic<UInt32>(0)
 
     public init(root: PCIRoot, mappingSink: (any PCIMappingSink)? = nil) {
         self.root = root
@@ -29,7 +31,7 @@ public final class PCIConfigIO: BusDevice, RestorableInPlace {
     public func read(offset: UInt64, data: UnsafeMutableRawBufferPointer) {
         if Self.latch.contains(offset, count: UInt64(data.count)) {
             // The latch reads back as written, at any width (Linux's type-1 probe relies on it).
-            data.storeLittleEndian(UInt64(address.withLock { $0 }) >> (offset * 8))
+            data.storeLittleEndian(UInt64(address.load(ordering: .relaxed)) >> (offset * 8))
         } else if let target = target(offset: offset, count: data.count) {
             root.readConfig(slot: target.slot, offset: target.offset, data: data)
         } else {
@@ -39,10 +41,17 @@ public final class PCIConfigIO: BusDevice, RestorableInPlace {
 
     public func write(offset: UInt64, data: UnsafeRawBufferPointer) {
         if Self.latch.contains(offset, count: UInt64(data.count)) {
-            address.withLock { latch in
-                var bytes = [UInt8].littleEndian(latch)
-                bytes.replaceSubrange(Int(offset)..<Int(offset) + data.count, with: data)
-                latch = bytes.loadLittleEndian(UInt32.self, at: 0) ?? latch
+            // The written bytes replace theirs and keep the others (the latch holds the
+            // access, so offset + count ≤ 4). Arithmetic, not a byte array: no allocation.
+            let shift = offset * 8
+            let mask = UInt32(truncatingIfNeeded: ((UInt64(1) << (UInt64(data.count) * 8)) - 1) << shift)
+            let bits = UInt32(truncatingIfNeeded: data.littleEndianValue << shift) & mask
+            var latch = address.load(ordering: .relaxed)
+            while true {
+                let (exchanged, current) = address.weakCompareExchange(
+                    expected: latch, desired: (latch & ~mask) | bits, ordering: .relaxed)
+                if exchanged { break }
+                latch = current
             }
         } else if let target = target(offset: offset, count: data.count) {
             let moved = root.writeConfig(slot: target.slot, offset: target.offset, data: data)
@@ -53,7 +62,7 @@ public final class PCIConfigIO: BusDevice, RestorableInPlace {
     /// Decodes the latch for a data-window access; nil when it addresses nothing.
     private func target(offset: UInt64, count: Int) -> (slot: Int, offset: Int)? {
         guard count > 0, let within = Self.dataWindow.offset(of: offset, count: UInt64(count)) else { return nil }
-        let latch = address.withLock { $0 }
+        let latch = address.load(ordering: .relaxed)
         guard latch & 0x8000_0000 != 0 else { return nil }
         let bus = (latch >> 16) & 0xFF
         let function = (latch >> 8) & 0x7
@@ -63,9 +72,9 @@ public final class PCIConfigIO: BusDevice, RestorableInPlace {
         return (slot, Int(latch & 0xFC) + Int(within))
     }
 
-    public func saveState() -> State { State(address: address.withLock { $0 }) }
+    public func saveState() -> State { State(address: address.load(ordering: .relaxed)) }
 
     public func restoreState(_ state: State) {
-        address.withLock { $0 = state.address }
+        address.store(state.address, ordering: .relaxed)
     }
 }
