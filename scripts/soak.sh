@@ -6,6 +6,7 @@
 # of each phase and fails if they grew by more than FD_BOUND descriptors, THREAD_BOUND threads
 # or RSS_BOUND_KIB KiB.
 #   scripts/soak.sh [PAUSES] [SNAPSHOTS]      (defaults 1000 and 100)
+# SOAK_DISK_OPTIONS is appended to the --disk value (e.g. ",io=async" for the io_uring engine).
 set -eu
 pauses=${1:-1000}
 snapshots=${2:-100}
@@ -41,7 +42,7 @@ check() { # phase fd0 rss0 threads0
 }
 
 truncate -s 8M "$work/disk.img"
-start --kernel "$guest" --cmdline test=count --disk "$work/disk.img"
+start --kernel "$guest" --cmdline test=count --disk "$work/disk.img${SOAK_DISK_OPTIONS:-}"
 sleep 1
 api PATCH /vm '{"state": "Paused"}'; api PATCH /vm '{"state": "Resumed"}'  # warm-up cycle
 fd0=$(fds); rss0=$(rss); threads0=$(threads)
