@@ -5,6 +5,7 @@ import Devices
 import Foundation
 import GuestMemory
 import SwiftletCore
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -17,6 +18,21 @@ private let diskPath: String = {
     return path
 }()
 private let disk = try! VirtioBlock(path: diskPath, readOnly: false, id: "fuzz")
+
+// The async engine (io_uring) on a disk of its own (each image has one writer). Its completions
+// come back through the trigger; the target runs them on its own thread, as the core would on
+// the device's worker, so submission and completion both see the fuzzed chains.
+private let asyncDiskPath: String = {
+    let path = NSTemporaryDirectory() + "swiftlet-fuzz-disk-async-\(getpid()).img"
+    _ = FileManager.default.createFile(atPath: path, contents: Data(count: 64 * 512))
+    return path
+}()
+private let finishedRequests = Mutex<[VirtioQueueTrigger.Completion]>([])
+private let asyncDisk: VirtioBlock = {
+    let device = try! VirtioBlock(path: asyncDiskPath, readOnly: false, id: "fuzz_async", options: .init(ioEngine: .async))
+    device.connect(VirtioQueueTrigger({ _ in }, completion: { _, body in finishedRequests.withLock { $0.append(body) } }))
+    return device
+}()
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzVirtqueueBlock(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -34,12 +50,20 @@ public func fuzzVirtqueueBlock(_ data: UnsafePointer<UInt8>, _ size: Int) -> CIn
     guard let queue = try? Virtqueue(index: 0, configuration: configuration, maxSize: 256, memory: memory, eventIndex: input[1] & 1 != 0) else {
         return 0
     }
-    disk.reset()
-    try? disk.activate(features: VirtioBlock.featureFlush)
-    for _ in 0..<4 {
-        do { try disk.process(queue: queue) } catch { break }
+    // Input byte 1, bit 1: the async engine instead of the sync one.
+    let device = input[1] & 2 != 0 ? asyncDisk : disk
+    device.reset()
+    try? device.activate(features: VirtioBlock.featureFlush)
+    passes: for _ in 0..<4 {
+        do { try device.process(queue: queue) } catch { break }
+        _ = device.settleAsynchronousWork()
+        for body in finishedRequests.withLock({ bodies in defer { bodies = [] }; return bodies }) {
+            do { try body(queue) } catch { break passes }
+        }
         _ = try? queue.needsInterrupt()
     }
+    // The engine may still be writing into guest RAM, which the next input overwrites.
+    device.reset()
     return 0
 }
 

@@ -6,6 +6,7 @@ import Foundation
 import Synchronization
 import Testing
 import GuestMemory
+import SwiftletCore
 @testable import Devices
 
 /// An engine that keeps every operation until the test lets it run, so the test decides the
@@ -226,6 +227,34 @@ extension VirtioHarness {
         box.held.release(1)
         harness.transport.drain()
         #expect(try harness.statusByte(again) == BlockStatus.ok)
+    }
+
+    /// A VM torn down with a request in flight: letting go of the device does not wait for
+    /// the engine, and the request's late completion finds guest RAM still mapped (the engine's
+    /// context keeps it) and no queue to answer in.
+    @Test func aDeviceReleasedWithARequestInFlightLeavesTheEngineToFinish() throws {
+        let box = HeldEngineBox()
+        let memory = try GuestMemory(layout: [AddressRange(start: 0, length: 0x10_0000)!])
+        let disk = try TemporaryDisk(sectors: 16)
+        var harness: VirtioHarness? = try VirtioHarness(
+            device: try VirtioBlock(path: disk.path, readOnly: false, id: "held", rateLimit: nil, options: .init(ioEngine: .async), engineChoice: box.choice),
+            memory: memory)
+        try harness?.start()
+        try harness?.postRequest(type: BlockRequestType.read, sector: 7, data: [DataBuffer(address: 0x40000, length: 512, writable: true)])
+        try harness?.kickWithoutWaiting()
+        #expect(box.held.waitForHeld(1))
+
+        let released = DispatchSemaphore(value: 0)
+        let owner = Mutex<VirtioHarness?>(harness)
+        harness = nil
+        Thread.detachNewThread {
+            owner.withLock { $0 = nil }
+            released.signal()
+        }
+        #expect(released.wait(timeout: .now() + 10) == .success, "releasing the device waited for the engine")
+        box.held.release(0)
+        #expect(try memory.readBytes(at: 0x40000, count: 512).allSatisfy { $0 == 7 })
+        #expect(try memory.read(UInt16.self, at: VirtioHarness.usedRing + 2) == 0)
     }
 
     /// VIRTIO_BLK_F_MQ: num_queues in the config space, and a request on the second queue is

@@ -54,8 +54,9 @@ struct BARStormTests {
         writeConfig(4, 0x02)
         #expect(Date().timeIntervalSince(start) < 60)
         #expect(pci.root.mappedAddress(slot: slot, bar: VirtioPCILayout.bar) != nil)
-        // Cancelled Dispatch sources close their descriptors asynchronously.
-        let deadline = Date().addingTimeInterval(5)
+        // Cancelled Dispatch sources close their descriptors asynchronously; on a loaded machine
+        // (the whole suite beside a testbed run, once) that took longer than 5 s.
+        let deadline = Date().addingTimeInterval(30)
         while Self.openDescriptors() > descriptorsBefore + 2 && Date() < deadline { usleep(10_000) }
         #expect(Self.openDescriptors() <= descriptorsBefore + 2, "descriptors: \(descriptorsBefore) before, \(Self.openDescriptors()) after")
         #expect(Self.threads() < 64, "Dispatch threads piled up: \(Self.threads())")

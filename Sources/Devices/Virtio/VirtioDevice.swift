@@ -35,12 +35,12 @@ public protocol VirtioDevice: AnyObject, Sendable {
     /// source (a tap, a socket) keeps the trigger to have a queue processed when its source
     /// has work; the others ignore it.
     func connect(_ trigger: VirtioQueueTrigger)
-    /// Completions of host I/O the device started that it has queued on its worker so far
+    /// Completions of host I/O the device started that it has handed back so far
     /// (`VirtioQueueTrigger.completeRequests`); 0 for a device whose work all ends in `process`.
     var asynchronousCompletionsQueued: UInt64 { get }
-    /// Waits until every request the device handed to host I/O has its completion queued on the
-    /// worker, and returns `asynchronousCompletionsQueued`. The transport's drain runs the
-    /// worker until this stops changing.
+    /// Waits until every request the device handed to host I/O has been handed back, and
+    /// returns `asynchronousCompletionsQueued`. The transport's drain runs the worker until
+    /// this stops changing.
     func settleAsynchronousWork() -> UInt64
 }
 

@@ -44,7 +44,8 @@ public final class VirtioDeviceCore: Sendable {
     private let externalRequestsHeld = Atomic<Bool>(false)
     private let worker: DeviceWorker
     private let registers: Mutex<VirtioRegisters>
-    /// Only locked on the worker (or while `worker.sync` holds it), so never contended.
+    /// Locked on the worker (or while `worker.sync` holds it), and by a device's I/O engine
+    /// thread for the moment it adds finished requests to a used ring.
     private let io: Mutex<IOState>
     /// Per queue: a pass is queued on the worker and has not started yet. Kicks that arrive
     /// meanwhile are served by that pass, so a guest kicking in a loop queues at most one
@@ -143,26 +144,25 @@ public final class VirtioDeviceCore: Sendable {
         }
     }
 
-    /// Requests the device finished off its worker: they reach the used ring here, on the
-    /// worker. Not held back while paused: a pause waits for them (`drain`) instead.
+    /// Requests the device finished off its worker reach the used ring here, on the calling
+    /// thread (an I/O engine's), under the queues' lock: the worker is not woken for them. Not
+    /// held back while paused: a pause waits for them (`drain`) instead.
     private func completeFromOutside(_ index: Int, _ body: @escaping VirtioQueueTrigger.Completion) {
         guard index >= 0 && index < queueCount else { return }
-        worker.async {
-            var failure: String?
-            var interrupt = false
-            self.io.withLock { io in
-                guard !io.failed[index], let queue = io.queues[index] else { return }
-                do {
-                    try body(queue)
-                    interrupt = try queue.needsInterrupt()
-                } catch {
-                    io.failed[index] = true
-                    failure = "\(error)"
-                }
+        var failure: String?
+        var interrupt = false
+        io.withLock { io in
+            guard !io.failed[index], let queue = io.queues[index] else { return }
+            do {
+                try body(queue)
+                interrupt = try queue.needsInterrupt()
+            } catch {
+                io.failed[index] = true
+                failure = "\(error)"
             }
-            if interrupt { self.raiseQueueInterrupt(index) }
-            if let failure { self.fail(failure) }
         }
+        if interrupt { raiseQueueInterrupt(index) }
+        if let failure { fail(failure) }
     }
 
     /// Drops host-side requests until `releaseExternalRequests`; call before `drain` when
@@ -180,8 +180,8 @@ public final class VirtioDeviceCore: Sendable {
     /// Waits until all queued device work has finished (before pausing or snapshotting),
     /// including requests the device handed to host I/O and the passes their completions start.
     public func drain() {
-        // Completions queued before this read run in the next pass of the worker; any queued
-        // later change the count, and the loop runs the worker again.
+        // A pass of the worker may start host I/O, and a completion may schedule another pass:
+        // run the worker, wait for the I/O, and go round until no completion came back since.
         var queued = device.asynchronousCompletionsQueued
         while true {
             worker.sync {}

@@ -8,8 +8,8 @@
 /// at every queue once when it resumes.
 ///
 /// A device whose requests finish later, off its worker (a block device's asynchronous I/O),
-/// hands each batch of finished requests back through `completeRequests`: the batch then
-/// reaches the used ring on the worker, in the order the batches arrive, whatever order the
+/// hands each batch of finished requests back through `completeRequests`: the batch reaches
+/// the used ring at once, on the calling thread under the queues' lock, whatever order the
 /// requests were made available in.
 public struct VirtioQueueTrigger: Sendable {
     public typealias Completion = @Sendable (Virtqueue) throws -> Void
@@ -23,9 +23,9 @@ public struct VirtioQueueTrigger: Sendable {
         self.completion = completion
     }
 
-    /// Runs `body` on the device's worker with queue `index`, if that queue is still live and
-    /// working, then interrupts the driver if the used ring asks for it. Throwing from `body`
-    /// marks the queue broken, as from `process(queue:)`.
+    /// Runs `body` with queue `index` on this thread, under the lock the worker's passes hold,
+    /// if that queue is still live and working, then interrupts the driver if the used ring asks
+    /// for it. Throwing from `body` marks the queue broken, as from `process(queue:)`.
     public func completeRequests(queue index: Int, _ body: @escaping Completion) {
         completion(index, body)
     }

@@ -1,5 +1,5 @@
 import CIOUring
-import Dispatch
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -8,6 +8,11 @@ import Glibc
 /// Block I/O through io_uring (liburing): the device's worker queues and submits, and a reaper
 /// thread waits for completions and hands them to the device in batches. The ring only accepts
 /// READV, WRITEV, FSYNC and NOP (see `ciouring_create`).
+///
+/// Releasing the engine never waits: it asks the reaper to stop, and the reaper goes once every
+/// request submitted before has completed, releasing the ring and the completion handler (and
+/// what the handler keeps for requests in flight) then. So the engine may be released on any
+/// thread, its own reaper's included.
 final class IOURingEngine: BlockIOEngine {
     let name = "io_uring"
     /// Tells the reaper to end; no request's token has every bit set (see the block device's tokens).
@@ -18,7 +23,8 @@ final class IOURingEngine: BlockIOEngine {
     private final class Ring: @unchecked Sendable {
         let pointer: OpaquePointer
         let handler: BlockIOCompletionHandler
-        let finished = DispatchSemaphore(value: 0)
+        /// Requests submitted and not yet reaped.
+        let outstanding = Atomic<Int>(0)
         init(pointer: OpaquePointer, handler: @escaping BlockIOCompletionHandler) {
             self.pointer = pointer
             self.handler = handler
@@ -28,8 +34,8 @@ final class IOURingEngine: BlockIOEngine {
         func reap() {
             var tokens = [UInt64](repeating: 0, count: IOURingEngine.batch)
             var results = [Int32](repeating: 0, count: IOURingEngine.batch)
-            var running = true
-            while running {
+            var stopping = false
+            while !stopping || outstanding.load(ordering: .acquiring) > 0 {
                 let count = ciouring_reap(pointer, &tokens, &results, UInt32(IOURingEngine.batch))
                 // Only EINTR (retried in C) or a broken ring fail here; the device's requests
                 // would then never complete, so the ring is not trusted any further.
@@ -37,11 +43,17 @@ final class IOURingEngine: BlockIOEngine {
                 var completions: [BlockIOCompletion] = []
                 completions.reserveCapacity(Int(count))
                 for index in 0..<Int(count) {
-                    if tokens[index] == IOURingEngine.stopToken { running = false } else { completions.append(.init(token: tokens[index], result: results[index])) }
+                    if tokens[index] == IOURingEngine.stopToken {
+                        stopping = true
+                    } else {
+                        completions.append(.init(token: tokens[index], result: results[index]))
+                    }
                 }
-                if !completions.isEmpty { handler(completions) }
+                if !completions.isEmpty {
+                    handler(completions)
+                    outstanding.subtract(completions.count, ordering: .releasing)
+                }
             }
-            finished.signal()
         }
     }
 
@@ -57,10 +69,10 @@ final class IOURingEngine: BlockIOEngine {
         try DeviceThread.start(name: deviceName, what: "io_uring reaper") { ring.reap() }
     }
 
-    /// Stops the reaper once everything submitted has completed: the device waits for its
-    /// requests before it lets go of the engine.
+    /// Asks the reaper to stop once everything submitted has completed. Nothing can be queued
+    /// any more, so the submission side is free for the stop request.
     deinit {
-        if ciouring_queue_nop(ring.pointer, Self.stopToken) == 0, ciouring_submit(ring.pointer) >= 0 { ring.finished.wait() }
+        if ciouring_queue_nop(ring.pointer, Self.stopToken) == 0 { _ = ciouring_submit(ring.pointer) }
     }
 
     func enqueue(_ operation: BlockIOOperation) -> Bool {
@@ -73,7 +85,9 @@ final class IOURingEngine: BlockIOEngine {
         case .flush:
             result = ciouring_queue_fdatasync(ring.pointer, operation.descriptor, operation.token)
         }
-        return result == 0
+        guard result == 0 else { return false }
+        ring.outstanding.add(1, ordering: .relaxed)
+        return true
     }
 
     func submitQueued() {

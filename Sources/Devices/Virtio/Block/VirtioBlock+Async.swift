@@ -13,7 +13,7 @@ extension VirtioBlock {
         throws(VirtioBlockRequestError) -> Bool
     {
         guard let asynchronous else { return false }
-        let table = asynchronous.table
+        let table = asynchronous.context.table
         guard !table.isBusy(queue: queue.index, head: chain.head) else { throw .headInFlight(chain.head) }
         let kind: BlockIOOperation.Kind
         let buffers: [GuestBuffer]
@@ -48,35 +48,63 @@ extension VirtioBlock {
             kind: kind, descriptor: file.descriptor, vectors: vectors, vectorCount: buffers.count, offset: offset,
             token: table.token(queue: queue.index, head: chain.head))
         table.insert(.init(chain: chain, request: request, operation: operation, expectedBytes: length, file: file), queue: queue.index)
-        asynchronous.tracker.started()
+        asynchronous.context.tracker.started()
         guard engine.enqueue(operation) else {
             _ = table.take(token: operation.token)
-            asynchronous.tracker.posted(1)
+            asynchronous.context.tracker.posted(1)
             return false
         }
         return true
     }
 
-    /// On an engine thread: hands a batch of finished requests to the worker, queue by queue.
-    static func deliver(_ completions: [BlockIOCompletion], through trigger: VirtioQueueTrigger?, to relay: CompletionRelay) {
-        guard let trigger, let firstCompletion = completions.first else { return }
-        let first = queueIndex(of: firstCompletion.token)
-        if completions.allSatisfy({ queueIndex(of: $0.token) == first }) {
-            trigger.completeRequests(queue: first) { queue in try relay.device?.finish(completions, on: queue) }
+    /// Waits for the engine's requests to finish and forgets them: on a reset or restore,
+    /// before the queues go, so no completion writes into a ring the driver has taken back.
+    func abandonAsynchronousRequests() {
+        guard let context = asynchronous?.context else { return }
+        _ = context.tracker.waitUntilAllPosted()
+        context.table.clear()
+    }
+}
+
+/// What finishing an asynchronous request needs, apart from the device: the in-flight table,
+/// the tracker the transport's drain waits on, the trigger that reaches the queues and the
+/// counters. The engine's completion handler holds it, so it lives as long as the engine's
+/// threads, which may outlive the device by the requests still in flight.
+final class BlockCompletionContext: Sendable {
+    let table: BlockInFlightTable
+    let tracker = AsynchronousWorkTracker()
+    let trigger: SharedTrigger
+    let counter: BlockRequestCounter
+
+    init(table: BlockInFlightTable, trigger: SharedTrigger, counter: BlockRequestCounter) {
+        self.table = table
+        self.trigger = trigger
+        self.counter = counter
+    }
+
+    /// On an engine thread: answers a batch of finished requests in their queues' used rings,
+    /// queue by queue, on this thread (`completeRequests` takes the queue's lock), so a
+    /// completion costs no further thread switch.
+    func deliver(_ completions: [BlockIOCompletion]) {
+        defer { tracker.posted(completions.count) }
+        guard let trigger = trigger.current, let firstCompletion = completions.first else { return }
+        let first = Self.queueIndex(of: firstCompletion.token)
+        if completions.allSatisfy({ Self.queueIndex(of: $0.token) == first }) {
+            trigger.completeRequests(queue: first) { queue in try self.finish(completions, on: queue) }
             return
         }
-        for index in Set(completions.map { queueIndex(of: $0.token) }) {
-            let mine = completions.filter { queueIndex(of: $0.token) == index }
-            trigger.completeRequests(queue: index) { queue in try relay.device?.finish(mine, on: queue) }
+        for index in Set(completions.map { Self.queueIndex(of: $0.token) }) {
+            let mine = completions.filter { Self.queueIndex(of: $0.token) == index }
+            trigger.completeRequests(queue: index) { queue in try self.finish(mine, on: queue) }
         }
     }
 
     private static func queueIndex(of token: UInt64) -> Int { Int(truncatingIfNeeded: (token >> 16) & 0xFFFF) }
 
-    /// On the worker: answers each finished request in the used ring. A transfer the host ended
-    /// short is finished here, synchronously (rare: io_uring stops short only at odd moments).
+    /// Under the queue's lock: answers each finished request in the used ring. A transfer the
+    /// host ended short is finished here, synchronously (rare: io_uring stops short only at odd
+    /// moments).
     private func finish(_ completions: [BlockIOCompletion], on queue: Virtqueue) throws {
-        guard let table = asynchronous?.table else { return }
         for completion in completions {
             guard let (index, entry) = table.take(token: completion.token), index == queue.index else { continue }
             var result = completion.result
@@ -84,33 +112,23 @@ extension VirtioBlock {
                 result = entry.operation.runToTheEnd(skipping: Int(result))
             }
             let succeeded = result >= 0 && (entry.operation.kind == .flush || UInt64(result) == entry.expectedBytes)
-            let status: Status = succeeded ? .ok : .ioError
-            count(entry.request, status: status)
+            let status: VirtioBlock.Status = succeeded ? .ok : .ioError
+            counter.count(entry.request, succeeded: succeeded)
             try entry.chain.write(status.rawValue, to: entry.request.status)
             let written = succeeded && entry.operation.kind == .read ? UInt32(truncatingIfNeeded: entry.expectedBytes + 1) : 1
             try queue.addUsed(head: entry.chain.head, length: written)
         }
     }
-
-    /// Waits for the engine's requests to finish and forgets them: on a reset or restore,
-    /// before the queues go, so no completion writes into a ring the driver has taken back.
-    func abandonAsynchronousRequests() {
-        guard let asynchronous else { return }
-        _ = asynchronous.tracker.waitUntilAllPosted()
-        asynchronous.table.clear()
-    }
 }
 
-/// What the asynchronous engine needs beside the device: the engine, its in-flight table and
-/// the tracker the transport's drain waits on.
+/// The device's side of the async engine: the engine it submits to and the context its
+/// completions use.
 final class BlockAsynchronousIO: Sendable {
     let engine: any BlockIOEngine
-    let table: BlockInFlightTable
-    let tracker: AsynchronousWorkTracker
+    let context: BlockCompletionContext
 
-    init(engine: any BlockIOEngine, table: BlockInFlightTable, tracker: AsynchronousWorkTracker) {
+    init(engine: any BlockIOEngine, context: BlockCompletionContext) {
         self.engine = engine
-        self.table = table
-        self.tracker = tracker
+        self.context = context
     }
 }

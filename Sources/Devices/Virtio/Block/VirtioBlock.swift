@@ -137,11 +137,11 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
     let asynchronous: BlockAsynchronousIO?
     /// The path and open image, replaced together; read once per queue pass on the I/O queue.
     private let backing: Mutex<(path: String, file: BlockBackingFile)>
-    /// Updated on the device's I/O queue, read by the metrics writer: the lock is uncontended
-    /// except for that one reader once a minute.
-    private let counts = Mutex(Counters())
+    /// Updated where requests finish (the worker, or the async engine's thread), read by the
+    /// metrics writer once a minute.
+    let counter = BlockRequestCounter()
 
-    public var counters: Counters { counts.withLock { $0 } }
+    public var counters: Counters { counter.current }
 
     public let name = "virtio-blk"
     public let deviceType: UInt16 = 2
@@ -179,27 +179,19 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
         queueMaxSizes = Array(repeating: Self.queueSize, count: options.queueCount)
         backing = Mutex((path, try BlockBackingFile(path: path, readOnly: readOnly, direct: options.direct)))
         limit = QueueRateLimit(rateLimit)
-        let relay = CompletionRelay()
         if options.ioEngine == .async {
-            let tracker = AsynchronousWorkTracker()
-            let trigger = trigger
-            // Runs on the engine's thread. It holds the device only weakly, and only on the
-            // worker: were the engine's thread to drop the last reference, the device's deinit
-            // would wait there for completions only that thread can deliver.
+            // The engine's threads keep the context, and with it what a request in flight uses
+            // (its chain, so guest RAM stays mapped, and its image), until they have ended; they
+            // never hold the device, so it can go while requests are in flight.
+            let context = BlockCompletionContext(
+                table: BlockInFlightTable(queueSizes: queueMaxSizes), trigger: trigger, counter: counter)
             let engine = try engineChoice.makeEngine(name: "virtio-blk", depth: options.queueCount * Int(Self.queueSize)) { completions in
-                Self.deliver(completions, through: trigger.current, to: relay)
-                tracker.posted(completions.count)
+                context.deliver(completions)
             }
-            asynchronous = BlockAsynchronousIO(engine: engine, table: BlockInFlightTable(queueSizes: queueMaxSizes), tracker: tracker)
+            asynchronous = BlockAsynchronousIO(engine: engine, context: context)
         } else {
             asynchronous = nil
         }
-        relay.device = self
-    }
-
-    /// Requests still with the engine write into guest RAM and use the image: they finish first.
-    deinit {
-        _ = asynchronous?.tracker.waitUntilAllPosted()
     }
 
     /// The rate limit as configured (nil: none).
@@ -263,9 +255,9 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
         abandonAsynchronousRequests()
     }
 
-    public var asynchronousCompletionsQueued: UInt64 { asynchronous?.tracker.postedSoFar ?? 0 }
+    public var asynchronousCompletionsQueued: UInt64 { asynchronous?.context.tracker.postedSoFar ?? 0 }
 
-    public func settleAsynchronousWork() -> UInt64 { asynchronous?.tracker.waitUntilAllPosted() ?? 0 }
+    public func settleAsynchronousWork() -> UInt64 { asynchronous?.context.tracker.waitUntilAllPosted() ?? 0 }
 
     public func connect(_ trigger: VirtioQueueTrigger) {
         self.trigger.current = trigger
@@ -355,24 +347,7 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
     }
 
     func count(_ request: BlockRequest, status: Status) {
-        counts.withLock { counters in
-            guard status == .ok else {
-                counters.failedRequests += 1
-                return
-            }
-            switch BlockRequest.Kind(rawValue: request.type) {
-            case .read:
-                counters.reads += 1
-                counters.readBytes += BlockRequest.total(request.writableData)
-            case .write:
-                counters.writes += 1
-                counters.writtenBytes += BlockRequest.total(request.readableData)
-            case .flush: counters.flushes += 1
-            case .discard: counters.discards += 1
-            case .writeZeroes: counters.zeroedRanges += 1
-            case .getID, nil: break
-            }
-        }
+        counter.count(request, succeeded: status == .ok)
     }
 
     /// The byte offset of the request if `[sector*512, +length)` is whole sectors inside the disk.
@@ -408,18 +383,6 @@ extension VirtioBlock: HostFileBackedDevice {
         guard !readOnly else { return }
         let (path, file) = backing.withLock { $0 }
         try file.sync(path: path)
-    }
-}
-
-/// Lets the engine's completion handler, made before the device exists, reach the device
-/// without keeping it alive.
-final class CompletionRelay: Sendable {
-    private let target = Mutex<WeakDevice>(WeakDevice())
-    private struct WeakDevice { weak var device: VirtioBlock? }
-
-    var device: VirtioBlock? {
-        get { target.withLock { $0.device } }
-        set { target.withLock { $0.device = newValue } }
     }
 }
 
