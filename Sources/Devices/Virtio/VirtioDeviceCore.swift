@@ -149,20 +149,10 @@ public final class VirtioDeviceCore: Sendable {
     /// held back while paused: a pause waits for them (`drain`) instead.
     private func completeFromOutside(_ index: Int, _ body: @escaping VirtioQueueTrigger.Completion) {
         guard index >= 0 && index < queueCount else { return }
-        var failure: String?
-        var interrupt = false
-        io.withLock { io in
-            guard !io.failed[index], let queue = io.queues[index] else { return }
-            do {
-                try body(queue)
-                interrupt = try queue.needsInterrupt()
-            } catch {
-                io.failed[index] = true
-                failure = "\(error)"
-            }
+        serveLiveQueue(index) { queue in
+            try body(queue)
+            return false
         }
-        if interrupt { raiseQueueInterrupt(index) }
-        if let failure { fail(failure) }
     }
 
     /// Drops host-side requests until `releaseExternalRequests`; call before `drain` when
@@ -228,15 +218,31 @@ public final class VirtioDeviceCore: Sendable {
     }
 
     private func processQueue(_ index: Int) {
+        let more = serveLiveQueue(index) { queue in
+            let before = queue.nextAvail
+            try device.process(queue: queue)
+            return try queue.rearmNotifications() && queue.nextAvail != before
+        }
+        // Chains left after progress (more arrived while notifications were off, or the pass
+        // stopped at a queue's worth): go round again, but through the queue so a guest that
+        // keeps posting cannot monopolise this call. Chains left without progress (a receive
+        // queue waiting for room for a frame) wait for the driver's next notification.
+        if more { schedulePass(index) }
+    }
+
+    /// Runs `work` on queue `index` under the queues' lock if that queue is live and working,
+    /// then raises its interrupt if the used ring asks for one; an error breaks the queue (it is
+    /// reported, and the driver told to reset). Returns what `work` returned, false if it did
+    /// not run.
+    @discardableResult
+    private func serveLiveQueue(_ index: Int, _ work: (Virtqueue) throws -> Bool) -> Bool {
         var failure: String?
         var interrupt = false
-        var more = false
+        var result = false
         io.withLock { io in
             guard index < io.queues.count, !io.failed[index], let queue = io.queues[index] else { return }
-            let before = queue.nextAvail
             do {
-                try device.process(queue: queue)
-                more = try queue.rearmNotifications() && queue.nextAvail != before
+                result = try work(queue)
                 interrupt = try queue.needsInterrupt()
             } catch {
                 io.failed[index] = true
@@ -245,11 +251,7 @@ public final class VirtioDeviceCore: Sendable {
         }
         if interrupt { raiseQueueInterrupt(index) }
         if let failure { fail(failure) }
-        // Chains left after progress (more arrived while notifications were off, or the pass
-        // stopped at a queue's worth): go round again, but through the queue so a guest that
-        // keeps posting cannot monopolise this call. Chains left without progress (a receive
-        // queue waiting for room for a frame) wait for the driver's next notification.
-        if more { schedulePass(index) }
+        return result
     }
 
     private func raiseQueueInterrupt(_ index: Int) {
