@@ -28,9 +28,6 @@ diff_snapshot() { # TYPE STATE MEM
 allocated_mib() { du -m "$1" | cut -f1; }
 
 scenario_linux_diff_snapshot() {
-    # 1 GiB, the guest size issue 14 measures full against diff snapshots with: a Full scans all
-    # of it, a Diff only the pages dirtied.
-    TESTBED_L2_MEMORY=1024
     command -v curl >/dev/null || fail "curl is missing in L1"
     api="$SCENARIO_DIR/api.sock"
     launch_swiftlet "$CONSOLE_NAME" "$ERR_NAME" run --api-sock "$api"
