@@ -18,11 +18,12 @@ diff_request_ok() { # METHOD PATH JSON
 diff_put_ok() { diff_request_ok PUT "$1" "$2"; }
 diff_vm_state() { diff_request_ok PATCH /vm "{\"state\": \"$1\"}"; }
 
-# Milliseconds of one snapshot/create of TYPE into STATE and MEM.
+# One snapshot/create of TYPE into STATE and MEM; sets snapshot_ms to the milliseconds it took.
+# Not run in a command substitution: a failure's message would be captured with the figure.
 diff_snapshot() { # TYPE STATE MEM
     t0=$(now)
     diff_put_ok /snapshot/create "{\"snapshot_type\": \"$1\", \"snapshot_path\": \"$SCENARIO_DIR/$2\", \"mem_file_path\": \"$SCENARIO_DIR/$3\"}"
-    awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%d", (b - a) * 1000 }'
+    snapshot_ms=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%d", (b - a) * 1000 }')
 }
 
 allocated_mib() { du -m "$1" | cut -f1; }
@@ -48,13 +49,16 @@ scenario_linux_diff_snapshot() {
     note_init_time
 
     diff_vm_state Paused
-    base_ms=$(diff_snapshot Full base.state base.mem)
+    diff_snapshot Full base.state base.mem
+    base_ms=$snapshot_ms
     diff_vm_state Resumed
     type_line 'dd if=/dev/urandom of=/dirty.bin bs=1M count=16 2>/dev/null; sync; echo DIRTIED-$((4*4))'
     wait_for_console '^DIRTIED-16$' 120 || stop_and_fail "the guest did not write its 16 MiB: $(diagnose)"
     diff_vm_state Paused
-    diff_ms=$(diff_snapshot Diff diff.state diff.mem)
-    full_ms=$(diff_snapshot Full full.state full.mem)
+    diff_snapshot Diff diff.state diff.mem
+    diff_ms=$snapshot_ms
+    diff_snapshot Full full.state full.mem
+    full_ms=$snapshot_ms
     kill_swiftlet TERM
 
     [ "$(wc -c <diff.mem)" = "$(wc -c <full.mem)" ] || fail "the diff's size $(wc -c <diff.mem) is not guest RAM's $(wc -c <full.mem)"
