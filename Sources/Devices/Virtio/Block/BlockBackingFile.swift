@@ -121,11 +121,9 @@ final class BlockBackingFile: Sendable {
         return true
     }
 
-    /// Whether O_DIRECT takes these buffers as they are.
-    static func isDirectAligned(_ vectors: UnsafeBufferPointer<iovec>) -> Bool {
-        vectors.allSatisfy { vector in
-            UInt(bitPattern: vector.iov_base) % UInt(directAlignment) == 0 && vector.iov_len % directAlignment == 0
-        }
+    /// Whether O_DIRECT takes the `count` bytes at `address` as they are.
+    static func isDirectAligned(_ address: UnsafeRawPointer?, count: Int) -> Bool {
+        UInt(bitPattern: address) % UInt(directAlignment) == 0 && count % directAlignment == 0
     }
 
     /// Reads `[offset, offset + total)` into `destinations` in order through one aligned buffer:

@@ -9,10 +9,9 @@ extension VirtioBlock {
     /// Hands `request` to the engine if it is a read, write or flush that passed every check.
     /// Returns false when the caller should run it synchronously instead: a request that fails
     /// its checks is answered there with the same status either way.
-    func startAsynchronously(_ request: BlockRequest, chain: DescriptorChain, queue: Virtqueue, file: BlockBackingFile, engine: any BlockIOEngine)
-        throws(VirtioBlockRequestError) -> Bool
-    {
-        guard let asynchronous else { return false }
+    func startAsynchronously(
+        _ request: BlockRequest, chain: DescriptorChain, queue: Virtqueue, file: BlockBackingFile, through asynchronous: BlockAsynchronousIO
+    ) throws(VirtioBlockRequestError) -> Bool {
         let table = asynchronous.context.table
         guard !table.isBusy(queue: queue.index, head: chain.head) else { throw .headInFlight(chain.head) }
         let kind: BlockIOOperation.Kind
@@ -43,13 +42,15 @@ extension VirtioBlock {
             vectors[index] = iovec(iov_base: memory.baseAddress, iov_len: memory.count)
         }
         // O_DIRECT refuses buffers off its alignment; those go through the synchronous bounce.
-        if file.direct && !BlockBackingFile.isDirectAligned(UnsafeBufferPointer(start: vectors, count: buffers.count)) { return false }
+        if file.direct && !UnsafeBufferPointer(start: vectors, count: buffers.count).allSatisfy({ BlockBackingFile.isDirectAligned($0.iov_base, count: $0.iov_len) }) {
+            return false
+        }
         let operation = BlockIOOperation(
             kind: kind, descriptor: file.descriptor, vectors: vectors, vectorCount: buffers.count, offset: offset,
             token: table.token(queue: queue.index, head: chain.head))
         table.insert(.init(chain: chain, request: request, operation: operation, expectedBytes: length, file: file), queue: queue.index)
         asynchronous.context.tracker.started()
-        guard engine.enqueue(operation) else {
+        guard asynchronous.engine.enqueue(operation) else {
             _ = table.take(token: operation.token)
             asynchronous.context.tracker.posted(1)
             return false

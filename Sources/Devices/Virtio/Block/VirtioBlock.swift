@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SwiftletCore
 import Synchronization
 
@@ -266,9 +263,9 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
     public func process(queue: Virtqueue) throws {
         let file = file
         let trigger = currentTrigger
-        let engine = asynchronous?.engine
+        let asynchronous = asynchronous
         // Everything handed to the engine in this pass goes to the kernel in one submission.
-        defer { engine?.submitQueued() }
+        defer { asynchronous?.engine.submitQueued() }
         let index = queue.index
         for _ in 0..<Int(queue.size) {
             guard let chain = try queue.popChain() else { return }
@@ -278,7 +275,7 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
                 queue.unpop(1)
                 return
             }
-            if let engine, try startAsynchronously(request, chain: chain, queue: queue, file: file, engine: engine) { continue }
+            if let asynchronous, try startAsynchronously(request, chain: chain, queue: queue, file: file, through: asynchronous) { continue }
             let (status, written) = execute(request, chain: chain, file: file)
             count(request, status: status)
             try chain.write(status.rawValue, to: request.status)
@@ -299,7 +296,7 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
             guard let destinations = try? request.writableData.map({ buffer throws(VirtqueueError) in try chain.writableContents(of: buffer) }) else {
                 return (.ioError, 1)
             }
-            if file.direct && !Self.isDirectAligned(destinations.map { UnsafeRawBufferPointer($0) }) {
+            if file.direct && !destinations.allSatisfy({ BlockBackingFile.isDirectAligned($0.baseAddress, count: $0.count) }) {
                 guard file.readThroughBounce(into: destinations, at: offset) else { return (.ioError, 1) }
             } else {
                 var position = offset
@@ -314,7 +311,7 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
                 let offset = fileOffset(request, length: BlockRequest.total(request.readableData), file: file),
                 let sources = try? request.readableData.map({ buffer throws(VirtqueueError) in try chain.contents(of: buffer) })
             else { return (.ioError, 1) }
-            if file.direct && !Self.isDirectAligned(sources) {
+            if file.direct && !sources.allSatisfy({ BlockBackingFile.isDirectAligned($0.baseAddress, count: $0.count) }) {
                 return (file.writeThroughBounce(sources, at: offset) ? .ok : .ioError, 1)
             }
             var position = offset
@@ -339,11 +336,6 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
         case nil:
             return (.unsupported, 1)
         }
-    }
-
-    private static func isDirectAligned(_ buffers: [UnsafeRawBufferPointer]) -> Bool {
-        let vectors = buffers.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
-        return vectors.withUnsafeBufferPointer { BlockBackingFile.isDirectAligned($0) }
     }
 
     func count(_ request: BlockRequest, status: Status) {
