@@ -66,10 +66,11 @@ public enum SnapshotRebase {
             guard dataEnd >= 0 else { throw .io(SystemError.last("lseek(SEEK_HOLE)", path: diffFile)) }
             var position = dataStart
             while position < dataEnd {
-                let want = min(chunkSize, Int(dataEnd - position))
-                let count = retryingOnInterrupt { pread(diff.fd, buffer.baseAddress, want, position) }
-                guard count > 0 else {
-                    throw .io(count < 0 ? SystemError.last("read", path: diffFile) : SystemError("read", path: diffFile, code: EIO))
+                let count = min(chunkSize, Int(dataEnd - position))
+                do throws(SystemError) {
+                    try HostFile.read(FileDescriptor(rawValue: diff.fd), into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]), at: UInt64(position))
+                } catch {
+                    throw .io(SystemError(error.operation, path: diffFile, errno: error.errno))
                 }
                 do throws(SystemError) {
                     try HostFile.write(
