@@ -3,8 +3,8 @@ import Glibc
 #endif
 import SwiftletCore
 
-/// One read, write or flush handed to an I/O engine. The vectors point into guest RAM and
-/// into the device's in-flight table, both of which stay put until the completion arrives.
+/// One read, write or flush handed to an I/O engine. The vectors live in the device's in-flight
+/// table and point into guest RAM; both stay put until the completion arrives.
 struct BlockIOOperation: @unchecked Sendable {
     enum Kind: Sendable { case read, write, flush }
 
@@ -27,7 +27,7 @@ struct BlockIOCompletion: Sendable, Equatable {
 /// io_uring, or a few threads where the kernel refuses io_uring. Completions are delivered in
 /// batches, on the engine's own thread, to the handler the engine was built with.
 protocol BlockIOEngine: AnyObject, Sendable {
-    /// "io_uring" or "threads": for the log and the metrics.
+    /// "io_uring" or "threads" (`VirtioBlock.asynchronousEngineName`): which one the kernel allowed.
     var name: String { get }
     /// Queues `operation`; false when the engine has no room now (the caller then runs the
     /// request itself). Called on the device's worker only.

@@ -9,7 +9,9 @@ import Glibc
 /// Each slot keeps what its request needs once the engine is done (the chain, which also keeps
 /// guest RAM mapped, and the open image, which may have been swapped meanwhile) and its own
 /// iovec array, grown on demand and kept, so a busy disk allocates no vectors per request.
-/// Only the device's worker touches the table.
+/// It is touched under the queues' lock only (the worker's passes, and the engine's thread
+/// answering completions), or while nothing is in flight (a reset or restore, after the
+/// engine was waited for).
 final class BlockInFlightTable: @unchecked Sendable {
     struct Request {
         var chain: DescriptorChain

@@ -155,7 +155,7 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
     /// tokens are there.
     private let limit: QueueRateLimit
     /// How a rate-limited queue gets looked at again once its tokens are due, and how finished
-    /// asynchronous requests reach the worker. Shared with the engine's completion handler,
+    /// asynchronous requests reach the used ring. Shared with the engine's completion handler,
     /// which must not hold the device.
     private let trigger = SharedTrigger()
     var currentTrigger: VirtioQueueTrigger? { trigger.current }
