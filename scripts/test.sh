@@ -77,8 +77,8 @@ if [ "${1:-}" != --unit-only ]; then
         [ "${PIPESTATUS[0]}" = 0 ] || testbed_status=1
     fi
     set -e
-    passed=$((passed + $(grep -cE '^TESTBED [a-z0-9-]+: ok' "$work/testbed.log" || true)))
-    testbed_failed=$(grep -cE '^\[testbed.sh\] FAIL|^TESTBED [a-z0-9-]+: FAIL' "$work/testbed.log" || true)
+    passed=$((passed + $(grep -cE '^TESTBED-VERDICT [a-z0-9-]+: ok$' "$work/testbed.log" || true)))
+    testbed_failed=$(grep -cE '^TESTBED-VERDICT [a-z0-9-]+: FAIL$' "$work/testbed.log" || true)
     failed=$((failed + testbed_failed))
     [ "$testbed_status" = 0 ] || [ "$testbed_failed" -gt 0 ] || failed=$((failed + 1))
 fi
