@@ -29,6 +29,9 @@ diff_snapshot() { # TYPE STATE MEM
 allocated_mib() { du -m "$1" | cut -f1; }
 
 scenario_linux_diff_snapshot() {
+    # 1 GiB, the guest size issue 14 compares full and diff snapshots at: a Full scans all of
+    # it, a Diff only the pages dirtied.
+    TESTBED_L2_MEMORY=1024
     command -v curl >/dev/null || fail "curl is missing in L1"
     api="$SCENARIO_DIR/api.sock"
     launch_swiftlet "$CONSOLE_NAME" "$ERR_NAME" run --api-sock "$api"
@@ -64,9 +67,11 @@ scenario_linux_diff_snapshot() {
     [ "$(wc -c <diff.mem)" = "$(wc -c <full.mem)" ] || fail "the diff's size $(wc -c <diff.mem) is not guest RAM's $(wc -c <full.mem)"
     diff_mib=$(allocated_mib diff.mem)
     [ "$diff_mib" -ge 16 ] || fail "the diff holds only $diff_mib MiB; the guest wrote 16"
-    cp base.mem merged.mem || fail "cannot copy the base"
-    "$SWIFTLET" snapshot-rebase --base-file "$SCENARIO_DIR/merged.mem" --diff-file "$SCENARIO_DIR/diff.mem" >rebase.out 2>&1 ||
+    base_mib=$(allocated_mib base.mem)
+    # Onto the base itself, not a copy: busybox's cp writes a sparse file's holes out as zeros,
+    # and a 1 GiB copy in L1's tmpfs (RAM) next to the guest left L1 out of memory.
+    "$SWIFTLET" snapshot-rebase --base-file "$SCENARIO_DIR/base.mem" --diff-file "$SCENARIO_DIR/diff.mem" >rebase.out 2>&1 ||
         fail "snapshot-rebase failed: $(cat rebase.out)"
-    cmp merged.mem full.mem >cmp.out 2>&1 || fail "base + diff differs from the full snapshot: $(head -c 200 cmp.out)"
-    note "create: base full ${base_ms} ms, diff ${diff_ms} ms, full ${full_ms} ms; allocated: base $(allocated_mib base.mem) MiB, diff ${diff_mib} MiB, full $(allocated_mib full.mem) MiB; base + diff = full"
+    cmp base.mem full.mem >cmp.out 2>&1 || fail "base + diff differs from the full snapshot: $(head -c 200 cmp.out)"
+    note "guest RAM ${TESTBED_L2_MEMORY} MiB; create: base full ${base_ms} ms, diff ${diff_ms} ms, full ${full_ms} ms; allocated: base ${base_mib} MiB, diff ${diff_mib} MiB, full $(allocated_mib full.mem) MiB; base + diff = full"
 }
