@@ -35,10 +35,11 @@ public final class GuestMemory: @unchecked Sendable {
     }
 
     /// Maps each range from `fd` at consecutive file offsets with `MAP_PRIVATE`, so that the
-    /// file is read lazily on first touch and never written (snapshot restore).
-    public convenience init(layout: [AddressRange], privateFile fd: Int32) throws(GuestMemoryError) {
+    /// file is read lazily on first touch and never written (snapshot restore). With
+    /// `trackDirtyPages`, the VMM's writes from then on are recorded, as for fresh memory.
+    public convenience init(layout: [AddressRange], privateFile fd: Int32, trackDirtyPages: Bool = false) throws(GuestMemoryError) {
         var fileOffset: UInt64 = 0
-        try self.init(layout: layout, trackDirtyPages: false) { size in
+        try self.init(layout: layout, trackDirtyPages: trackDirtyPages) { size in
             defer { fileOffset += size }
             return mmap(nil, Int(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, off_t(fileOffset))
         }

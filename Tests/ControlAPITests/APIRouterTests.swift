@@ -137,6 +137,13 @@ struct APIRouterTests {
         #expect(
             try route("PUT", "/snapshot/load", #"{"snapshot_path": "/s/state", "mem_file_path": "/s/mem", "enable_diff_snapshots": false}"#)
                 == .loadSnapshot(SnapshotLoadRequest(files: SnapshotFiles(snapshotPath: "/s/state", memFilePath: "/s/mem"), resumeVM: false)))
+        // Dirty page tracking on the restored VM, under Firecracker's current name and its older one.
+        for field in ["track_dirty_pages", "enable_diff_snapshots"] {
+            #expect(
+                try route("PUT", "/snapshot/load", #"{"snapshot_path": "/s/state", "mem_file_path": "/s/mem", "\#(field)": true}"#)
+                    == .loadSnapshot(
+                        SnapshotLoadRequest(files: SnapshotFiles(snapshotPath: "/s/state", memFilePath: "/s/mem"), trackDirtyPages: true)))
+        }
     }
 
     @Test func hostileBodiesAreRefusedWithoutCrashing() {
@@ -229,7 +236,7 @@ struct APIRouterTests {
         ("PUT", "/snapshot/load", #"{"snapshot_path": "s"}"#, "got neither"),
         ("PUT", "/snapshot/load", #"{"snapshot_path": "s", "mem_file_path": "m", "mem_backend": {"backend_type": "File", "backend_path": "m"}}"#, "got both"),
         ("PUT", "/snapshot/load", #"{"snapshot_path": "s", "mem_backend": {"backend_type": "Uffd", "backend_path": "/uffd.sock"}}"#, "Uffd memory backend is not supported"),
-        ("PUT", "/snapshot/load", #"{"snapshot_path": "s", "mem_file_path": "m", "enable_diff_snapshots": true}"#, "diff snapshots"),
+        ("PUT", "/snapshot/load", #"{"snapshot_path": "s", "mem_file_path": "m", "track_dirty_pages": 1}"#, "'track_dirty_pages' must be a boolean"),
     ]
 
     @Test(arguments: refusals)

@@ -58,6 +58,52 @@ import Testing
         #expect(FileManager.default.contentsEqual(atPath: base, andPath: full), "the rebased base differs from the full snapshot")
     }
 
+    /// A VM restored with `track_dirty_pages` logs from the load on: its Diff, rebased onto the
+    /// memory file it was loaded from, equals a Full taken at the same pause.
+    @Test func aRestoredVMTracksDirtyPagesWhenAsked() throws {
+        // Its own directory: each RunningSwiftlet removes its own when released.
+        let files = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-restored-dirty-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: files) }
+        let loaded = files.appendingPathComponent("loaded.mem").path, loadedState = files.appendingPathComponent("loaded.state").path
+        let first = try RunningSwiftlet(["--kernel", try TestGuest.path(), "--cmdline", "test=count", "--memory", "64"], name: "origin")
+        try waitUntil(timeout: 20, "the guest to count") { first.counts.count >= 2 }
+        #expect(try first.curl("PATCH", "/vm", #"{"state": "Paused"}"#).status == 204)
+        let origin = try first.curl("PUT", "/snapshot/create", #"{"snapshot_path": "\#(loadedState)", "mem_file_path": "\#(loaded)"}"#)
+        #expect(origin.status == 204, "\(origin.body)")
+        _ = first.stop()
+
+        let vm = try RunningSwiftlet([], name: "restored-dirty")
+        let load = try vm.curl(
+            "PUT", "/snapshot/load",
+            #"{"snapshot_path": "\#(loadedState)", "mem_file_path": "\#(loaded)", "track_dirty_pages": true, "resume_vm": true}"#)
+        if load.status == 400 {
+            #expect(load.body.contains(Self.unavailable), "\(load.body)")
+            _ = vm.stop()
+            return
+        }
+        #expect(load.status == 204, "\(load.body)")
+        try waitUntil(timeout: 20, "the restored guest to count on") { vm.counts.count >= 3 }
+        let diff = vm.file("diff.mem"), full = vm.file("full.mem")
+        #expect(try vm.curl("PATCH", "/vm", #"{"state": "Paused"}"#).status == 204)
+        let diffSnapshot = try vm.curl(
+            "PUT", "/snapshot/create", #"{"snapshot_type": "Diff", "snapshot_path": "\#(vm.file("diff.state"))", "mem_file_path": "\#(diff)"}"#)
+        #expect(diffSnapshot.status == 204, "\(diffSnapshot.body)")
+        let fullSnapshot = try vm.curl("PUT", "/snapshot/create", #"{"snapshot_path": "\#(vm.file("full.state"))", "mem_file_path": "\#(full)"}"#)
+        #expect(fullSnapshot.status == 204, "\(fullSnapshot.body)")
+        _ = vm.stop()
+
+        let diffSize = try allocated(diff)
+        #expect(diffSize > 0 && diffSize < 64 << 20, "diff \(diffSize) bytes")
+        // The file the VM was loaded from is the diff's base; it must not have changed.
+        let base = vm.file("base.mem")
+        try FileManager.default.copyItem(atPath: loaded, toPath: base)
+        let rebase = try SwiftletProcess.run(["snapshot-rebase", "--base-file", base, "--diff-file", diff])
+        #expect(rebase.status == 0, "\(rebase.stderr)")
+        #expect(FileManager.default.contentsEqual(atPath: base, andPath: full), "the rebased load file differs from the full snapshot")
+        #expect(!FileManager.default.contentsEqual(atPath: loaded, andPath: full), "the guest changed nothing after the load")
+    }
+
     @Test func aDiffWithoutTrackingIsRefused() throws {
         let vm = try RunningSwiftlet(["--kernel", try TestGuest.path(), "--cmdline", "test=count"])
         try waitUntil(timeout: 20, "the guest to count") { vm.counts.count >= 1 }

@@ -9,11 +9,15 @@ public struct SnapshotLoadRequest: Sendable, Equatable {
     public var resumeVM: Bool
     /// `network_overrides`: interface id → the host tap to reopen it on instead.
     public var networkOverrides: [NetworkOverrideRequest]
+    /// `track_dirty_pages` (or the deprecated `enable_diff_snapshots`): the restored VM logs
+    /// dirty pages, so its next Diff holds what changed since the load.
+    public var trackDirtyPages: Bool
 
-    public init(files: SnapshotFiles, resumeVM: Bool = false, networkOverrides: [NetworkOverrideRequest] = []) {
+    public init(files: SnapshotFiles, resumeVM: Bool = false, networkOverrides: [NetworkOverrideRequest] = [], trackDirtyPages: Bool = false) {
         self.files = files
         self.resumeVM = resumeVM
         self.networkOverrides = networkOverrides
+        self.trackDirtyPages = trackDirtyPages
     }
 }
 
@@ -23,12 +27,15 @@ extension SnapshotLoadRequest {
         let snapshot = try reader.requiredNonEmptyString("snapshot_path")
         let memory = try Self.memoryFilePath(&reader)
         let resume = try reader.optional("resume_vm", .bool) ?? false
-        try reader.requireUnsupported("enable_diff_snapshots", toBeOneOf: [.bool(false)], feature: "diff snapshots")
-        try reader.requireUnsupported("track_dirty_pages", toBeOneOf: [.bool(false)], feature: "dirty page tracking")
+        // Firecracker reads either; one that is true turns tracking on.
+        let legacyTracking = try reader.optional("enable_diff_snapshots", .bool) ?? false
+        let tracking = try reader.optional("track_dirty_pages", .bool) ?? false
         let overrides = try NetworkOverrideRequest.list(reader.value("network_overrides"))
         try reader.requireUnsupported("clock_realtime", toBeOneOf: [.bool(false)], feature: "realtime clock restore")
         try reader.rejectUnknownFields()
-        self.init(files: SnapshotFiles(snapshotPath: snapshot, memFilePath: memory), resumeVM: resume, networkOverrides: overrides)
+        self.init(
+            files: SnapshotFiles(snapshotPath: snapshot, memFilePath: memory), resumeVM: resume, networkOverrides: overrides,
+            trackDirtyPages: tracking || legacyTracking)
     }
 
     /// Exactly one of `mem_backend` (a "File" backend) and the older `mem_file_path`.

@@ -147,13 +147,14 @@ extension Machine {
         memoryPath: String,
         kvmDevicePath: String = defaultKVMDevicePath,
         networkOverrides: [NetworkOverride] = [],
+        trackDirtyPages: Bool = false,
         serialOutput: @escaping @Sendable ([UInt8]) -> Void,
         logger: Logger
     ) throws(MachineError) -> Machine {
         let snapshot = try readSnapshot(statePath)
         let deviceStates = try checkedDeviceStates(snapshot, path: statePath)
         try NetworkOverride.check(networkOverrides, against: deviceStates)
-        let memory = try mapMemoryFile(memoryPath, for: snapshot)
+        let memory = try mapMemoryFile(memoryPath, for: snapshot, trackDirtyPages: trackDirtyPages)
         // Virtio devices are built from their saved states: disks are reopened from the paths
         // in the snapshot, which the user keeps unchanged, and taps by name unless overridden.
         let virtioDevices: [(name: String, device: any SnapshottableVirtioDevice)]
@@ -225,7 +226,7 @@ extension Machine {
         }
     }
 
-    private static func mapMemoryFile(_ path: String, for snapshot: MachineSnapshot) throws(MachineError) -> GuestMemory {
+    private static func mapMemoryFile(_ path: String, for snapshot: MachineSnapshot, trackDirtyPages: Bool) throws(MachineError) -> GuestMemory {
         let file: HostFile.Opened
         do {
             file = try HostFile.open(path, what: "snapshot memory")
@@ -239,7 +240,7 @@ extension Machine {
         let layout = snapshot.memoryRegions.compactMap { AddressRange(start: $0.base, length: $0.size) }
         guard layout.count == snapshot.memoryRegions.count else { throw .snapshot(.memoryLayoutMismatch(path: path)) }
         do {
-            return try GuestMemory(layout: layout, privateFile: file.descriptor.rawValue)
+            return try GuestMemory(layout: layout, privateFile: file.descriptor.rawValue, trackDirtyPages: trackDirtyPages)
         } catch {
             throw .snapshot(.mappingMemory(path: path, error))
         }

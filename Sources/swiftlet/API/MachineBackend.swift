@@ -268,7 +268,7 @@ final class MachineBackend: VMMBackend {
             let machine = try Machine.restore(
                 statePath: request.files.snapshotPath, memoryPath: request.files.memFilePath, kvmDevicePath: kvmDevicePath,
                 networkOverrides: request.networkOverrides.map { NetworkOverride(interfaceID: $0.interfaceID, tap: $0.hostDeviceName) },
-                serialOutput: serialOutput, logger: logger)
+                trackDirtyPages: request.trackDirtyPages, serialOutput: serialOutput, logger: logger)
             machine.start()
             if request.resumeVM { try machine.resume() }
             configuration.rules.recordSnapshotLoaded(resumed: request.resumeVM)
