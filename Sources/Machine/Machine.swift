@@ -165,6 +165,13 @@ public final class Machine: Sendable {
         self.memory = memory
         self.vcpuCount = vcpuCount
         self.logger = logger
+        // Async asks for io_uring but may get threads (a kernel or sandbox that refuses it):
+        // the log says which, and why.
+        for (name, device) in virtioDevices {
+            if let block = device as? VirtioBlock, let engine = block.asynchronousEngineName {
+                logger.info("drive \(name): io_engine Async on \(engine)")
+            }
+        }
         let control = RunControl(vcpuCount: vcpuCount, startPaused: startPaused) { [vcpus] in
             for vcpu in vcpus { vcpu.kick() }
         }

@@ -85,6 +85,13 @@ extension VirtioHarness {
         return (disk, box, harness)
     }
 
+    /// A drive that asked for io_uring and got threads says why, for the log.
+    @Test func theThreadFallbackNamesWhyIOUringWasRefused() throws {
+        let engine = try ThreadPoolEngine(deviceName: "fallback", fallbackReason: "io_uring refused: Operation not permitted") { _ in }
+        #expect(engine.name == "threads (io_uring refused: Operation not permitted)")
+        #expect(try ThreadPoolEngine(deviceName: "chosen") { _ in }.name == "threads")
+    }
+
     /// The request tests of the sync engine, again through each asynchronous engine.
     @Test(arguments: ["io_uring", "threads"])
     func readsWritesFlushesAndErrorsThroughTheEngine(engine: String) throws {

@@ -27,7 +27,7 @@ struct BlockIOCompletion: Sendable, Equatable {
 /// io_uring, or a few threads where the kernel refuses io_uring. Completions are delivered in
 /// batches, on the engine's own thread, to the handler the engine was built with.
 protocol BlockIOEngine: AnyObject, Sendable {
-    /// "io_uring" or "threads" (`VirtioBlock.asynchronousEngineName`): which one the kernel allowed.
+    /// "io_uring" or "threads", with the reason io_uring was refused (`VirtioBlock.asynchronousEngineName`).
     var name: String { get }
     /// Queues `operation`; false when the engine has no room now (the caller then runs the
     /// request itself). Called on the device's worker only.
@@ -50,8 +50,9 @@ enum BlockIOEngineChoice: Sendable {
     func makeEngine(name: String, depth: Int, handler: @escaping BlockIOCompletionHandler) throws(VirtioError) -> any BlockIOEngine {
         switch self {
         case .automatic:
-            if let ring = try IOURingEngine(deviceName: name, depth: depth, handler: handler) { return ring }
-            return try ThreadPoolEngine(deviceName: name, handler: handler)
+            var refusal: Int32 = 0
+            if let ring = try IOURingEngine(deviceName: name, depth: depth, handler: handler, refusal: &refusal) { return ring }
+            return try ThreadPoolEngine(deviceName: name, fallbackReason: "io_uring refused: \(SystemError.message(refusal))", handler: handler)
         case .threadPool:
             return try ThreadPoolEngine(deviceName: name, handler: handler)
         case .supplied(let make):

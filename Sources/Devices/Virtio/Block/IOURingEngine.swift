@@ -59,11 +59,14 @@ final class IOURingEngine: BlockIOEngine {
 
     private let ring: Ring
 
-    /// nil where the kernel refuses io_uring (the caller falls back to threads); throws only
-    /// when the reaper thread cannot start.
-    init?(deviceName: String, depth: Int, handler: @escaping BlockIOCompletionHandler) throws(VirtioError) {
+    /// nil where the kernel refuses io_uring (the caller falls back to threads), with the
+    /// errno in `refusal`; throws only when the reaper thread cannot start.
+    init?(deviceName: String, depth: Int, handler: @escaping BlockIOCompletionHandler, refusal: inout Int32) throws(VirtioError) {
         var error: Int32 = 0
-        guard let pointer = ciouring_create(UInt32(clamping: min(max(depth, 8), 4096)), &error) else { return nil }
+        guard let pointer = ciouring_create(UInt32(clamping: min(max(depth, 8), 4096)), &error) else {
+            refusal = -error
+            return nil
+        }
         let ring = Ring(pointer: pointer, handler: handler)
         self.ring = ring
         try DeviceThread.start(name: deviceName, what: "io_uring reaper") { ring.reap() }

@@ -5,7 +5,7 @@ import Synchronization
 /// next operation, runs it with preadv/pwritev/fdatasync to the end, and reports it alone.
 /// Releasing the engine never waits: each thread ends after the operations queued before.
 final class ThreadPoolEngine: BlockIOEngine {
-    let name = "threads"
+    let name: String
     static let threadCount = 4
 
     /// What the threads share; they hold it, never the engine, so the engine can go first.
@@ -33,7 +33,10 @@ final class ThreadPoolEngine: BlockIOEngine {
     private let pool: Pool
     private let started: Int
 
-    init(deviceName: String, handler: @escaping BlockIOCompletionHandler) throws(VirtioError) {
+    /// `fallbackReason`: why io_uring was not used, shown in `name` (the log says which engine
+    /// a drive got, and a user who asked for Async wants to know why it is not io_uring).
+    init(deviceName: String, fallbackReason: String? = nil, handler: @escaping BlockIOCompletionHandler) throws(VirtioError) {
+        name = fallbackReason.map { "threads (\($0))" } ?? "threads"
         let pool = Pool(handler: handler)
         self.pool = pool
         var started = 0
