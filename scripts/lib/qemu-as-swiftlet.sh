@@ -5,7 +5,8 @@
 # stdout, exit 0 when the guest reboots, non-zero with a message on errors).
 #   SWIFTLET=scripts/lib/qemu-as-swiftlet.sh scripts/testbed.sh --direct linux-boot
 # QEMU_ACCEL picks the accelerator (default: kvm when /dev/kvm runs Linux, else tcg);
-# QEMU_MACHINE the machine type (default pc; the benchmark also uses microvm).
+# QEMU_MACHINE the machine type (default pc; the benchmark also uses microvm); QEMU_CPU a -cpu
+# model (default QEMU's own; `host` gives the guest about the CPUID Swiftlet gives it).
 set -eu
 
 # --api-sock PATH gives QEMU a QMP socket there (not Firecracker's API: only bench-smp-pause,
@@ -33,7 +34,7 @@ if [ -z "${QEMU_ACCEL:-}" ]; then
     QEMU_ACCEL=tcg
     [ -w /dev/kvm ] && [ ! -e /sys/module/kvm_pvm ] && grep -qw -e vmx -e svm /proc/cpuinfo && QEMU_ACCEL=kvm
 fi
-set -- -accel "$QEMU_ACCEL" -M "${QEMU_MACHINE:-pc}" -m "$memory" -smp "$cpus" -display none -monitor none \
+set -- -accel "$QEMU_ACCEL" ${QEMU_CPU:+-cpu "$QEMU_CPU"} -M "${QEMU_MACHINE:-pc}" -m "$memory" -smp "$cpus" -display none -monitor none \
     -serial stdio -no-reboot -nodefaults -kernel "$kernel" -append "$cmdline"
 [ -n "$initrd" ] && set -- "$@" -initrd "$initrd"
 [ -n "$qmp" ] && set -- "$@" -qmp "unix:$qmp,server=on,wait=off"
