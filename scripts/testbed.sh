@@ -22,7 +22,7 @@
 #   TESTBED_L1_CMDLINE_EXTRA   more words for L1's kernel command line
 #   TESTBED_L1_RETRIES         fresh L1s for scenarios a frozen or panicked L1 left without result (default 8)
 #   TESTBED_BOOT_RETRIES       fresh L1s for a scenario whose guest died before its shell (default 3)
-#   TESTBED_L1_CPUS            L1's vCPUs (default 1, and for SMP scenarios one per host core, at most 4)
+#   TESTBED_L1_CPUS            L1's vCPUs (default 1, and 4 for the SMP scenarios)
 #   QEMU_CPU                   with --vmm qemu: the -cpu model of the QEMU in L1 (qemu-as-swiftlet.sh)
 #   FIO_DISK_OPTIONS           Swiftlet's --disk options for linux-disk-fio and bench-fio (lib.sh)
 set -euo pipefail
@@ -166,15 +166,14 @@ build_l1_initramfs() { # OUTPUT
 }
 
 # L1's vCPUs (issue 10, SMP): the linux-smp* and bench-smp-* scenarios give their guest 4
-# vCPUs, which run in parallel only as far as L1 has vCPUs and the host has cores (TCG runs each
-# L1 vCPU on a host thread). So those runs give L1 as many vCPUs as the host has cores, at most
-# 4; more would not add parallelism, as L1's idle=poll keeps every L1 vCPU busy. Four L1 vCPUs
-# on a 2-core host (until 2026-12-03) made oversubscription the normal case, and host load is
-# what the emulator's rare failures of 4-vCPU guests have come with (docs/testbed.md). Other
-# runs keep one vCPU. TESTBED_L1_CPUS overrides both.
+# vCPUs, and L2's vCPUs only run in parallel if L1 has as many (TCG runs each on a host thread).
+# Other runs keep one vCPU, which with idle=poll costs one busy host core. TESTBED_L1_CPUS
+# overrides both. Two L1 vCPUs on the 2-core host would be faster (L1 reaches KVM in 3 s, not
+# 18), but there the 4-vCPU guest triple-faulted in about 1 boot in 4 under Swiftlet, against
+# none in 10 with four (docs/testbed.md, the open bug).
 L1_CPUS=${TESTBED_L1_CPUS:-1}
 for name in "${SCENARIOS[@]}"; do
-    case $name in linux-smp* | bench-smp-*) L1_CPUS=${TESTBED_L1_CPUS:-$(($(nproc) < 4 ? $(nproc) : 4))} ;; esac
+    case $name in linux-smp* | bench-smp-*) L1_CPUS=${TESTBED_L1_CPUS:-4} ;; esac
 done
 
 # Sets L1_QEMU to the command that boots L1 with the extra kernel command line words given.
@@ -289,9 +288,8 @@ else
     #
     # A guest that died before it reached its shell (a triple fault, a hang in early boot) runs
     # again in a fresh L1 too, at most TESTBED_BOOT_RETRIES times (3). Debian's 4-vCPU guest
-    # under Swiftlet triple-faults in about 1 boot in 4 in the 2-vCPU L1 (docs/testbed.md has
-    # the counts, and QEMU's that did not); the cause is not known, and it is written up there
-    # as an open bug. A scenario that fails any other way, or dies while booting every time,
+    # under Swiftlet sometimes triple-faults while booting (docs/testbed.md has the counts, and
+    # QEMU's, which did not); the cause is not known, and it is written up there as an open bug. A scenario that fails any other way, or dies while booting every time,
     # fails the run, and every result stays in the output.
     LOGS=()
     pending=("${SCENARIOS[@]}")
