@@ -8,6 +8,18 @@ import Testing
 @Suite(.serialized, .needsKVM) struct DiffSnapshotTests {
     static let unavailable = "dirty page tracking (track_dirty_pages) is unavailable: /dev/kvm refused KVM_MEM_LOG_DIRTY_PAGES ("
 
+    /// Pauses `vm`, takes a Diff into `diff` and then a Full into `full` at that one pause,
+    /// and stops the VMM.
+    func pauseThenDiffAndFull(_ vm: RunningSwiftlet, diff: String, full: String) throws {
+        #expect(try vm.curl("PATCH", "/vm", #"{"state": "Paused"}"#).status == 204)
+        let diffSnapshot = try vm.curl(
+            "PUT", "/snapshot/create", #"{"snapshot_type": "Diff", "snapshot_path": "\#(vm.file("diff.state"))", "mem_file_path": "\#(diff)"}"#)
+        #expect(diffSnapshot.status == 204, "\(diffSnapshot.body)")
+        let fullSnapshot = try vm.curl("PUT", "/snapshot/create", #"{"snapshot_path": "\#(vm.file("full.state"))", "mem_file_path": "\#(full)"}"#)
+        #expect(fullSnapshot.status == 204, "\(fullSnapshot.body)")
+        _ = vm.stop()
+    }
+
     /// Bytes the file really occupies (holes excluded).
     func allocated(_ path: String) throws -> Int {
         var info = stat()
@@ -41,13 +53,7 @@ import Testing
         #expect(try vm.curl("PATCH", "/vm", #"{"state": "Resumed"}"#).status == 204)
         let counted = vm.counts.count
         try waitUntil(timeout: 20, "more counting") { vm.counts.count >= counted + 3 }
-        #expect(try vm.curl("PATCH", "/vm", #"{"state": "Paused"}"#).status == 204)
-        let diffSnapshot = try vm.curl(
-            "PUT", "/snapshot/create", #"{"snapshot_type": "Diff", "snapshot_path": "\#(vm.file("diff.state"))", "mem_file_path": "\#(diff)"}"#)
-        #expect(diffSnapshot.status == 204, "\(diffSnapshot.body)")
-        let fullSnapshot = try vm.curl("PUT", "/snapshot/create", #"{"snapshot_path": "\#(vm.file("full.state"))", "mem_file_path": "\#(full)"}"#)
-        #expect(fullSnapshot.status == 204, "\(fullSnapshot.body)")
-        _ = vm.stop()
+        try pauseThenDiffAndFull(vm, diff: diff, full: full)
 
         let diffSize = try allocated(diff), fullSize = try allocated(full)
         #expect(diffSize > 0 && diffSize < fullSize, "diff \(diffSize) bytes, full \(fullSize)")
@@ -85,13 +91,7 @@ import Testing
         #expect(load.status == 204, "\(load.body)")
         try waitUntil(timeout: 20, "the restored guest to count on") { vm.counts.count >= 3 }
         let diff = vm.file("diff.mem"), full = vm.file("full.mem")
-        #expect(try vm.curl("PATCH", "/vm", #"{"state": "Paused"}"#).status == 204)
-        let diffSnapshot = try vm.curl(
-            "PUT", "/snapshot/create", #"{"snapshot_type": "Diff", "snapshot_path": "\#(vm.file("diff.state"))", "mem_file_path": "\#(diff)"}"#)
-        #expect(diffSnapshot.status == 204, "\(diffSnapshot.body)")
-        let fullSnapshot = try vm.curl("PUT", "/snapshot/create", #"{"snapshot_path": "\#(vm.file("full.state"))", "mem_file_path": "\#(full)"}"#)
-        #expect(fullSnapshot.status == 204, "\(fullSnapshot.body)")
-        _ = vm.stop()
+        try pauseThenDiffAndFull(vm, diff: diff, full: full)
 
         let diffSize = try allocated(diff)
         #expect(diffSize > 0 && diffSize < 64 << 20, "diff \(diffSize) bytes")
