@@ -209,6 +209,9 @@ l1_qemu_command() {
     # no_timer_check: on a loaded host, TCG can miss the IOAPIC timer check's window and L1's
     # kernel panics with "IO-APIC + timer doesn't work!" (seen once in 2026-12-02's soak).
     local cpu=EPYC,+svm,+npt,-rdseed,-sha-ni,-fxsr-opt,-misalignsse,-3dnowprefetch,-osvw,-topoext,-nrip-save,-xsavec
+    # A profile (TESTBED_PROFILE=1) names the guest's kernel functions with L1's own symbols:
+    # both run the same kernel image, at the same addresses once neither randomizes them.
+    [ "$PROFILE" != 1 ] || set -- "$@" nokaslr
     L1_QEMU=(qemu-system-x86_64 -accel tcg -cpu "$cpu" -m "${TESTBED_L1_MEMORY:-2048}" -smp "$L1_CPUS"
         -nodefaults -display none -no-reboot
         -kernel "$GUEST_KERNEL" -initrd "$TESTBED_OUT/l1.cpio"

@@ -509,14 +509,19 @@ profile_perf_lines() { # NAME
     # `perf kvm --host --guest report` rather than `perf report`: KVM marks the samples taken
     # while the L2 vCPU ran in guest mode as the guest's, and plain `perf report` leaves them out
     # of its lists (though not of its totals) and keeps or drops a thread's whole line by the
-    # kind of its first sample. With --guest they are listed, as [guest.kernel.kallsyms] or
-    # [unknown] without symbols (L1 has no guest kallsyms). Plain `perf report` if that fails.
+    # kind of its first sample. With --guest they are listed ([g]), by address only unless L1
+    # and the guest both booted with nokaslr (scripts/testbed.sh and bench-fio do for a profile):
+    # then the guest's kernel is L1's at L1's addresses, and L1's kallsyms without its modules
+    # (which the guest does not have; its own virtio modules stay addresses) names it. Plain
+    # `perf report` if perf kvm fails either way.
     PERF_KVM="kvm --host --guest"
-    HOME=${HOME:-/tmp} perf $PERF_KVM report -i "$data" --stdio --no-children -g none --sort comm,dso --percent-limit 1 >"$data.comm" 2>/dev/null
-    grep -q '%' "$data.comm" || {
-        PERF_KVM=
-        HOME=${HOME:-/tmp} perf report -i "$data" --stdio --no-children -g none --sort comm,dso --percent-limit 1 >"$data.comm" 2>/dev/null
-    }
+    if grep -qw nokaslr /proc/cmdline && grep -v '\[' /proc/kallsyms >"$SCENARIO_DIR/guest.kallsyms" 2>/dev/null; then
+        PERF_KVM="$PERF_KVM --guestkallsyms=$SCENARIO_DIR/guest.kallsyms"
+    fi
+    for PERF_KVM in "$PERF_KVM" "kvm --host --guest" ""; do
+        HOME=${HOME:-/tmp} perf $PERF_KVM report -i "$data" --stdio --no-children -g none --sort comm,dso --percent-limit 1 >"$data.comm" 2>/dev/null
+        grep -q '%' "$data.comm" && break
+    done
     echo "perf${PERF_KVM:+ $PERF_KVM}: $(grep -m1 '^# Samples' "$data.comm" | sed 's/^# //'), $(grep -m1 '^# Total Lost' "$data.comm" | sed 's/^# //')"
     # Flat profiles (self time, call chains left out), in percent of all of L1's samples.
     report() {

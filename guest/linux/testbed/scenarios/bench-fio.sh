@@ -31,6 +31,9 @@ scenario_bench_fio() {
         fail "cannot create the disk file in $DIRECT_IO_DIR"
     # Five runs of BENCH_FIO_SECONDS after a boot that inflates fio's libraries: allow two timeouts.
     TESTBED_SCENARIO_TIMEOUT=$((TESTBED_SCENARIO_TIMEOUT * 2))
+    # perf's report names the guest's kernel functions with L1's symbols (profile_perf_lines),
+    # which needs the same kernel at the same addresses in both: L1 runs with nokaslr then.
+    [ "$TESTBED_PROFILE" != 1 ] || TESTBED_L2_CMDLINE_EXTRA="${TESTBED_L2_CMDLINE_EXTRA:-} nokaslr"
     start_swiftlet shell --disk "$DIRECT_IO_DIR/bench-fio.img$FIO_DISK_OPTIONS"
     shell_prompt_or_fail
     note_init_time
