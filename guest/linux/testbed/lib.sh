@@ -509,16 +509,10 @@ profile_perf_lines() { # NAME
     # `perf kvm --host --guest report` rather than `perf report`: KVM marks the samples taken
     # while the L2 vCPU ran in guest mode as the guest's, and plain `perf report` leaves them out
     # of its lists (though not of its totals) and keeps or drops a thread's whole line by the
-    # kind of its first sample. With --guest they are listed ([g]), by address only unless L1
-    # and the guest both booted with nokaslr (scripts/testbed.sh and bench-fio do for a profile):
-    # then the guest's kernel is L1's at L1's addresses, and L1's kallsyms without its modules
-    # (which the guest does not have; its own virtio modules stay addresses) names it. Plain
-    # `perf report` if perf kvm fails either way.
-    PERF_KVM="kvm --host --guest"
-    if grep -qw nokaslr /proc/cmdline && grep -v '\[' /proc/kallsyms >"$SCENARIO_DIR/guest.kallsyms" 2>/dev/null; then
-        PERF_KVM="$PERF_KVM --guestkallsyms=$SCENARIO_DIR/guest.kallsyms"
-    fi
-    for PERF_KVM in "$PERF_KVM" "kvm --host --guest" ""; do
+    # kind of its first sample. With --guest they are listed ([g]), by address (perf kvm's
+    # --guestkallsyms named none of them in L1); name_guest_symbols names them. Plain
+    # `perf report` if perf kvm fails.
+    for PERF_KVM in "kvm --host --guest" ""; do
         HOME=${HOME:-/tmp} perf $PERF_KVM report -i "$data" --stdio --no-children -g none --sort comm,dso --percent-limit 1 >"$data.comm" 2>/dev/null
         grep -q '%' "$data.comm" && break
     done
@@ -526,7 +520,7 @@ profile_perf_lines() { # NAME
     # Flat profiles (self time, call chains left out), in percent of all of L1's samples.
     report() {
         HOME=${HOME:-/tmp} perf $PERF_KVM report -i "$data" --stdio --no-children -g none --percentage absolute "$@" 2>/dev/null |
-            grep -v -e '^#' -e '^$'
+            grep -v -e '^#' -e '^$' | name_guest_symbols
     }
     echo "-- all of L1 by command and binary --"
     grep -v -e '^#' -e '^$' "$data.comm" | head -n 15
@@ -541,4 +535,31 @@ profile_perf_lines() { # NAME
     echo "-- the VMM by symbol, callees included --"
     HOME=${HOME:-/tmp} perf $PERF_KVM report -i "$data" --stdio --children -g none --percentage absolute --pid "$pid" --sort symbol --percent-limit 1.5 2>/dev/null |
         grep -v -e '^#' -e '^$' | head -n 45
+}
+
+# Adds the function's name to each guest kernel address (`[g] 0xffffffff8...`) in perf's lines.
+# L1 and the guest boot the same kernel image, both with nokaslr when profiling
+# (scripts/testbed.sh, bench-fio), so L1's kallsyms names the guest's kernel too; its modules
+# are left out, as the guest has others (its virtio modules stay addresses). Lines pass
+# unchanged without nokaslr. Kernel text addresses are 16 hex digits, so comparing them as
+# strings orders them as numbers (awk's doubles could not hold them).
+name_guest_symbols() {
+    if ! grep -qw nokaslr /proc/cmdline || [ ! -r /proc/kallsyms ]; then
+        cat
+        return
+    fi
+    [ -s "$SCENARIO_DIR/guest.kallsyms" ] ||
+        awk '$1 ~ /^ffffffff8/ && $3 !~ /^\[/ && NF == 3 { print $1, $3 }' /proc/kallsyms | sort >"$SCENARIO_DIR/guest.kallsyms"
+    awk '
+        NR == FNR { address[++n] = $1 ""; name[n] = $2; next }
+        match($0, /\[[gu]\] 0xffffffff8[0-9a-f]+/) {
+            wanted = substr($0, RSTART + 6, RLENGTH - 6) ""
+            low = 1; high = n; found = 0
+            while (low <= high) {
+                middle = int((low + high) / 2)
+                if (address[middle] <= wanted) { found = middle; low = middle + 1 } else high = middle - 1
+            }
+            if (found) $0 = substr($0, 1, RSTART + RLENGTH - 1) " " name[found] substr($0, RSTART + RLENGTH)
+        }
+        { print }' "$SCENARIO_DIR/guest.kallsyms" -
 }
