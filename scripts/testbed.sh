@@ -25,6 +25,12 @@
 #   TESTBED_L1_CPUS            L1's vCPUs (default 1, and 4 for the SMP scenarios)
 #   QEMU_CPU                   with --vmm qemu: the -cpu model of the QEMU in L1 (qemu-as-swiftlet.sh)
 #   FIO_DISK_OPTIONS           Swiftlet's --disk options for linux-disk-fio and bench-fio (lib.sh)
+#   TESTBED_PROFILE            1: bench-fio profiles two of its jobs with perf in L1 and counts
+#                              exits, interrupts and context switches around them; counters: the
+#                              counts alone (lib.sh, profile_start). The findings go to
+#                              ~/.cache/swiftlet/testbed/profile-<vmm>.txt. Off by default.
+#   TESTBED_PROFILE_FREQUENCY, BENCH_FIO_PROFILED   perf's sampling rate (499 per second) and
+#                              the jobs profiled ("randread-qd32 read-1m")
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 
@@ -67,6 +73,9 @@ SCENARIO_SLOTS=${#SCENARIOS[@]}
 for name in "${SCENARIOS[@]}"; do [ "$name" = linux-net ] && SCENARIO_SLOTS=$((SCENARIO_SLOTS + 4)); done
 # bench-fio's may take two (five fio runs of 10 s, in a guest that inflates fio's 87 MiB first).
 for name in "${SCENARIOS[@]}"; do [ "$name" = bench-fio ] && SCENARIO_SLOTS=$((SCENARIO_SLOTS + 1)); done
+# A profile adds perf's reports, run in L1 after the guest is gone (a minute or two under TCG).
+PROFILE=${TESTBED_PROFILE:-0}
+[ "$PROFILE" = 0 ] || SCENARIO_SLOTS=$((SCENARIO_SLOTS + 1))
 TIMEOUT=${TIMEOUT:-$((120 + SCENARIO_TIMEOUT * SCENARIO_SLOTS))}
 
 RUN_START=$(now)
@@ -85,6 +94,18 @@ done
 lock_cache testbed
 load_guest_paths
 log "guest kernel: $GUEST_KERNEL_VERSION"
+# perf for L1 (TESTBED_PROFILE=1). Debian's /usr/bin/perf is the binary itself while one
+# linux-perf is installed and a script running perf_<version> when several are; L1 needs a
+# binary, preferably the one of L1's kernel version (6.1's perf reads 6.1's perf events).
+PERF_BIN=
+if [ "$PROFILE" = 1 ] && [ $MODE = nested ]; then
+    l1_version=$(sed -n 's/.*(kernel \([0-9]*\.[0-9]*\).*/\1/p' <<<"$GUEST_KERNEL_VERSION")
+    for candidate in "/usr/bin/perf_$l1_version" /usr/bin/perf /usr/bin/perf_* /usr/lib/linux-tools*/perf; do
+        [ -f "$candidate" ] && [ "$(head -c4 "$candidate" | tr -d '\0')" = $'\x7fELF' ] && { PERF_BIN=$candidate; break; }
+    done
+    [ -n "$PERF_BIN" ] || die "TESTBED_PROFILE=1 needs perf (Debian's linux-perf)"
+    log "profiling with $PERF_BIN ($("$PERF_BIN" --version))"
+fi
 if [ "$VMM" = qemu ]; then
     # Checks the testbed itself (images, runner, nesting) with a VMM known to boot Linux.
     SWIFTLET_BIN="$REPO_ROOT/scripts/lib/qemu-as-swiftlet.sh"
@@ -102,7 +123,8 @@ mkdir -p "$TESTBED_OUT"
 # The settings the runner reads, as a file L1's init sources (only the ones set here).
 runner_settings() {
     local var
-    for var in TESTBED_L2_KERNEL TESTBED_L2_INITRAMFS TESTBED_L2_CMDLINE_EXTRA TESTBED_L2_MEMORY TESTBED_SCENARIO_TIMEOUT SWIFTLET_SECCOMP_LOG QEMU_CPU; do
+    for var in TESTBED_L2_KERNEL TESTBED_L2_INITRAMFS TESTBED_L2_CMDLINE_EXTRA TESTBED_L2_MEMORY TESTBED_SCENARIO_TIMEOUT SWIFTLET_SECCOMP_LOG \
+        QEMU_CPU TESTBED_PROFILE TESTBED_PROFILE_FREQUENCY BENCH_FIO_PROFILED; do
         [ -n "${!var:-}" ] && printf 'export %s=%q\n' "$var" "${!var}"
     done
     # Passed on even when empty: empty means no extra disk options (lib.sh).
@@ -150,6 +172,11 @@ build_l1_initramfs() { # OUTPUT
     # linux-firecracker drives the API the way Firecracker's getting-started guide does.
     cp "$(command -v curl)" "$stage/usr/bin/curl"
     copy_libraries "$stage" "$(command -v curl)"
+    # TESTBED_PROFILE=1: perf records and reports inside L1 (lib.sh), with its libraries (24 MB).
+    if [ -n "$PERF_BIN" ]; then
+        cp "$PERF_BIN" "$stage/usr/bin/perf"
+        copy_libraries "$stage" "$PERF_BIN"
+    fi
     # bench-smp-pause's client, static so it needs nothing from L1.
     gcc -static -O2 -Wall -Wextra -Werror -o "$stage/usr/bin/pause-rtt" "$REPO_ROOT/scripts/bench/tools/pause-rtt.c" ||
         die "building scripts/bench/tools/pause-rtt.c failed (gcc and libc6-dev)"
@@ -184,6 +211,9 @@ l1_qemu_command() {
     # no_timer_check: on a loaded host, TCG can miss the IOAPIC timer check's window and L1's
     # kernel panics with "IO-APIC + timer doesn't work!" (seen once in 2026-12-02's soak).
     local cpu=EPYC,+svm,+npt,-rdseed,-sha-ni,-fxsr-opt,-misalignsse,-3dnowprefetch,-osvw,-topoext,-nrip-save,-xsavec
+    # A profile (TESTBED_PROFILE=1) names the guest's kernel functions with L1's own symbols:
+    # both run the same kernel image, at the same addresses once neither randomizes them.
+    [ "$PROFILE" != 1 ] || set -- "$@" nokaslr
     L1_QEMU=(qemu-system-x86_64 -accel tcg -cpu "$cpu" -m "${TESTBED_L1_MEMORY:-2048}" -smp "$L1_CPUS"
         -nodefaults -display none -no-reboot
         -kernel "$GUEST_KERNEL" -initrd "$TESTBED_OUT/l1.cpio"
@@ -256,7 +286,7 @@ run_l1() { # LOG SCENARIO...
     timeout "$TIMEOUT" "${L1_QEMU[@]}" -serial stdio -serial "file:$HEARTBEAT" \
         -pidfile "$TESTBED_OUT/l1.pid" </dev/null 2>&1 |
         sed -u 's/\r$//' | tee "$log" |
-        if [ $VERBOSE = 1 ]; then cat; else grep --line-buffered -E '^TESTBED|Kernel panic|qemu'; fi
+        if [ $VERBOSE = 1 ]; then cat; else grep --line-buffered -E '^TESTBED|Kernel panic|qemu' | grep --line-buffered -v '^TESTBED-PROFILE'; fi
     STATUS=${PIPESTATUS[0]}
     kill "$watcher" 2>/dev/null
     wait "$watcher" 2>/dev/null
@@ -351,6 +381,16 @@ for name in "${SCENARIOS[@]}"; do
     # these, not the TESTBED lines, of which a scenario run again has several.
     echo "TESTBED-VERDICT $name: $result"
 done
+if [ "$PROFILE" != 0 ]; then
+    # The profile's lines, with Swift's symbols demangled (perf knows C++'s and Rust's manglings,
+    # not Swift's); the terminal showed only the per-request counts.
+    PROFILE_OUT="$TESTBED_OUT/profile-$VMM.txt"
+    demangle=(cat)
+    swift demangle --help >/dev/null 2>&1 && demangle=(swift demangle --simplified)
+    grep -h '^TESTBED-PROFILE' "${LOGS[@]}" | "${demangle[@]}" >"$PROFILE_OUT" || true
+    grep -E 'requests completed|L1 CPU|per request|L2 guest' "$PROFILE_OUT" || true
+    log "profile ($(wc -l <"$PROFILE_OUT") lines): $PROFILE_OUT"
+fi
 if [ $MODE = nested ]; then
     l1_init=$(sed -n 's/^TESTBED-L1: init reached, uptime \([0-9.]*\) s.*/\1/p' "$LOG" | head -n1)
     kvm_ready=$(sed -n 's/^TESTBED-L1: kvm ready at \([0-9.]*\) s.*/\1/p' "$LOG" | head -n1)

@@ -31,6 +31,11 @@ public protocol VirtioDevice: AnyObject, Sendable {
     /// DEVICE_NEEDS_RESET. Process a bounded number of chains: the transport calls again when
     /// more are available.
     func process(queue: Virtqueue) throws
+    /// Called on the device's thread after each pass of `process(queue:)`, once the queues'
+    /// lock is released: a device that queued host I/O during the pass starts it here, so that
+    /// its completions, which take that lock to reach the used ring, never wait behind the
+    /// submission (io_uring may run a request inside the submitting system call).
+    func startQueuedWork()
     /// Called once when a transport's core takes the device. A device with a host-side event
     /// source (a tap, a socket) keeps the trigger to have a queue processed when its source
     /// has work; the others ignore it.
@@ -49,6 +54,7 @@ extension VirtioDevice {
     public func connect(_ trigger: VirtioQueueTrigger) {}
 
     /// Most devices finish every request inside `process`.
+    public func startQueuedWork() {}
     public var asynchronousCompletionsQueued: UInt64 { 0 }
     public func settleAsynchronousWork() -> UInt64 { 0 }
 

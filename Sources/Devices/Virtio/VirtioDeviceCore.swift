@@ -223,6 +223,10 @@ public final class VirtioDeviceCore: Sendable {
             try device.process(queue: queue)
             return try queue.rearmNotifications() && queue.nextAvail != before
         }
+        // Outside the queues' lock: a submission that runs the I/O itself (io_uring reading a
+        // RAM-backed file in the system call) would otherwise hold up the engine's thread,
+        // which needs the lock to complete earlier requests.
+        device.startQueuedWork()
         // Chains left after progress (more arrived while notifications were off, or the pass
         // stopped at a queue's worth): go round again, but through the queue so a guest that
         // keeps posting cannot monopolise this call. Chains left without progress (a receive

@@ -19,6 +19,9 @@
 #   TESTBED_TAP                the tap the network scenarios create (default tap0)
 #   FIO_DISK_OPTIONS           appended to the disk's path in --disk by linux-disk-fio and bench-fio
 #                              (default ",io=async,direct"; set it empty for a Swiftlet without them)
+#   TESTBED_PROFILE            where bench-fio's time goes (issue 14; profile_start below):
+#                              1 = perf in L1 plus counters, counters = the counters alone, 0 = off
+#   TESTBED_PROFILE_FREQUENCY  perf's samples per second (default 499)
 
 SWIFTLET=${SWIFTLET:-swiftlet}
 TESTBED_IMAGES=${TESTBED_IMAGES:-/testbed/images}
@@ -29,6 +32,8 @@ TESTBED_SCENARIO_TIMEOUT=${TESTBED_SCENARIO_TIMEOUT:-180}
 TESTBED_TAP=${TESTBED_TAP:-tap0}
 # Kept when set but empty (hence `-`, not `:-`).
 FIO_DISK_OPTIONS=${FIO_DISK_OPTIONS-,io=async,direct}
+TESTBED_PROFILE=${TESTBED_PROFILE:-0}
+TESTBED_PROFILE_FREQUENCY=${TESTBED_PROFILE_FREQUENCY:-499}
 
 # The guest's network: the tap's end (L1, or the host in direct mode) and the guest on one /24.
 # guest/linux/init's defaults are the same, so a guest booted by hand on such a tap works too.
@@ -341,4 +346,220 @@ bench_smp_boot() { # CPUS
     [ "$online" = "$1 CPU" ] || fail "the guest brought up '${online:-no}' CPUs, not $1"
     note "$online online"
     expect_clean_exit
+}
+
+# Profiles (TESTBED_PROFILE; issue 14 asks where the time of the fio rows goes, from a profile).
+# A scenario frames one measured job with `profile_start NAME` and `profile_stop NAME` while the
+# VMM runs, and prints what was found with `profile_report NAME REQUESTS` once the VMM has
+# exited (so that perf's report competes with nothing), as lines
+#   TESTBED-PROFILE <scenario> <NAME> | ...
+# which scripts/testbed.sh also gathers into ~/.cache/swiftlet/testbed/profile-<vmm>.txt.
+# Two kinds of evidence:
+#  - counters (TESTBED_PROFILE=counters or 1), read before and after the job, so free while it
+#    runs: each VMM thread's CPU time, context switches and the system call it sits in (which
+#    tells the threads apart; Swiftlet does not name them), L1's KVM exit counters (debugfs),
+#    and L1's CPU split (/proc/stat, whose `guest` column is the time the L2 vCPU spent in guest
+#    mode). A scenario may append more `NAME VALUE...` lines (the guest's own counts) to
+#    NAME.counters-before and NAME.counters-after; `guest_irq` and `guest_cpu` are understood.
+#  - with TESTBED_PROFILE=1, a system-wide `perf record -e cpu-clock -g` (TCG emulates no PMU,
+#    so a timer samples; frame-pointer call chains, DWARF's would be too heavy under TCG).
+#    System-wide rather than -p: L1 has one vCPU, shared by the L2 vCPU, the VMM's threads and
+#    L1's own kernel work (io_uring, ext4, the RAM disk), so all of L1 is what a job costs; the
+#    VMM's own view is the same data filtered with --pid.
+# perf comes into L1 only when TESTBED_PROFILE=1 (scripts/testbed.sh), as `perf` on PATH.
+
+# The VMM's process: SWIFTLET_PID itself, which busybox's `timeout` and the QEMU stand-in become
+# by exec, or its child under coreutils' `timeout` (as in kill_swiftlet).
+vmm_pid() {
+    if [ "$(cat "/proc/$SWIFTLET_PID/comm" 2>/dev/null)" = timeout ]; then
+        awk -v parent="$SWIFTLET_PID" '$4 == parent { print $1 }' /proc/[0-9]*/stat 2>/dev/null | head -n1
+    else
+        echo "$SWIFTLET_PID"
+    fi
+}
+
+# Adds the counters of the moment to FILE: `thread TID TICKS VOLUNTARY INVOLUNTARY SYSCALL COMM`
+# per VMM thread (utime + stime in clock ticks; SYSCALL the first word of /proc/.../syscall, a
+# number or `running`; COMM its name, spaces as _), `kvm NAME COUNT` for L1's KVM statistics and `cpu ...` for /proc/stat's
+# first line.
+profile_counters() { # FILE
+    pid=$(vmm_pid)
+    for task in /proc/"$pid"/task/*; do
+        [ -r "$task/stat" ] || continue
+        # stat's fields after the command name, which may hold spaces: utime and stime are the
+        # 12th and 13th.
+        ticks=$(sed 's/^.*) //' "$task/stat" | awk '{ print $12 + $13 }')
+        switches=$(awk '$1 == "voluntary_ctxt_switches:" { v = $2 } $1 == "nonvoluntary_ctxt_switches:" { n = $2 } END { print v + 0, n + 0 }' "$task/status")
+        call=$(cut -d' ' -f1 "$task/syscall" 2>/dev/null)
+        echo "thread ${task##*/} $ticks $switches ${call:-?} $(tr ' ' _ <"$task/comm")"
+    done >>"$1"
+    for stat in exits io_exits mmio_exits irq_exits halt_exits halt_wakeup irq_injections irq_window_exits signal_exits request_irq_exits; do
+        [ -r "/sys/kernel/debug/kvm/$stat" ] && echo "kvm $stat $(cat "/sys/kernel/debug/kvm/$stat")"
+    done >>"$1"
+    head -n1 /proc/stat >>"$1"
+}
+
+# Starts counting (and with TESTBED_PROFILE=1 sampling) for the job NAME; a no-op when off.
+profile_start() { # NAME
+    [ "$TESTBED_PROFILE" != 0 ] || return 0
+    # L1 only (its init sets TESTBED_IMAGES so): KVM's counters are in debugfs, and perf should
+    # see kernel symbols. Directly on a host, its own settings are left alone.
+    if [ "$TESTBED_IMAGES" = /testbed/images ]; then
+        [ -d /sys/kernel/debug/kvm ] || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+        echo 0 >/proc/sys/kernel/kptr_restrict 2>/dev/null
+        echo -1 >/proc/sys/kernel/perf_event_paranoid 2>/dev/null
+    fi
+    vmm_pid >"$SCENARIO_DIR/$1.vmm-pid"
+    PROFILE_PERF_PID=
+    if [ "$TESTBED_PROFILE" = 1 ]; then
+        if command -v perf >/dev/null 2>&1; then
+            # --no-buildid: no pass over every binary when the recording ends.
+            HOME=${HOME:-/tmp} perf record -e cpu-clock -F "$TESTBED_PROFILE_FREQUENCY" -g -a --no-buildid \
+                -o "$SCENARIO_DIR/$1.perf.data" >"$SCENARIO_DIR/$1.perf.out" 2>&1 &
+            PROFILE_PERF_PID=$!
+            # Its start (synthesising every process's maps) is slow under TCG; let it settle
+            # before the job begins.
+            sleep 1
+        else
+            echo "no perf on PATH (scripts/testbed.sh copies it into L1 when TESTBED_PROFILE=1)" >"$SCENARIO_DIR/$1.perf.out"
+        fi
+    fi
+    profile_counters "$SCENARIO_DIR/$1.counters-before"
+}
+
+profile_stop() { # NAME
+    [ "$TESTBED_PROFILE" != 0 ] || return 0
+    profile_counters "$SCENARIO_DIR/$1.counters-after"
+    [ -n "$PROFILE_PERF_PID" ] || return 0
+    kill -INT "$PROFILE_PERF_PID" 2>/dev/null
+    wait "$PROFILE_PERF_PID"
+}
+
+# Prints the counters' differences over the job NAME, per request where that means something
+# (REQUESTS: how many the guest completed), then perf's reports.
+profile_report() { # NAME REQUESTS
+    [ "$TESTBED_PROFILE" != 0 ] || return 0
+    name=$1
+    {
+        profile_counter_lines "$SCENARIO_DIR/$name.counters-before" "$SCENARIO_DIR/$name.counters-after" "$2"
+        [ "$TESTBED_PROFILE" = 1 ] && profile_perf_lines "$name"
+    } 2>&1 | awk -v prefix="TESTBED-PROFILE ${SCENARIO_DIR##*/} $name | " '{ sub(/[ \t]+$/, ""); print prefix $0 }'
+}
+
+profile_counter_lines() { # BEFORE AFTER REQUESTS
+    awk -v requests="$3" -v hz="$(getconf CLK_TCK 2>/dev/null || echo 100)" '
+        # x86-64 system call numbers a VMM thread waits in.
+        BEGIN {
+            split("0 read 1 write 7 poll 16 ioctl 23 select 202 futex 232 epoll_wait 271 ppoll 281 epoll_pwait 426 io_uring_enter 441 epoll_pwait2", w)
+            for (i = 1; i in w; i += 2) call[w[i]] = w[i + 1]
+        }
+        function per(n) { return requests > 0 ? sprintf("%.2f", n / requests) : "?" }
+        # Threads and KVM statistics are named by their second word, the rest by their first.
+        { key = $1 == "thread" || $1 == "kvm" ? $1 " " $2 : $1 }
+        FNR == NR { before[key] = $0; next }
+        {
+            split(before[key], b)
+            if ($1 == "thread") {
+                threads[++nthreads] = sprintf("%s %d %d %d %s %s", $2, $3 - b[3], $4 - b[4], $5 - b[5], $6 in call ? call[$6] : $6, $7)
+            } else if ($1 == "kvm") {
+                kvm[++nkvm] = $2; kvmdelta[$2] = $3 - b[3]
+            } else if ($1 == "cpu") {
+                # user nice system idle iowait irq softirq steal guest guest_nice; guest time is
+                # counted in user too.
+                for (i = 2; i <= 11; i++) c[i] = $i - b[i]
+                total = c[2] + c[3] + c[4] + c[5] + c[6] + c[7] + c[8] + c[9]
+            } else if ($1 == "guest_irq") {
+                guestirq = $2 - b[2]
+            } else if ($1 == "guest_cpu") {
+                for (i = 3; i <= 10; i++) g[i] = $i - b[i]
+                gtotal = g[3] + g[4] + g[5] + g[6] + g[7] + g[8] + g[9] + g[10]
+            }
+        }
+        END {
+            printf "requests completed by the guest: %d\n", requests
+            if (total > 0) {
+                seconds = total / hz
+                printf "L1 CPU, %.1f CPU-seconds: L2 guest mode %.1f%%, user (VMM, perf, shell) %.1f%%, kernel %.1f%%, irq+softirq %.1f%%, idle %.1f%%\n", seconds,
+                    100 * c[10] / total, 100 * (c[2] + c[3] - c[10] - c[11]) / total, 100 * c[4] / total, 100 * (c[7] + c[8]) / total, 100 * (c[5] + c[6]) / total
+            }
+            line = ""
+            for (i = 1; i <= nkvm; i++) line = line sprintf("%s%s %s", i > 1 ? ", " : "", kvm[i], per(kvmdelta[kvm[i]]))
+            if (nkvm) printf "L1 KVM per request: %s\n", line
+            if (guestirq != "") printf "L2 guest: virtio request-queue interrupts per request %s\n", per(guestirq)
+            if (gtotal > 0)
+                printf "L2 guest CPU: user %.1f%%, system %.1f%%, idle %.1f%%, irq+softirq %.1f%%\n",
+                    100 * (g[3] + g[4]) / gtotal, 100 * g[5] / gtotal, 100 * (g[6] + g[7]) / gtotal, 100 * (g[8] + g[9]) / gtotal
+            for (i = 1; i <= nthreads; i++) {
+                split(threads[i], t, " ")
+                if (t[2] == 0 && t[3] + t[4] == 0) continue
+                printf "VMM thread %s (%s): CPU %.2f s%s, context switches per request %s (%d voluntary, %d involuntary), in %s at the end\n",
+                    t[1], t[6], t[2] / hz, (total > 0 ? sprintf(" (%.1f%% of L1)", 100 * t[2] / total) : ""), per(t[3] + t[4]), t[3], t[4], t[5]
+            }
+        }' "$1" "$2"
+}
+
+profile_perf_lines() { # NAME
+    data="$SCENARIO_DIR/$1.perf.data"
+    if [ ! -s "$data" ]; then
+        echo "no perf data: $(tail -n3 "$SCENARIO_DIR/$1.perf.out" 2>/dev/null | tr '\n' ' ')"
+        return
+    fi
+    pid=$(cat "$SCENARIO_DIR/$1.vmm-pid" 2>/dev/null)
+    grep -v '^\[ perf record' "$SCENARIO_DIR/$1.perf.out" | head -n5
+    # `perf kvm --host --guest report` rather than `perf report`: KVM marks the samples taken
+    # while the L2 vCPU ran in guest mode as the guest's, and plain `perf report` leaves them out
+    # of its lists (though not of its totals) and keeps or drops a thread's whole line by the
+    # kind of its first sample. With --guest they are listed ([g]), by address (perf kvm's
+    # --guestkallsyms named none of them in L1); name_guest_symbols names them. Plain
+    # `perf report` if perf kvm fails.
+    for PERF_KVM in "kvm --host --guest" ""; do
+        HOME=${HOME:-/tmp} perf $PERF_KVM report -i "$data" --stdio --no-children -g none --sort comm,dso --percent-limit 1 >"$data.comm" 2>/dev/null
+        grep -q '%' "$data.comm" && break
+    done
+    echo "perf${PERF_KVM:+ $PERF_KVM}: $(grep -m1 '^# Samples' "$data.comm" | sed 's/^# //'), $(grep -m1 '^# Total Lost' "$data.comm" | sed 's/^# //')"
+    # Flat profiles (self time, call chains left out), in percent of all of L1's samples.
+    report() {
+        HOME=${HOME:-/tmp} perf $PERF_KVM report -i "$data" --stdio --no-children -g none --percentage absolute "$@" 2>/dev/null |
+            grep -v -e '^#' -e '^$' | name_guest_symbols
+    }
+    echo "-- all of L1 by command and binary --"
+    grep -v -e '^#' -e '^$' "$data.comm" | head -n 15
+    echo "-- all of L1 by command, binary and symbol --"
+    report --sort comm,dso,symbol --percent-limit 0.4 | head -n 40
+    [ -n "$pid" ] || return 0
+    echo "-- the VMM (pid $pid) by thread --"
+    report --pid "$pid" --sort pid --percent-limit 0.2 | head -n 15
+    echo "-- the VMM by thread and symbol --"
+    report --pid "$pid" --sort pid,dso,symbol --percent-limit 0.4 | head -n 40
+    # With callees (frame-pointer chains): the system calls and kernel paths the VMM's time went to.
+    echo "-- the VMM by symbol, callees included --"
+    HOME=${HOME:-/tmp} perf $PERF_KVM report -i "$data" --stdio --children -g none --percentage absolute --pid "$pid" --sort symbol --percent-limit 1.5 2>/dev/null |
+        grep -v -e '^#' -e '^$' | head -n 45
+}
+
+# Adds the function's name to each guest kernel address (`[g] 0xffffffff8...`) in perf's lines.
+# L1 and the guest boot the same kernel image, both with nokaslr when profiling
+# (scripts/testbed.sh, bench-fio), so L1's kallsyms names the guest's kernel too; its modules
+# are left out, as the guest has others (its virtio modules stay addresses). Lines pass
+# unchanged without nokaslr. Kernel text addresses are 16 hex digits, so comparing them as
+# strings orders them as numbers (awk's doubles could not hold them).
+name_guest_symbols() {
+    if ! grep -qw nokaslr /proc/cmdline || [ ! -r /proc/kallsyms ]; then
+        cat
+        return
+    fi
+    [ -s "$SCENARIO_DIR/guest.kallsyms" ] ||
+        awk '$1 ~ /^ffffffff8/ && $3 !~ /^\[/ && NF == 3 { print $1, $3 }' /proc/kallsyms | sort >"$SCENARIO_DIR/guest.kallsyms"
+    awk '
+        NR == FNR { address[++n] = $1 ""; name[n] = $2; next }
+        match($0, /\[[gu]\] 0xffffffff8[0-9a-f]+/) {
+            wanted = substr($0, RSTART + 6, RLENGTH - 6) ""
+            low = 1; high = n; found = 0
+            while (low <= high) {
+                middle = int((low + high) / 2)
+                if (address[middle] <= wanted) { found = middle; low = middle + 1 } else high = middle - 1
+            }
+            if (found) $0 = substr($0, 1, RSTART + RLENGTH - 1) " " name[found] substr($0, RSTART + RLENGTH)
+        }
+        { print }' "$SCENARIO_DIR/guest.kallsyms" -
 }

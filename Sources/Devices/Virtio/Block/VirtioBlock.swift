@@ -264,8 +264,6 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
         let file = file
         let trigger = currentTrigger
         let asynchronous = asynchronous
-        // Everything handed to the engine in this pass goes to the kernel in one submission.
-        defer { asynchronous?.engine.submitQueued() }
         let index = queue.index
         for _ in 0..<Int(queue.size) {
             guard let chain = try queue.popChain() else { return }
@@ -281,6 +279,12 @@ public final class VirtioBlock: VirtioDevice, BuildableFromState {
             try chain.write(status.rawValue, to: request.status)
             try queue.addUsed(head: chain.head, length: written)
         }
+    }
+
+    /// Everything handed to the engine in the pass goes to the kernel in one submission, after
+    /// the pass has released the queues' lock (`VirtioDevice.startQueuedWork`).
+    public func startQueuedWork() {
+        asynchronous?.engine.submitQueued()
     }
 
     // MARK: - Requests
