@@ -1,11 +1,11 @@
 import Dispatch
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// One virtio device's own thread: runs the device's queue work in order, and nothing else.
+/// One virtio device's own thread: runs the device's queue work in order, and serves the
+/// events of its descriptors (`DeviceEventLoop`), and nothing else.
 ///
 /// A Dispatch serial queue would do the ordering, but its passes run on libdispatch's shared
 /// workers, so the device-io seccomp list could not be installed there without reaching
@@ -13,64 +13,31 @@ import Glibc
 /// whole life, as vCPU threads do. It ends once its owner releases it and the work queued
 /// before that has run.
 final class DeviceWorker: Sendable {
-    private typealias Job = @Sendable () -> Void
+    /// Shared by the owner, the thread and every watch, so the thread can outlive the owner's
+    /// last reference long enough to finish what was queued.
+    let loop: DeviceEventLoop
 
-    /// Shared by the owner and the thread, so the thread can outlive the owner's last
-    /// reference long enough to finish what was queued.
-    private final class Inbox: Sendable {
-        /// `nil` tells the thread to end.
-        let jobs = Mutex<[Job?]>([])
-        let waiting = DispatchSemaphore(value: 0)
-        /// Signalled when the thread has taken the end marker, with every job it ran released.
-        let finished = DispatchSemaphore(value: 0)
-        /// The worker's pthread_t, set before the first job runs.
-        let thread = Atomic<UInt>(0)
-
-        func post(_ job: Job?) {
-            jobs.withLock { $0.append(job) }
-            waiting.signal()
-        }
-
-        func run() {
-            thread.store(pthread_self(), ordering: .releasing)
-            while runNextJob() {}
-            finished.signal()
-        }
-
-        /// One job, in its own function so that the job and what it captured are released
-        /// before the loop waits again (and before `finished` says the thread is done).
-        private func runNextJob() -> Bool {
-            waiting.wait()
-            // Each post signals once, so there is a job (or the end marker) to take.
-            guard let job = jobs.withLock({ $0.removeFirst() }) else { return false }
-            job()
-            return true
-        }
-    }
-
-    private let inbox = Inbox()
-
-    /// Starts the thread. Fails only when the process cannot create threads.
+    /// Starts the thread. Fails only when the process cannot create threads or epoll sets.
     init(name: String) throws(VirtioError) {
-        try DeviceThread.start(name: name, what: "I/O thread") { [inbox] in inbox.run() }
+        let loop = try DeviceEventLoop()
+        try DeviceThread.start(name: name, what: "I/O thread") { loop.run() }
+        self.loop = loop
     }
 
     /// Waits for the jobs queued before to finish, so a released device leaves nothing running
     /// behind it. When the last reference goes on the worker itself (a job held it), the
     /// thread ends once that job returns.
     deinit {
-        inbox.post(nil)
-        if !isCurrent { inbox.finished.wait() }
+        loop.post(nil)
+        if !isCurrent { loop.finished.wait() }
     }
 
     /// True on the worker's own thread.
-    var isCurrent: Bool {
-        inbox.thread.load(ordering: .acquiring) == pthread_self()
-    }
+    var isCurrent: Bool { loop.isCurrent }
 
     /// Queues `work` behind everything queued before it and returns at once.
     func async(_ work: @escaping @Sendable () -> Void) {
-        inbox.post(work)
+        loop.post(work)
     }
 
     /// Runs `work` on the worker thread, after everything queued before it, and waits for it.
@@ -81,7 +48,7 @@ final class DeviceWorker: Sendable {
         if isCurrent { return work() }
         withoutActuallyEscaping(work) { work in
             let handoff = Handoff(work)
-            inbox.post {
+            loop.post {
                 handoff.work?()
                 // Dropped before the caller resumes: `work` may not outlive this call, and the
                 // worker would otherwise release it only when its loop moves on.
@@ -100,7 +67,7 @@ final class DeviceWorker: Sendable {
         if isCurrent { return try work() }
         let parked = DispatchSemaphore(value: 0)
         let released = DispatchSemaphore(value: 0)
-        inbox.post {
+        loop.post {
             parked.signal()
             released.wait()
         }

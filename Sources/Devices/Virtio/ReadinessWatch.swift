@@ -1,4 +1,4 @@
-import Dispatch
+import CTap
 import Synchronization
 
 /// Watches a non-blocking host descriptor for readability and tells a virtio device once per
@@ -9,6 +9,8 @@ import Synchronization
 /// after it has read the descriptor dry (EAGAIN). A device that stops early because the guest
 /// posted no buffers leaves it disarmed: data then waits in the host (in the kernel's socket
 /// or tap queue, never in Swiftlet), and the guest's next notification resumes reading.
+///
+/// `onReadable` runs on the device's own thread (`DeviceEventLoop`), between its jobs.
 public final class ReadinessWatch: Sendable {
     /// What to wait for: data to read (a tap frame, socket bytes) or room to write (a host
     /// socket that refused bytes earlier).
@@ -17,57 +19,35 @@ public final class ReadinessWatch: Sendable {
         case writable
     }
 
-    private struct Watch {
-        var armed = true
-        var cancelled = false
-    }
+    private let loop: DeviceEventLoop
+    private let descriptor: Int32
+    private let token: UInt64?
+    private let onReadable: @Sendable () -> Void
+    private let cancelled = Atomic<Bool>(false)
 
-    /// libdispatch sources are thread-safe; only the suspend/resume bookkeeping, which must
-    /// stay balanced, needs the lock.
-    private nonisolated(unsafe) let source: any DispatchSourceProtocol
-    private let watch = Mutex(Watch())
-
-    /// Starts armed: `onReadable` runs (on a Dispatch worker) as soon as `descriptor` is
-    /// readable (or, for `.writable`, writable).
-    public init(descriptor: Int32, label: String, direction: Direction = .readable, onReadable: @escaping @Sendable () -> Void) {
-        switch direction {
-        case .readable: source = DispatchSource.makeReadSource(fileDescriptor: descriptor, queue: DispatchQueue(label: label))
-        case .writable: source = DispatchSource.makeWriteSource(fileDescriptor: descriptor, queue: DispatchQueue(label: label))
-        }
-        source.setEventHandler { [weak self] in
-            self?.disarm()
-            onReadable()
-        }
-        source.activate()
+    /// Starts armed. A descriptor epoll refuses (closed, or not pollable) is reported as ready
+    /// once, so the device tries it and meets the error itself.
+    init(descriptor: Int32, loop: DeviceEventLoop, direction: Direction = .readable, onReadable: @escaping @Sendable () -> Void) {
+        self.loop = loop
+        self.descriptor = descriptor
+        self.onReadable = onReadable
+        let events = direction == .readable ? CEVENTS_IN : CEVENTS_OUT
+        token = loop.addInterest(descriptor: descriptor, events: events, oneShot: true, handler: onReadable)
+        if token == nil { loop.post(onReadable) }
     }
 
     deinit { cancel() }
 
     /// Lets the next readiness event through (no-op when already armed or cancelled).
     public func arm() {
-        watch.withLock { watch in
-            guard !watch.cancelled, !watch.armed else { return }
-            watch.armed = true
-            source.resume()
-        }
+        guard !cancelled.load(ordering: .acquiring), let token else { return }
+        if !loop.setArmed(true, token: token, descriptor: descriptor) { loop.post(onReadable) }
     }
 
-    /// Stops watching for good. The descriptor stays open: it belongs to the caller.
+    /// Stops watching for good. The descriptor stays open: it belongs to the caller, who may
+    /// close it as soon as this returns.
     public func cancel() {
-        watch.withLock { watch in
-            guard !watch.cancelled else { return }
-            watch.cancelled = true
-            source.cancel()
-            // A suspended source must be resumed before it is released, cancelled or not.
-            if !watch.armed { source.resume() }
-        }
-    }
-
-    private func disarm() {
-        watch.withLock { watch in
-            guard !watch.cancelled, watch.armed else { return }
-            watch.armed = false
-            source.suspend()
-        }
+        guard !cancelled.exchange(true, ordering: .acquiringAndReleasing), let token else { return }
+        loop.removeInterest(token: token, descriptor: descriptor)
     }
 }

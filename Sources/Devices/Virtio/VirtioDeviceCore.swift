@@ -78,7 +78,7 @@ public final class VirtioDeviceCore: Sendable {
         device.connect(
             VirtioQueueTrigger(
                 { [weak self] index in self?.processFromOutside(index) },
-                completion: { [weak self] index, body in self?.completeFromOutside(index, body) }))
+                completion: { [weak self] index, body in self?.completeFromOutside(index, body) }, loop: worker.loop))
     }
 
     // MARK: - Register access (vCPU threads)
@@ -119,6 +119,12 @@ public final class VirtioDeviceCore: Sendable {
     public func notifyQueue(_ index: Int) {
         guard index >= 0 && index < queueCount else { return }
         schedulePass(index)
+    }
+
+    /// Serves the ioeventfd `eventFD` of queue `index` on the device's thread; nil when epoll
+    /// refuses it. The watch owns the eventfd from now on.
+    public func watchNotifications(eventFD: Int32, queue index: Int) -> NotificationWatch? {
+        NotificationWatch(eventFD: eventFD, loop: worker.loop) { [weak self] in self?.notifyQueue(index) }
     }
 
     /// Queues one pass over queue `index` unless one is already waiting to start.

@@ -2,7 +2,7 @@
 /// the guest: a frame waiting in a tap, bytes on a host socket.
 ///
 /// The core hands each device one trigger when it takes the device (`VirtioDevice.connect`).
-/// A request is run on the device's serial I/O queue exactly like a guest notification,
+/// A request is run on the device's own thread exactly like a guest notification,
 /// so `process(queue:)` stays the one entry point for queue work; while the machine holds
 /// external requests back (paused, snapshotting) requests are dropped, and the machine looks
 /// at every queue once when it resumes.
@@ -15,12 +15,22 @@ public struct VirtioQueueTrigger: Sendable {
     public typealias Completion = @Sendable (Virtqueue) throws -> Void
     private let request: @Sendable (Int) -> Void
     private let completion: @Sendable (Int, @escaping Completion) -> Void
+    private let loop: DeviceEventLoop
 
     /// `request` receives the queue index and `completion` the queue index and the work; the
-    /// core passes closures that hold it weakly.
-    public init(_ request: @escaping @Sendable (Int) -> Void, completion: @escaping @Sendable (Int, @escaping Completion) -> Void = { _, _ in }) {
+    /// core passes closures that hold it weakly, and its thread's `loop`.
+    init(_ request: @escaping @Sendable (Int) -> Void, completion: @escaping @Sendable (Int, @escaping Completion) -> Void, loop: DeviceEventLoop) {
         self.request = request
         self.completion = completion
+        self.loop = loop
+    }
+
+    /// Watches a host descriptor of the device from the device's own thread: `onReady` runs
+    /// there once per armed period (see `ReadinessWatch`).
+    public func watch(_ descriptor: Int32, direction: ReadinessWatch.Direction = .readable, onReady: @escaping @Sendable () -> Void)
+        -> ReadinessWatch
+    {
+        ReadinessWatch(descriptor: descriptor, loop: loop, direction: direction, onReadable: onReady)
     }
 
     /// Runs `body` with queue `index` on this thread, under the lock the worker's passes hold,

@@ -55,8 +55,9 @@ extension Allowlist {
         [
             // First, so the hottest call is matched after two comparisons.
             .call("ioctl", argument: 1, in: vcpuIoctls),
-            // eventfds of ioeventfd and irqfd, and device work handed to other queues.
-            .init("read"), .init("eventfd2"),
+            // eventfds of ioeventfd and irqfd, and device work handed to other queues. A BAR the
+            // guest moves moves its ioeventfds, which the device's thread waits on with epoll.
+            .init("read"), .init("eventfd2"), .init("epoll_ctl"),
         ] + threadRuntime)
 
     /// The event loop thread narrows itself once it runs (`APIServer.start`), after NIO made its
@@ -74,7 +75,7 @@ extension Allowlist {
     /// A virtio device's own thread (`DeviceWorker`): disk reads and writes, tap frames, and
     /// vsock's host side, which accepts connections on the listener that the control thread
     /// opened and connects out to `<uds_path>_<port>` for the guest (Unix sockets only).
-    /// Watching a new socket starts a libdispatch source, hence the epoll calls. A disk's
+    /// The thread waits on its ioeventfds, tap and sockets with epoll. A disk's
     /// async engine submits to and reaps from its io_uring (io_uring_enter), or runs its
     /// thread pool under this same list.
     static let deviceIO = Allowlist(

@@ -169,7 +169,7 @@ public final class VirtioNet: VirtioDevice, BuildableFromState {
             runtime.features = features
             runtime.watch?.cancel()
             let trigger = runtime.trigger
-            runtime.watch = ReadinessWatch(descriptor: backend.readinessDescriptor, label: "swiftlet.virtio-net.\(tap)") {
+            runtime.watch = trigger?.watch(backend.readinessDescriptor) {
                 trigger?.requestProcessing(queue: Self.receiveQueue)
             }
         }

@@ -38,7 +38,7 @@ extension VirtioVsock {
                 continue
             }
             let handshake = VsockHandshake(socket: socket)
-            handshake.watch = watch(socket, flag: handshake.readable, label: "handshake", runtime: runtime)
+            handshake.watch = watch(socket, flag: handshake.readable, runtime: runtime)
             runtime.handshakes.append(handshake)
         }
         runtime.trigger?.requestProcessing(queue: Self.receiveQueue)
@@ -97,11 +97,11 @@ extension VirtioVsock {
     }
 
     /// A watch that raises `flag` and asks for a receive pass, which services the host first.
-    func watch(_ socket: Int32, flag: VsockReadinessFlag, label: String, direction: ReadinessWatch.Direction = .readable, runtime: VsockRuntime)
-        -> ReadinessWatch
+    func watch(_ socket: Int32, flag: VsockReadinessFlag, direction: ReadinessWatch.Direction = .readable, runtime: VsockRuntime)
+        -> ReadinessWatch?
     {
         let trigger = runtime.trigger
-        return ReadinessWatch(descriptor: socket, label: "swiftlet.virtio-vsock.\(label)", direction: direction) {
+        return trigger?.watch(socket, direction: direction) {
             flag.set()
             trigger?.requestProcessing(queue: Self.receiveQueue)
         }
@@ -110,7 +110,7 @@ extension VirtioVsock {
     /// Starts relaying host bytes of an established connection toward the guest.
     func startReading(_ connection: VsockConnection, runtime: VsockRuntime) {
         connection.readable.set()
-        connection.readWatch = watch(connection.socket, flag: connection.readable, label: "\(connection.localPort)", runtime: runtime)
+        connection.readWatch = watch(connection.socket, flag: connection.readable, runtime: runtime)
     }
 
     /// Writes what the guest sent as far as the host socket takes it; waits for room otherwise.
@@ -125,7 +125,7 @@ extension VirtioVsock {
                 if let writeWatch = connection.writeWatch {
                     writeWatch.arm()
                 } else {
-                    connection.writeWatch = watch(connection.socket, flag: connection.writable, label: "\(connection.localPort)-out", direction: .writable, runtime: runtime)
+                    connection.writeWatch = watch(connection.socket, flag: connection.writable, direction: .writable, runtime: runtime)
                 }
                 return
             case .endOfStream, .failed:

@@ -118,7 +118,7 @@ public final class VirtioVsock: VirtioDevice, BuildableFromState {
             let trigger = runtime.trigger
             let readable = runtime.listenerReadable
             readable.set()
-            runtime.listenerWatch = ReadinessWatch(descriptor: listener, label: "swiftlet.virtio-vsock.listener") {
+            runtime.listenerWatch = trigger?.watch(listener) {
                 readable.set()
                 trigger?.requestProcessing(queue: Self.receiveQueue)
             }

@@ -1,7 +1,8 @@
 import Synchronization
 
-/// Set by a `ReadinessWatch` on its Dispatch worker, read and cleared by the device on its
-/// I/O queue: "this host socket may have something for us (or room) now".
+/// Set by a `ReadinessWatch`, read and cleared by the device's passes (both on the device's
+/// thread, though the flag does not rely on it): "this host socket may have something for us
+/// (or room) now".
 final class VsockReadinessFlag: Sendable {
     private let value: Atomic<Bool>
 
