@@ -36,13 +36,15 @@ let package = Package(
         .target(name: "X86Boot", dependencies: ["SwiftletCore", "GuestMemory"]),
         // The tun/tap ioctls, for virtio-net's tap backend.
         .target(name: "CTap"),
+        // epoll and eventfd with plain integers, for the devices' event loops.
+        .target(name: "CEvents"),
         // io_uring through liburing (Debian's liburing-dev), for virtio-blk's async engine. The
         // archive is linked, not the shared library, so the binary runs where liburing is absent.
         .target(name: "CIOUring", linkerSettings: [.linkedLibrary(":liburing.a")]),
         .target(
             name: "Devices",
             dependencies: [
-                "CTap", "CIOUring", "SwiftletCore", "GuestMemory", "Sandbox", .product(name: "Atomics", package: "swift-atomics"),
+                "CTap", "CEvents", "CIOUring", "SwiftletCore", "GuestMemory", "Sandbox", .product(name: "Atomics", package: "swift-atomics"),
             ]),
         .target(
             name: "Machine",
@@ -79,7 +81,7 @@ let package = Package(
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "sandbox-probe", "swiftlet"]),
         .testTarget(name: "SwiftletCoreTests", dependencies: ["SwiftletCore"]),
         .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory", "SwiftletCore"]),
-        .testTarget(name: "DevicesTests", dependencies: ["Devices", "GuestMemory", "SwiftletCore"]),
+        .testTarget(name: "DevicesTests", dependencies: ["Devices", "CEvents", "GuestMemory", "SwiftletCore"]),
         // Runs the built executable against /dev/kvm; depending on it makes `swift test` build it.
         .testTarget(name: "IntegrationTests", dependencies: ["swiftlet"]),
         .testTarget(name: "X86BootTests", dependencies: ["X86Boot", "GuestMemory", "SwiftletCore"]),

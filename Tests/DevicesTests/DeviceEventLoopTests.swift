@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 import Synchronization
 import Testing
-import CTap
+import CEvents
 
 @testable import Devices
 

@@ -1,4 +1,4 @@
-import CTap
+import CEvents
 import Dispatch
 import Synchronization
 

@@ -1,4 +1,4 @@
-import CTap
+import CEvents
 
 #if canImport(Glibc)
 import Glibc

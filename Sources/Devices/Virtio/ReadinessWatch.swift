@@ -1,4 +1,4 @@
-import CTap
+import CEvents
 import Synchronization
 
 /// Watches a non-blocking host descriptor for readability and tells a virtio device once per
