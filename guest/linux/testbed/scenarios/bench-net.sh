@@ -52,6 +52,13 @@ scenario_bench_net() {
     [ -n "$rx_seconds" ] || stop_and_fail "L1 could not send to the guest's port 5001"
     wait_for_console '^BENCH-RX-2 0' 60 || stop_and_fail "the guest's nc did not end: $(diagnose)"
     note "L1 → guest $BENCH_NET_MIB MiB in $(bench_net_rate "$rx_seconds")"
+    # Frames the driver took from the device: their average size says whether the tap handed
+    # over GSO frames (tens of KiB) or one segment at a time (about 1.5 KiB).
+    type_line "echo \"BENCH-RXSTATS-\$((1+1)) \$(cat /sys/class/net/eth0/statistics/rx_packets) \$(cat /sys/class/net/eth0/statistics/rx_bytes)\""
+    if wait_for_console '^BENCH-RXSTATS-2 [0-9]' 30; then
+        set -- $(tr -d '\r' <"$CONSOLE" | grep -m1 '^BENCH-RXSTATS-2 ')
+        note "guest eth0 received $2 frames, $3 bytes ($(awk -v p="$2" -v b="$3" 'BEGIN { printf "%.0f", p ? b / p : 0 }') bytes a frame)"
+    fi
 
     # Guest → L1, timed in the guest.
     mkfifo nc-stdin || stop_and_fail "mkfifo failed"
