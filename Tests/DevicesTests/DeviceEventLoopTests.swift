@@ -110,9 +110,9 @@ import Glibc
         let watch = ReadinessWatch(descriptor: ends[0], loop: worker.loop) { counter.hit(onWorker: true) }
         close(ends[1])
         #expect(counter.wait())
-        let before = threadCPUTime(of: worker)
+        let before = worker.threadCPUTime
         Thread.sleep(forTimeInterval: 0.3)
-        let spent = threadCPUTime(of: worker) - before
+        let spent = worker.threadCPUTime - before
         #expect(counter.value == 1)
         #expect(spent < 0.1, "the device thread used \(spent) s of CPU in 0.3 s while nothing was armed")
         watch.cancel()
@@ -147,11 +147,13 @@ import Glibc
         worker.sync {}
         #expect(fcntl(eventFD, F_GETFD) == -1, "the eventfd is closed once the watch is cancelled")
     }
+}
 
+extension DeviceWorker {
     /// CPU seconds the worker's thread has used, from /proc.
-    private func threadCPUTime(of worker: DeviceWorker) -> Double {
+    var threadCPUTime: Double {
         let path = Mutex("")
-        worker.runAndWait { path.withLock { $0 = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self")) ?? "?" } }
+        runAndWait { path.withLock { $0 = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self")) ?? "?" } }
         guard let stat = try? String(contentsOfFile: "/proc/\(path.withLock { $0 })/stat", encoding: .utf8),
             let afterName = stat.range(of: ") ")
         else { return .infinity }

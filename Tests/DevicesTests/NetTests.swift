@@ -188,8 +188,12 @@ import SwiftletCore
         harness.pci.transport.core.holdExternalRequests()
         harness.pci.transport.drain()
         harness.backend.inject(NetHarness.frame(payloadLength: 500, seed: 1))
-        Thread.sleep(forTimeInterval: 0.2)
+        // The tap's watch is level-triggered: held, it must go quiet, not spin the device's thread.
+        let before = harness.pci.transport.core.worker.threadCPUTime
+        Thread.sleep(forTimeInterval: 0.3)
         harness.pci.transport.drain()
+        let spent = harness.pci.transport.core.worker.threadCPUTime - before
+        #expect(spent < 0.1, "the device's thread used \(spent) s of CPU in 0.3 s while paused")
         #expect(harness.receive.usedIndex(in: harness.memory) == 0)
         // What a resume does: release, then look at every queue once.
         harness.pci.transport.core.releaseExternalRequests()

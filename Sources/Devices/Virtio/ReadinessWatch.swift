@@ -10,6 +10,11 @@ import Synchronization
 /// posted no buffers leaves it disarmed: data then waits in the host (in the kernel's socket
 /// or tap queue, never in Swiftlet), and the guest's next notification resumes reading.
 ///
+/// A watch made with `oneShot: false` stays armed until the device disarms it: for a device
+/// that reads its descriptor dry in the pass each event starts, on the same thread, before the
+/// thread waits again, that saves re-arming (two epoll_ctl calls) on every event. It must then
+/// disarm whenever it stops reading early.
+///
 /// `onReadable` runs on the device's own thread (`DeviceEventLoop`), between its jobs.
 public final class ReadinessWatch: Sendable {
     /// What to wait for: data to read (a tap frame, socket bytes) or room to write (a host
@@ -27,12 +32,15 @@ public final class ReadinessWatch: Sendable {
 
     /// Starts armed. A descriptor epoll refuses (closed, or not pollable) is reported as ready
     /// once, so the device tries it and meets the error itself.
-    init(descriptor: Int32, loop: DeviceEventLoop, direction: Direction = .readable, onReadable: @escaping @Sendable () -> Void) {
+    init(
+        descriptor: Int32, loop: DeviceEventLoop, direction: Direction = .readable, oneShot: Bool = true,
+        onReadable: @escaping @Sendable () -> Void
+    ) {
         self.loop = loop
         self.descriptor = descriptor
         self.onReadable = onReadable
         let events = direction == .readable ? CEVENTS_IN : CEVENTS_OUT
-        token = loop.addInterest(descriptor: descriptor, events: events, oneShot: true, handler: onReadable)
+        token = loop.addInterest(descriptor: descriptor, events: events, oneShot: oneShot, handler: onReadable)
         if token == nil { loop.post(onReadable) }
     }
 
@@ -42,6 +50,12 @@ public final class ReadinessWatch: Sendable {
     public func arm() {
         guard !cancelled.load(ordering: .acquiring), let token else { return }
         if !loop.setArmed(true, token: token, descriptor: descriptor) { loop.post(onReadable) }
+    }
+
+    /// Holds readiness events back until the next `arm`.
+    public func disarm() {
+        guard !cancelled.load(ordering: .acquiring), let token else { return }
+        loop.setArmed(false, token: token, descriptor: descriptor)
     }
 
     /// Stops watching for good. The descriptor stays open: it belongs to the caller, who may

@@ -42,7 +42,8 @@ public final class VirtioDeviceCore: Sendable {
     /// Set while the machine is paused or snapshotting: host-side events must not reach guest
     /// RAM then. Read on the worker, so setting it and then draining leaves no request behind.
     private let externalRequestsHeld = Atomic<Bool>(false)
-    private let worker: DeviceWorker
+    /// Internal for tests, which look at the thread.
+    let worker: DeviceWorker
     private let registers: Mutex<VirtioRegisters>
     /// Locked on the worker (or while `worker.sync` holds it), and by a device's I/O engine
     /// thread for the moment it adds finished requests to a used ring.
@@ -77,7 +78,7 @@ public final class VirtioDeviceCore: Sendable {
         worker = try DeviceWorker(name: device.name)
         device.connect(
             VirtioQueueTrigger(
-                { [weak self] index in self?.processFromOutside(index) },
+                { [weak self] index in self?.processFromOutside(index) ?? false },
                 completion: { [weak self] index, body in self?.completeFromOutside(index, body) }, loop: worker.loop))
     }
 
@@ -142,12 +143,14 @@ public final class VirtioDeviceCore: Sendable {
     }
 
     /// A device's host-side source has work for queue `index` (see `VirtioQueueTrigger`).
-    private func processFromOutside(_ index: Int) {
-        guard index >= 0 && index < queueCount else { return }
+    private func processFromOutside(_ index: Int) -> Bool {
+        guard index >= 0 && index < queueCount else { return true }
+        guard !externalRequestsHeld.load(ordering: .sequentiallyConsistent) else { return false }
         worker.async {
             guard !self.externalRequestsHeld.load(ordering: .sequentiallyConsistent) else { return }
             self.processQueue(index)
         }
+        return true
     }
 
     /// Requests the device finished off its worker reach the used ring here, on the calling

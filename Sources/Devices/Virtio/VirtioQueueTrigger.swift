@@ -13,24 +13,25 @@
 /// requests were made available in.
 public struct VirtioQueueTrigger: Sendable {
     public typealias Completion = @Sendable (Virtqueue) throws -> Void
-    private let request: @Sendable (Int) -> Void
+    private let request: @Sendable (Int) -> Bool
     private let completion: @Sendable (Int, @escaping Completion) -> Void
     private let loop: DeviceEventLoop
 
     /// `request` receives the queue index and `completion` the queue index and the work; the
     /// core passes closures that hold it weakly, and its thread's `loop`.
-    init(_ request: @escaping @Sendable (Int) -> Void, completion: @escaping @Sendable (Int, @escaping Completion) -> Void, loop: DeviceEventLoop) {
+    init(_ request: @escaping @Sendable (Int) -> Bool, completion: @escaping @Sendable (Int, @escaping Completion) -> Void, loop: DeviceEventLoop) {
         self.request = request
         self.completion = completion
         self.loop = loop
     }
 
     /// Watches a host descriptor of the device from the device's own thread: `onReady` runs
-    /// there once per armed period (see `ReadinessWatch`).
-    public func watch(_ descriptor: Int32, direction: ReadinessWatch.Direction = .readable, onReady: @escaping @Sendable () -> Void)
-        -> ReadinessWatch
-    {
-        ReadinessWatch(descriptor: descriptor, loop: loop, direction: direction, onReadable: onReady)
+    /// there once per armed period, or with `oneShot: false` on every event until disarmed
+    /// (see `ReadinessWatch`).
+    public func watch(
+        _ descriptor: Int32, direction: ReadinessWatch.Direction = .readable, oneShot: Bool = true, onReady: @escaping @Sendable () -> Void
+    ) -> ReadinessWatch {
+        ReadinessWatch(descriptor: descriptor, loop: loop, direction: direction, oneShot: oneShot, onReadable: onReady)
     }
 
     /// Runs `body` with queue `index` on this thread, under the lock the worker's passes hold,
@@ -40,8 +41,11 @@ public struct VirtioQueueTrigger: Sendable {
         completion(index, body)
     }
 
-    /// Asks for `process(queue:)` on queue `index` soon, on the device's I/O queue.
-    public func requestProcessing(queue index: Int) {
+    /// Asks for `process(queue:)` on queue `index` soon, on the device's thread. False when the
+    /// machine holds host-side requests back (paused, snapshotting): a level-triggered source
+    /// should then go quiet, since its queue is processed once more on the resume anyway.
+    @discardableResult
+    public func requestProcessing(queue index: Int) -> Bool {
         request(index)
     }
 }

@@ -6,7 +6,8 @@ import Synchronization
 ///
 /// Receive reads the backend only while the guest has buffers posted, and holds at most one
 /// frame that did not fit yet; everything else waits in the host's tap queue. Transmit runs
-/// on the device's I/O queue when the guest notifies. Guest mistakes cost one frame: a chain
+/// on the device's thread when the guest notifies, and writes the frames to the tap after the
+/// pass (`TransmitStaging`). Guest mistakes cost one frame: a chain
 /// that is not a receive buffer, a transmit frame shorter than its header or longer than
 /// `maxPacketSize` is dropped and its buffers returned, and the device carries on.
 ///
@@ -81,7 +82,7 @@ public final class VirtioNet: VirtioDevice, BuildableFromState {
         /// The held frame has had its tokens already.
         var heldFrameAdmitted = false
         var receiveBuffer = [UInt8](repeating: 0, count: VirtioNet.maxPacketSize)
-        var transmitBuffer = [UInt8](repeating: 0, count: VirtioNet.maxPacketSize)
+        var outgoing = TransmitStaging()
         var counters = Counters()
     }
 
@@ -169,10 +170,19 @@ public final class VirtioNet: VirtioDevice, BuildableFromState {
             runtime.features = features
             runtime.watch?.cancel()
             let trigger = runtime.trigger
-            runtime.watch = trigger?.watch(backend.readinessDescriptor) {
-                trigger?.requestProcessing(queue: Self.receiveQueue)
+            // Level-triggered: each pass reads the tap dry before the thread waits again, and
+            // `receive` disarms the watch whenever it stops before that.
+            // While the machine is paused it must not hear of the tap on every wait: the resume
+            // processes the queue, and the pass arms the watch again once it reads the tap dry.
+            let watch = trigger?.watch(backend.readinessDescriptor, oneShot: false) { [weak self] in
+                if trigger?.requestProcessing(queue: Self.receiveQueue) == false { self?.disarmReceiveWatch() }
             }
+            runtime.watch = watch
         }
+    }
+
+    private func disarmReceiveWatch() {
+        runtime.withLock { $0.watch?.disarm() }
     }
 
     public func reset() {
@@ -234,6 +244,7 @@ public final class VirtioNet: VirtioDevice, BuildableFromState {
                 guard receiveLimit.admit(bytes: UInt64(length), otherwise: { trigger?.requestProcessing(queue: Self.receiveQueue) }) else {
                     // Held until the timer brings us back; the tap keeps the rest.
                     runtime.heldFrameLength = length
+                    runtime.watch?.disarm()
                     return
                 }
             }
@@ -247,6 +258,7 @@ public final class VirtioNet: VirtioDevice, BuildableFromState {
             case .waitingForBuffers:
                 // The guest's next notification on this queue brings us back.
                 runtime.heldFrameLength = length
+                runtime.watch?.disarm()
                 return
             }
         }
@@ -316,26 +328,33 @@ public final class VirtioNet: VirtioDevice, BuildableFromState {
                 return
             }
             if length >= Self.headerSize && length <= Self.maxPacketSize {
-                var offset = 0
-                try runtime.transmitBuffer.withUnsafeMutableBytes { packet in
+                if !runtime.outgoing.hasRoom(for: length) { sendStagedFrames(&runtime) }
+                try runtime.outgoing.stage(length: length) { packet in
+                    var offset = 0
                     for buffer in readable {
                         let source = try chain.contents(of: buffer)
                         UnsafeMutableRawBufferPointer(rebasing: packet[offset..<offset + source.count]).copyMemory(from: source)
                         offset += source.count
                     }
                 }
-                let sent = try runtime.transmitBuffer.withUnsafeBytes { try backend.send(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
-                if sent {
-                    runtime.counters.transmitted += 1
-                    runtime.counters.transmittedBytes += UInt64(length)
-                } else {
-                    runtime.counters.refusedTransmits += 1
-                }
             } else {
                 runtime.counters.malformedTransmits += 1
             }
             try queue.addUsed(head: chain.head, length: 0)
         }
+    }
+
+    /// The pass is over and its interrupt raised: the frames it copied go to the tap now.
+    public func startQueuedWork() {
+        runtime.withLock { sendStagedFrames(&$0) }
+    }
+
+    private func sendStagedFrames(_ runtime: inout Runtime) {
+        guard !runtime.outgoing.isEmpty else { return }
+        let result = runtime.outgoing.flush(to: backend)
+        runtime.counters.transmitted += result.sent
+        runtime.counters.transmittedBytes += result.sentBytes
+        runtime.counters.refusedTransmits += result.refused
     }
 
     // MARK: - Snapshot
