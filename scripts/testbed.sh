@@ -29,6 +29,9 @@
 #                              exits, interrupts and context switches around them; counters: the
 #                              counts alone (lib.sh, profile_start). The findings go to
 #                              ~/.cache/swiftlet/testbed/profile-<vmm>.txt. Off by default.
+#   TESTBED_KVM_TRACE          1: L1's ftrace records KVM's exits and injected exceptions during
+#                              each scenario; a failed one prints the last TESTBED_KVM_TRACE_LINES
+#                              (lib.sh, kvm_trace_start). For the 4-vCPU triple fault (docs/testbed.md)
 #   TESTBED_PROFILE_FREQUENCY, BENCH_FIO_PROFILED   perf's sampling rate (499 per second) and
 #                              the jobs profiled ("randread-qd32 read-1m")
 set -euo pipefail
@@ -124,7 +127,7 @@ mkdir -p "$TESTBED_OUT"
 runner_settings() {
     local var
     for var in TESTBED_L2_KERNEL TESTBED_L2_INITRAMFS TESTBED_L2_CMDLINE_EXTRA TESTBED_L2_MEMORY TESTBED_SCENARIO_TIMEOUT SWIFTLET_SECCOMP_LOG \
-        QEMU_CPU TESTBED_PROFILE TESTBED_PROFILE_FREQUENCY BENCH_FIO_PROFILED; do
+        QEMU_CPU TESTBED_PROFILE TESTBED_PROFILE_FREQUENCY BENCH_FIO_PROFILED TESTBED_KVM_TRACE TESTBED_KVM_TRACE_LINES; do
         [ -n "${!var:-}" ] && printf 'export %s=%q\n' "$var" "${!var}"
     done
     # Passed on even when empty: empty means no extra disk options (lib.sh).

@@ -22,6 +22,9 @@
 #   TESTBED_PROFILE            where bench-fio's time goes (issue 14; profile_start below):
 #                              1 = perf in L1 plus counters, counters = the counters alone, 0 = off
 #   TESTBED_PROFILE_FREQUENCY  perf's samples per second (default 499)
+#   TESTBED_KVM_TRACE          1 = record L1 KVM's exits and injected exceptions (ftrace) during each
+#                              scenario and print the last TESTBED_KVM_TRACE_LINES (default 150) of a
+#                              failed one: what the guest did before a triple fault (kvm_trace_* below)
 
 SWIFTLET=${SWIFTLET:-swiftlet}
 TESTBED_IMAGES=${TESTBED_IMAGES:-/testbed/images}
@@ -34,6 +37,8 @@ TESTBED_TAP=${TESTBED_TAP:-tap0}
 FIO_DISK_OPTIONS=${FIO_DISK_OPTIONS-,io=async,direct}
 TESTBED_PROFILE=${TESTBED_PROFILE:-0}
 TESTBED_PROFILE_FREQUENCY=${TESTBED_PROFILE_FREQUENCY:-499}
+TESTBED_KVM_TRACE=${TESTBED_KVM_TRACE:-0}
+TESTBED_KVM_TRACE_LINES=${TESTBED_KVM_TRACE_LINES:-150}
 
 # The guest's network: the tap's end (L1, or the host in direct mode) and the guest on one /24.
 # guest/linux/init's defaults are the same, so a guest booted by hand on such a tap works too.
@@ -562,4 +567,29 @@ name_guest_symbols() {
             if (found) $0 = substr($0, 1, RSTART + RLENGTH - 1) " " name[found] substr($0, RSTART + RLENGTH)
         }
         { print }' "$SCENARIO_DIR/guest.kallsyms" -
+}
+
+# L1 KVM's own view of a guest that dies (TESTBED_KVM_TRACE=1). On SVM a triple fault
+# reinitialises the VMCB before Swiftlet hears of it (rip 0xfff0), so the registers are gone;
+# ftrace's ring buffer still has the exits and the exceptions KVM injected just before.
+KVM_TRACE_ROOT=/sys/kernel/tracing
+
+kvm_trace_start() {
+    [ "$TESTBED_KVM_TRACE" = 1 ] || return 0
+    [ -d "$KVM_TRACE_ROOT/events" ] || mount -t tracefs nodev "$KVM_TRACE_ROOT" 2>/dev/null
+    [ -d "$KVM_TRACE_ROOT/events/kvm" ] || { echo "kvm trace: no kvm events in $KVM_TRACE_ROOT" >&2; return 0; }
+    echo 0 >"$KVM_TRACE_ROOT/tracing_on"
+    echo 2048 >"$KVM_TRACE_ROOT/buffer_size_kb"
+    : >"$KVM_TRACE_ROOT/trace"
+    for event in kvm_exit kvm_inj_exception kvm_inj_virq kvm_apic_accept_irq kvm_userspace_exit kvm_pio kvm_msr kvm_cr kvm_page_fault; do
+        [ -f "$KVM_TRACE_ROOT/events/kvm/$event/enable" ] && echo 1 >"$KVM_TRACE_ROOT/events/kvm/$event/enable"
+    done
+    echo 1 >"$KVM_TRACE_ROOT/tracing_on"
+}
+
+kvm_trace_dump() { # NAME
+    [ "$TESTBED_KVM_TRACE" = 1 ] && [ -f "$KVM_TRACE_ROOT/trace" ] || return 0
+    echo 0 >"$KVM_TRACE_ROOT/tracing_on"
+    echo "TESTBED-LOG $1 kvm trace (last $TESTBED_KVM_TRACE_LINES events):"
+    grep -v '^#' "$KVM_TRACE_ROOT/trace" | tail -n "$TESTBED_KVM_TRACE_LINES" | awk '{ print "TESTBED-LOG | " $0 }'
 }

@@ -64,6 +64,7 @@ for name in "$@"; do
     mkdir -p "$SCENARIO_DIR"
     function=$(scenario_function "$name")
     started=$(now)
+    kvm_trace_start
     if ! command -v "$function" >/dev/null 2>&1; then
         echo "no such scenario" >"$SCENARIO_DIR/reason"
         false
@@ -89,6 +90,7 @@ for name in "$@"; do
             # awk ends every line, so a log cut mid-line cannot swallow the next result line.
             tr -d '\r' <"$log" | tail -n 30 | awk '{ print "TESTBED-LOG | " $0 }'
         done
+        kvm_trace_dump "$name"
     fi
 done
 echo "TESTBED summary: $passed ok, $failed failed"
