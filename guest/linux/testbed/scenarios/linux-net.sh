@@ -5,11 +5,11 @@
 # and md5 of each stream must match what L1 sent. (The guest echoes rather than making its own
 # random bytes: its nested, emulated CPU would spend minutes on them.) The times of the
 # transfers are noted; they are emulator times (see docs/testbed.md), not Swiftlet's speed.
-# 8, not the 64 that issue 11 asks for: guest → L1 runs at about one TCP segment per round trip
-# in the emulator, for QEMU as for Swiftlet (docs/benchmarks.md), so 32 MiB took 510 s of CI's
-# run, and CI's whole test command must stay within 30 min. The checksums prove the data path
-# as well at 8 MiB; bench-net measures the throughput.
-LINUX_NET_MIB=8
+# 64 MiB, as issue 11 asks. Until 2026-12-03 it was 8: guest → L1 then ran at about one TCP
+# segment per round trip and 32 MiB took 510 s of CI's run. Since kicks and tap frames are served
+# on the device's own thread and transmits complete before the tap write (docs/benchmarks.md),
+# the whole scenario takes about 85 s at 64 MiB on an idle development machine.
+LINUX_NET_MIB=${LINUX_NET_MIB:-64}
 
 scenario_linux_net() {
     # 128 MiB through two emulated CPUs (L1's and the guest's nested one) take minutes: on
