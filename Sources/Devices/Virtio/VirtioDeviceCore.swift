@@ -7,8 +7,9 @@ import Synchronization
 /// A transport (virtio-pci today, virtio-mmio later) only maps its register layout onto
 /// `VirtioRegisters`, passes the effect of each write here, and delivers interrupts through
 /// the `VirtioInterrupt` it was built with. Register accesses arrive on vCPU threads and only
-/// touch registers under a lock. Queue work never runs there: a notification hops onto the
-/// device's own thread (`DeviceWorker`), where the device consumes chains. A malformed ring or chain
+/// touch registers under a lock. Queue work never runs there: a notification (an ioeventfd
+/// the device's thread waits on, or a register write) is served on the device's own thread
+/// (`DeviceWorker`), where the device consumes chains. A malformed ring or chain
 /// is reported through the error handler, the device sets DEVICE_NEEDS_RESET and raises a
 /// configuration interrupt, and that queue stays dead until the driver resets the device.
 public final class VirtioDeviceCore: Sendable {
