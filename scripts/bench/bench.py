@@ -629,10 +629,10 @@ class Bench:
                  "vhost-vsock-pci, whose data path is in L1's kernel (vhost_vsock; host side AF_VSOCK in L1, "
                  "QEMU's process only sets it up); ")
         rows = {
-            "host → guest": report.Row("linux.vsock.rx", "virtio-vsock throughput, L1 → guest, QEMU vhost-vsock (nested testbed)",
+            "host → guest": report.Row("linux.vsock.rx", "virtio-vsock throughput, L1 → guest (nested testbed; QEMU vhost-vsock, data path in L1's kernel)",
                                        "MiB/s", "higher", vsock + "L1 connects (CONNECT 52 on the Unix socket, or AF_VSOCK "
                                        "CID 3 port 52), timed with L1's clock; " + where),
-            "guest → host": report.Row("linux.vsock.tx", "virtio-vsock throughput, guest → L1, QEMU vhost-vsock (nested testbed)",
+            "guest → host": report.Row("linux.vsock.tx", "virtio-vsock throughput, guest → L1 (nested testbed; QEMU vhost-vsock, data path in L1's kernel)",
                                        "MiB/s", "higher", vsock + "the guest connects to CID 2 port 1234 (Swiftlet: L1's "
                                        "uds_1234), timed with the guest's clock; " + where),
         }
