@@ -96,9 +96,10 @@ if [ -n "$net" ]; then
         -device "virtio-net-pci,netdev=net0,romfile=${mac:+,mac=$mac}"
 fi
 if [ -n "$vsock" ]; then
-    # vhost-vsock-pci: QEMU has no device model of its own for vsock, only the kernel's, so its
-    # host side is AF_VSOCK here (connect to the guest's CID, listen for its connections to CID
-    # 2), not Swiftlet's Unix socket, and uds= has nothing to map to.
+    # vhost-vsock-pci: QEMU's process has no vsock data path of its own (its devices are
+    # vhost-vsock, in the kernel, and vhost-user-vsock, in a separate daemon), so the host side
+    # is this kernel's AF_VSOCK (connect to the guest's CID, listen for its connections to
+    # CID 2), not Swiftlet's Unix socket, and uds= has nothing to map to.
     cid=
     for part in $(printf '%s\n' "$vsock" | tr ',' ' '); do
         case $part in
