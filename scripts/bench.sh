@@ -4,7 +4,7 @@
 # Usage: scripts/bench.sh [--quick] [--json PATH] [--runs N] [--linux] [--time-limit SECONDS] [--only ROWS]
 #   --quick     one run per figure (CI smoke run, well under two minutes)
 #   --json PATH also write the figures as JSON
-#   --linux     also the Linux rows (boot, virtio-blk, SMP, virtio-net, fio) in the nested testbed (scripts/testbed.sh, ~60 min)
+#   --linux     also the Linux rows (boot, virtio-blk, SMP, virtio-net, vsock, fio) in the nested testbed (scripts/testbed.sh, ~60 min)
 #   --time-limit SECONDS  fail and skip the remaining rows after this long (default 100 / 1200,
 #               5400 more with --linux)
 #   --only ROWS comma-separated row groups, e.g. --only "exits,first output"

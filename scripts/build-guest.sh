@@ -6,7 +6,8 @@
 #   fio.cpio.gz        Debian's fio and e2fsck with their libraries and the loader, for the scenarios
 #                      that boot it after initramfs.cpio.gz (linux-disk-fio, bench-fio; below)
 #   disk.ext4          a small ext4 image made without root (mke2fs -d) from guest/linux/disk/
-#   kvm-modules/       irqbypass, kvm, kvm-amd, tun and brd of the same kernel (for the nested testbed's L1)
+#   kvm-modules/       kvm, tun, brd, vhost-vsock and vhost-net of the same kernel, with what they
+#                      need (for the nested testbed's L1)
 #   vsock-echo         guest/vsock-echo built static: in the initramfs's /bin, and here for the host side
 #   kernel-version     the exact package, version and kernel release used
 # Nothing is rebuilt when the inputs (these scripts, guest/linux, busybox, the kernel package)
@@ -28,8 +29,14 @@ VIRTIO_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev v
 VIRTIO_MODULES="$VIRTIO_MODULES vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport"
 # For the testbed's L1: KVM, tun for the taps Swiftlet's virtio-net attaches to, and brd (a RAM
 # disk) for bench-fio, whose disk file must sit on a filesystem that takes O_DIRECT: L1's 6.1
-# tmpfs refuses it (tmpfs has direct I/O only since Linux 6.6). L1's init loads only the first four.
+# tmpfs refuses it (tmpfs has direct I/O only since Linux 6.6). Then, for QEMU as the reference VMM
+# (--vmm qemu), the host ends of its vhost devices: vhost-vsock (bench-vsock: the guest's vsock
+# data path in L1's kernel) and vhost-net (bench-net with QEMU_NET_VHOST=on), in dependency order
+# (their .ko's depends=: vhost needs vhost_iotlb; vhost_vsock vhost, vsock and
+# vmw_vsock_virtio_transport_common, which needs vsock; vhost_net vhost, tap and tun).
+# L1's init loads all but brd, in this order.
 KVM_MODULES="irqbypass kvm kvm-amd tun brd"
+KVM_MODULES="$KVM_MODULES vhost_iotlb vhost vsock vmw_vsock_virtio_transport_common vhost_vsock tap vhost_net"
 
 # fio (issue 14: linux-disk-fio checks data written through the disk under load with fio's
 # verify, bench-fio measures latency and IOPS) and e2fsck (linux-disk-fio checks the filesystem

@@ -24,6 +24,8 @@
 #   TESTBED_BOOT_RETRIES       fresh L1s for a scenario whose guest died before its shell (default 3)
 #   TESTBED_L1_CPUS            L1's vCPUs (default 1, and 4 for the SMP scenarios)
 #   QEMU_CPU                   with --vmm qemu: the -cpu model of the QEMU in L1 (qemu-as-swiftlet.sh)
+#   QEMU_NET_VHOST             with --vmm qemu: on gives QEMU's virtio-net vhost-net (default off)
+#   BENCH_VSOCK_MIB            MiB bench-vsock sends each way (default 16)
 #   FIO_DISK_OPTIONS           Swiftlet's --disk options for linux-disk-fio and bench-fio (lib.sh)
 #   TESTBED_PROFILE            1: bench-fio profiles two of its jobs with perf in L1 and counts
 #                              exits, interrupts and context switches around them; counters: the
@@ -74,8 +76,11 @@ fi
 SCENARIO_TIMEOUT=${TESTBED_SCENARIO_TIMEOUT:-180}
 SCENARIO_SLOTS=${#SCENARIOS[@]}
 for name in "${SCENARIOS[@]}"; do [ "$name" = linux-net ] && SCENARIO_SLOTS=$((SCENARIO_SLOTS + 4)); done
-# bench-fio's may take two (five fio runs of 10 s, in a guest that inflates fio's 87 MiB first).
-for name in "${SCENARIOS[@]}"; do [ "$name" = bench-fio ] && SCENARIO_SLOTS=$((SCENARIO_SLOTS + 1)); done
+# bench-fio's may take two (five fio runs of 10 s, in a guest that inflates fio's 87 MiB first),
+# and so may bench-vsock's (a boot and 32 MiB through the emulated CPUs; it allows itself two).
+for name in "${SCENARIOS[@]}"; do
+    case $name in bench-fio | bench-vsock) SCENARIO_SLOTS=$((SCENARIO_SLOTS + 1)) ;; esac
+done
 # A profile adds perf's reports, run in L1 after the guest is gone (a minute or two under TCG).
 PROFILE=${TESTBED_PROFILE:-0}
 [ "$PROFILE" = 0 ] || SCENARIO_SLOTS=$((SCENARIO_SLOTS + 1))
@@ -127,7 +132,8 @@ mkdir -p "$TESTBED_OUT"
 runner_settings() {
     local var
     for var in TESTBED_L2_KERNEL TESTBED_L2_INITRAMFS TESTBED_L2_CMDLINE_EXTRA TESTBED_L2_MEMORY TESTBED_SCENARIO_TIMEOUT SWIFTLET_SECCOMP_LOG \
-        QEMU_CPU TESTBED_PROFILE TESTBED_PROFILE_FREQUENCY BENCH_FIO_PROFILED TESTBED_KVM_TRACE TESTBED_KVM_TRACE_LINES; do
+        QEMU_CPU QEMU_NET_VHOST BENCH_VSOCK_MIB TESTBED_PROFILE TESTBED_PROFILE_FREQUENCY BENCH_FIO_PROFILED \
+        TESTBED_KVM_TRACE TESTBED_KVM_TRACE_LINES; do
         [ -n "${!var:-}" ] && printf 'export %s=%q\n' "$var" "${!var}"
     done
     # Passed on even when empty: empty means no extra disk options (lib.sh).

@@ -7,6 +7,10 @@
  * On the host, through Swiftlet's Unix sockets (Firecracker's protocol):
  *   vsock-echo uds-connect PATH PORT   connect to PATH, "CONNECT PORT", expect "OK ...", then as connect
  *   vsock-echo uds-echo PATH           listen on PATH (the device's PATH_PORT), echo each connection
+ * For throughput (bench-vsock), one-way receivers: each connection is read to its end and thrown
+ * away, its byte count printed as a line on stdout, then closed:
+ *   vsock-echo sink PORT               on AF_VSOCK PORT
+ *   vsock-echo uds-sink PATH           on the Unix socket PATH
  *
  * "connect" half-closes the stream when stdin ends and exits when the peer closes, so
  * `vsock-echo connect 2 1234 <data >echoed` round-trips a file.
@@ -64,7 +68,23 @@ static void echo(int fd) {
     close(fd);
 }
 
-static void serve(int listener) {
+/* Reads one connection to its end, prints how many bytes came, then closes it: the sender ("connect"
+ * waits for the close) knows everything arrived, and the count is out by then. */
+static void sink(int fd) {
+    static char buffer[65536];
+    unsigned long long total = 0;
+    for (;;) {
+        ssize_t count = read(fd, buffer, sizeof buffer);
+        if (count < 0 && errno == EINTR) continue;
+        if (count <= 0) break;
+        total += (unsigned long long)count;
+    }
+    printf("%llu\n", total);
+    fflush(stdout);
+    close(fd);
+}
+
+static void serve(int listener, void (*handle)(int)) {
     if (listen(listener, 8) != 0) die("listen");
     for (;;) {
         int connection = accept(listener, NULL, NULL);
@@ -72,7 +92,7 @@ static void serve(int listener) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
             die("accept");
         }
-        echo(connection);
+        handle(connection);
     }
 }
 
@@ -170,11 +190,14 @@ static void expect_ok_line(int fd) {
 }
 
 int main(int argc, char **argv) {
-    if (argc == 3 && strcmp(argv[1], "listen") == 0) {
+    int listening = argc == 3 && (strcmp(argv[1], "listen") == 0 || strcmp(argv[1], "sink") == 0);
+    int uds_listening = argc == 3 && (strcmp(argv[1], "uds-echo") == 0 || strcmp(argv[1], "uds-sink") == 0);
+    void (*handle)(int) = argc == 3 && strstr(argv[1], "sink") ? sink : echo;
+    if (listening) {
         int fd = vsock_socket();
         struct sockaddr_vm address = vsock_address(VMADDR_CID_ANY, parse_number(argv[2], "port"));
         if (bind(fd, (struct sockaddr *)&address, sizeof address) != 0) die("bind");
-        serve(fd);
+        serve(fd, handle);
     } else if (argc == 4 && strcmp(argv[1], "connect") == 0) {
         int fd = vsock_socket();
         struct sockaddr_vm address = vsock_address(parse_number(argv[2], "CID"), parse_number(argv[3], "port"));
@@ -190,14 +213,15 @@ int main(int argc, char **argv) {
         if (write_all(fd, request, (size_t)length) != 0) die("send CONNECT");
         expect_ok_line(fd);
         relay(fd);
-    } else if (argc == 3 && strcmp(argv[1], "uds-echo") == 0) {
+    } else if (uds_listening) {
         int fd = socket(AF_UNIX, SOCK_STREAM, 0);
         if (fd < 0) die("socket(AF_UNIX)");
         struct sockaddr_un address = unix_address(argv[2]);
         if (bind(fd, (struct sockaddr *)&address, sizeof address) != 0) die("bind");
-        serve(fd);
+        serve(fd, handle);
     } else {
-        fprintf(stderr, "usage: vsock-echo listen PORT | connect CID PORT | uds-connect PATH PORT | uds-echo PATH\n");
+        fprintf(stderr, "usage: vsock-echo listen PORT | connect CID PORT | uds-connect PATH PORT | uds-echo PATH"
+                        " | sink PORT | uds-sink PATH\n");
         return 2;
     }
     return 0;

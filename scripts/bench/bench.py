@@ -440,22 +440,29 @@ class Bench:
     # keep their 1-vCPU L1.
     TESTBED_SMP_SCENARIOS = ["bench-smp-boot1", "bench-smp-boot4", "bench-smp-pause"]
 
-    def testbed_run(self, vmm, scenarios=None):
+    def testbed_run(self, vmm, scenarios=None, env=None):
         """One `scripts/testbed.sh` run; returns {scenario: its result details} for `scenarios`
-        (default TESTBED_SCENARIOS)."""
+        (default TESTBED_SCENARIOS). `env`: more environment for that run (QEMU_NET_VHOST=on)."""
         scenarios = scenarios or self.TESTBED_SCENARIOS[vmm]
         argv = [os.path.join(REPO_ROOT, "scripts", "testbed.sh"), *scenarios]
+        extra = dict(env or {})
         if vmm == "qemu":
             argv[1:1] = ["--vmm", "qemu"]
         else:
-            os.environ["SWIFTLET_BIN"] = os.path.abspath(self.o.swiftlet)
-        child = Child(argv, "testbed-" + vmm, self.dir)
+            extra["SWIFTLET_BIN"] = os.path.abspath(self.o.swiftlet)
+        saved = {name: os.environ.get(name) for name in extra}
+        os.environ.update(extra)
+        child = Child(argv, "testbed-" + vmm + "".join("-%s=%s" % item for item in sorted((env or {}).items())), self.dir)
         try:
             child.wait_line(lambda text: text.startswith("TESTBED summary:"), 900)
             status = child.wait_exit(120)
         finally:
             child.stop()
-            os.environ.pop("SWIFTLET_BIN", None)
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
         results = {}
         for _, text in list(child.lines):
             found = re.match(r"TESTBED ([a-z0-9-]+): (ok|FAIL) ?(.*)", text)
@@ -578,10 +585,26 @@ class Bench:
             "guest → L1": report.Row("linux.net.tx", "virtio-net TCP throughput, guest → L1 (nested testbed)", "MiB/s",
                                      "higher", stream + "timed with the guest's clock; " + where),
         }
+        # The same two streams against QEMU with vhost=on (QEMU_NET_VHOST, qemu-as-swiftlet.sh): the
+        # data path in L1's kernel (vhost_net), not in QEMU's process. Swiftlet's samples are the rows above's.
+        vhost = ("scripts/testbed.sh bench-net with QEMU_NET_VHOST=on: the guest's virtio-net on tap0 in L1 "
+                 "(Swiftlet's device, data path in its process, against QEMU's virtio-net-pci with vhost=on, data "
+                 "path in L1's kernel: vhost-net); Swiftlet's samples are the vhost=off rows'; "
+                 "16 MiB of zeros through busybox nc, thrown away by the receiver; ")
+        vhost_rows = {
+            "L1 → guest": report.Row("linux.net.rx.vhost", "virtio-net TCP throughput, L1 → guest, QEMU vhost=on (nested testbed)",
+                                     "MiB/s", "higher", vhost + "timed with L1's clock; " + where),
+            "guest → L1": report.Row("linux.net.tx.vhost", "virtio-net TCP throughput, guest → L1, QEMU vhost=on (nested testbed)",
+                                     "MiB/s", "higher", vhost + "timed with the guest's clock; " + where),
+        }
         for _ in range(self.runs):
-            for vmm in ("swiftlet", "qemu"):
-                details = self.testbed_run(vmm, ["bench-net"])["bench-net"]
+            for vmm, env in (("swiftlet", None), ("qemu", None), ("qemu", {"QEMU_NET_VHOST": "on"})):
+                details = self.testbed_run(vmm, ["bench-net"], env)["bench-net"]
+                if env and "QEMU net vhost=on" not in details:
+                    raise BenchError("QEMU_NET_VHOST=on, but bench-net does not say QEMU ran with vhost=on: %s" % details)
                 for label, row in rows.items():
+                    if env and label not in vhost_rows:
+                        continue
                     if label.startswith("ping"):
                         found = re.search(re.escape(label) + r" avg ([0-9.]+) ms", details)
                     else:
@@ -590,7 +613,37 @@ class Bench:
                     if not found or (not label.startswith("ping") and float(found.group(2)) <= 0):
                         raise BenchError("no '%s' figure in the bench-net result: %s" % (label, details))
                     value = float(found.group(1)) if label.startswith("ping") else int(found.group(1)) / float(found.group(2))
+                    if env:
+                        vhost_rows[label].qemu.append(value)
+                        continue
                     getattr(row, vmm).append(value)
+                    if label in vhost_rows and vmm == "swiftlet":
+                        vhost_rows[label].swiftlet.append(value)
+        return list(rows.values()) + list(vhost_rows.values())
+
+    def rows_linux_vsock(self):
+        where = self.TESTBED_WHERE
+        vsock = ("scripts/testbed.sh bench-vsock: 16 MiB of zeros one way over the guest's virtio-vsock (CID 3), "
+                 "counted and thrown away by guest/vsock-echo's sink, which closes when all has arrived; Swiftlet's "
+                 "device with Firecracker's Unix-socket host side (data path in Swiftlet's process) against QEMU's "
+                 "vhost-vsock-pci, whose data path is in L1's kernel (vhost_vsock; host side AF_VSOCK in L1, "
+                 "QEMU's process only sets it up); ")
+        rows = {
+            "host → guest": report.Row("linux.vsock.rx", "virtio-vsock throughput, L1 → guest (nested testbed; QEMU vhost-vsock, data path in L1's kernel)",
+                                       "MiB/s", "higher", vsock + "L1 connects (CONNECT 52 on the Unix socket, or AF_VSOCK "
+                                       "CID 3 port 52), timed with L1's clock; " + where),
+            "guest → host": report.Row("linux.vsock.tx", "virtio-vsock throughput, guest → L1 (nested testbed; QEMU vhost-vsock, data path in L1's kernel)",
+                                       "MiB/s", "higher", vsock + "the guest connects to CID 2 port 1234 (Swiftlet: L1's "
+                                       "uds_1234), timed with the guest's clock; " + where),
+        }
+        for _ in range(self.runs):
+            for vmm in ("swiftlet", "qemu"):
+                details = self.testbed_run(vmm, ["bench-vsock"])["bench-vsock"]
+                for label, row in rows.items():
+                    found = re.search(re.escape(label) + r" ([0-9]+) MiB in ([0-9.]+) s", details)
+                    if not found or float(found.group(2)) <= 0:
+                        raise BenchError("no '%s' figure in the bench-vsock result: %s" % (label, details))
+                    getattr(row, vmm).append(int(found.group(1)) / float(found.group(2)))
         return list(rows.values())
 
     def rows_linux_fio(self):
@@ -641,9 +694,9 @@ class Bench:
         names = ["startup microvm", "startup pc", "memory", "pause/resume count", "pause/resume echo", "snapshot 128 MiB",
                  "snapshot 1 GiB", "first output", "exits", "density"]
         if self.o.linux:
-            plan += [self.rows_linux, self.rows_linux_smp, self.rows_linux_net, self.rows_linux_fio]
+            plan += [self.rows_linux, self.rows_linux_smp, self.rows_linux_net, self.rows_linux_vsock, self.rows_linux_fio]
             names += ["linux in the testbed", "linux smp in the testbed", "linux net in the testbed",
-                      "linux fio in the testbed"]
+                      "linux vsock in the testbed", "linux fio in the testbed"]
         if self.o.only:
             wanted = [name.strip() for name in self.o.only.split(",")]
             unknown = [name for name in wanted if name not in names]

@@ -6,14 +6,15 @@
 #   SWIFTLET=scripts/lib/qemu-as-swiftlet.sh scripts/testbed.sh --direct linux-boot
 # QEMU_ACCEL picks the accelerator (default: kvm when /dev/kvm runs Linux, else tcg);
 # QEMU_MACHINE the machine type (default pc; the benchmark also uses microvm); QEMU_CPU a -cpu
-# model (default QEMU's own; `host` gives the guest about the CPUID Swiftlet gives it).
+# model (default QEMU's own; `host` gives the guest about the CPUID Swiftlet gives it);
+# QEMU_NET_VHOST=on puts --net's data path in the kernel (vhost-net; default off, as Swiftlet's).
 set -eu
 
 # --api-sock PATH gives QEMU a QMP socket there (not Firecracker's API: only bench-smp-pause,
 # which speaks QMP to it, uses it).
-[ "${1:-}" = run ] || { echo "usage: $0 run --kernel PATH [--initrd PATH] [--cmdline S] [--memory MIB] [--cpus N] [--disk PATH[,ro][,io=async|sync][,direct]] [--net tap=NAME[,mac=MAC]] [--api-sock PATH]" >&2; exit 2; }
+[ "${1:-}" = run ] || { echo "usage: $0 run --kernel PATH [--initrd PATH] [--cmdline S] [--memory MIB] [--cpus N] [--disk PATH[,ro][,io=async|sync][,direct]] [--net tap=NAME[,mac=MAC]] [--vsock cid=N[,uds=PATH]] [--api-sock PATH]" >&2; exit 2; }
 shift
-kernel= initrd= cmdline= memory=128 cpus=1 disk= net= qmp=
+kernel= initrd= cmdline= memory=128 cpus=1 disk= net= vsock= qmp=
 while [ $# -gt 0 ]; do
     case $1 in
     --kernel) kernel=$2 ;;
@@ -23,6 +24,7 @@ while [ $# -gt 0 ]; do
     --cpus) cpus=$2 ;;
     --disk) disk=$2 ;;
     --net) net=$2 ;;
+    --vsock) vsock=$2 ;;
     --api-sock) qmp=$2 ;;
     *) echo "qemu-as-swiftlet: unsupported option $1" >&2; exit 2 ;;
     esac
@@ -74,7 +76,8 @@ if [ -n "$disk" ]; then
     set -- "$@" -drive "file=$path,format=raw,if=virtio$drive_options"
 fi
 if [ -n "$net" ]; then
-    # virtio-net-pci on the tap, its data path in QEMU's own process (vhost=off), as Swiftlet's.
+    # virtio-net-pci on the tap, its data path in QEMU's own process (vhost=off) as Swiftlet's,
+    # or with QEMU_NET_VHOST=on in the kernel's vhost-net (L1's /dev/vhost-net).
     tap= mac=
     for part in $(printf '%s\n' "$net" | tr ',' ' '); do
         case $part in
@@ -85,7 +88,28 @@ if [ -n "$net" ]; then
     done
     [ -e "/sys/class/net/$tap" ] || { echo "error: no tap $tap" >&2; exit 1; }
     # romfile= : no PXE option ROM (the guest boots with -kernel; the testbed packs no ROMs).
-    set -- "$@" -netdev "tap,id=net0,ifname=$tap,script=no,downscript=no,vhost=off" \
+    vhost=${QEMU_NET_VHOST:-off}
+    case $vhost in on | off) ;; *) echo "qemu-as-swiftlet: QEMU_NET_VHOST must be on or off, not $vhost" >&2; exit 2 ;; esac
+    [ "$vhost" = off ] || [ -c /dev/vhost-net ] || { echo "error: QEMU_NET_VHOST=on but no /dev/vhost-net (module vhost_net)" >&2; exit 1; }
+    echo "qemu-as-swiftlet: net vhost=$vhost" >&2
+    set -- "$@" -netdev "tap,id=net0,ifname=$tap,script=no,downscript=no,vhost=$vhost" \
         -device "virtio-net-pci,netdev=net0,romfile=${mac:+,mac=$mac}"
+fi
+if [ -n "$vsock" ]; then
+    # vhost-vsock-pci: QEMU's process has no vsock data path of its own (its devices are
+    # vhost-vsock, in the kernel, and vhost-user-vsock, in a separate daemon), so the host side
+    # is this kernel's AF_VSOCK (connect to the guest's CID, listen for its connections to
+    # CID 2), not Swiftlet's Unix socket, and uds= has nothing to map to.
+    cid=
+    for part in $(printf '%s\n' "$vsock" | tr ',' ' '); do
+        case $part in
+        cid=*) cid=${part#cid=} ;;
+        uds=*) ;;
+        *) echo "qemu-as-swiftlet: unsupported --vsock part $part" >&2; exit 2 ;;
+        esac
+    done
+    [ -n "$cid" ] || { echo "error: --vsock needs cid=N" >&2; exit 2; }
+    [ -c /dev/vhost-vsock ] || { echo "error: no /dev/vhost-vsock (module vhost_vsock)" >&2; exit 1; }
+    set -- "$@" -device "vhost-vsock-pci,guest-cid=$cid"
 fi
 exec qemu-system-x86_64 "$@"

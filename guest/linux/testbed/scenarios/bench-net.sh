@@ -1,6 +1,6 @@
 # bench-net: virtio-net throughput and ping round trip, for `scripts/bench.sh --linux`
 # (docs/benchmarks.md). The VMM under test ($SWIFTLET: Swiftlet, or QEMU's virtio-net-pci with
-# vhost=off under --vmm qemu) gets tap0 (L1 172.30.0.1, the guest 172.30.0.2, configured by the
+# vhost=off under --vmm qemu, vhost=on with QEMU_NET_VHOST=on, noted as `QEMU net vhost=on`) gets tap0 (L1 172.30.0.1, the guest 172.30.0.2, configured by the
 # guest's `shell` scenario). Noted:
 #   `ping L1 → guest avg A ms`, `ping guest → L1 avg A ms` (20 pings each, 5 a second)
 #   `L1 → guest 16 MiB in S s (R MiB/s)`, `guest → L1 16 MiB in S s (R MiB/s)`
@@ -21,6 +21,9 @@ scenario_bench_net() {
     shell_prompt_or_fail
     note_init_time
     console_has '^SWIFTLET-GUEST: net up' || stop_and_fail "the guest has no network: $(diagnose)"
+    # QEMU's stand-in says whether its data path is its own (vhost=off) or vhost-net's.
+    sed -n 's/^qemu-as-swiftlet: net /QEMU net /p' "$SWIFTLET_ERR" >qemu.notes
+    while read -r line; do note "$line"; done <qemu.notes
 
     ping_guest 20 || stop_and_fail "L1 → guest ping lost packets: ${PING_SUMMARY:-no output}"
     note "ping L1 → guest $(bench_net_ping_average "$PING_SUMMARY")"
