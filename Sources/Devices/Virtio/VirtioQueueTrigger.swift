@@ -15,7 +15,7 @@ public struct VirtioQueueTrigger: Sendable {
     public typealias Completion = @Sendable (Virtqueue) throws -> Void
     private let request: @Sendable (Int) -> Bool
     private let completion: @Sendable (Int, @escaping Completion) -> Void
-    private let loop: DeviceEventLoop
+    private let loop: DeviceEventLoop?
 
     /// `request` receives the queue index and `completion` the queue index and the work; the
     /// core passes closures that hold it weakly, and its thread's `loop`.
@@ -25,13 +25,24 @@ public struct VirtioQueueTrigger: Sendable {
         self.loop = loop
     }
 
+    /// For a device driven without a core (a fuzzer): every request is taken, and no host
+    /// descriptor can be watched (`watch` returns nil).
+    public init(_ request: @escaping @Sendable (Int) -> Void, completion: @escaping @Sendable (Int, @escaping Completion) -> Void = { _, _ in }) {
+        self.request = { index in
+            request(index)
+            return true
+        }
+        self.completion = completion
+        loop = nil
+    }
+
     /// Watches a host descriptor of the device from the device's own thread: `onReady` runs
     /// there once per armed period, or with `oneShot: false` on every event until disarmed
     /// (see `ReadinessWatch`).
     public func watch(
         _ descriptor: Int32, direction: ReadinessWatch.Direction = .readable, oneShot: Bool = true, onReady: @escaping @Sendable () -> Void
-    ) -> ReadinessWatch {
-        ReadinessWatch(descriptor: descriptor, loop: loop, direction: direction, oneShot: oneShot, onReadable: onReady)
+    ) -> ReadinessWatch? {
+        loop.map { ReadinessWatch(descriptor: descriptor, loop: $0, direction: direction, oneShot: oneShot, onReadable: onReady) }
     }
 
     /// Runs `body` with queue `index` on this thread, under the lock the worker's passes hold,
