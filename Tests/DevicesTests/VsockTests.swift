@@ -337,7 +337,14 @@ enum FileManagerShim {
         // posting one on every wait that timed out (a loaded machine) overran the ring, and the
         // device rightly broke the queue ("invalid avail ring: idx 128 is 17 ahead of 111").
         var bufferPosted = false
-        while consumed < total && ContinuousClock.now < deadline {
+        // The echo keeps to the device's credit, as a driver must: when the host reads slowly
+        // the device's buffer toward it fills, and a packet beyond its credit would rightly
+        // reset the connection. Echoes without credit wait here for the device's next counts.
+        var echoesWaiting: [[UInt8]] = []
+        var echoedToDevice: UInt32 = 0
+        var deviceForwardCount: UInt32 = 0
+        var deviceBufferAllocation: UInt32 = 0
+        while (consumed < total || !echoesWaiting.isEmpty) && ContinuousClock.now < deadline {
             if !bufferPosted {
                 try harness.postReceiveBuffers(1)
                 bufferPosted = true
@@ -346,13 +353,21 @@ enum FileManagerShim {
             bufferPosted = false
             let packet = try harness.receivedPacket(position)
             position &+= 1
-            guard packet.header.knownOperation == .readWrite else { continue }
-            consumed += packet.payload.count
-            // The guest application read it: the counts it reports in its next packet say so.
-            harness.guestForwardCount &+= UInt32(packet.payload.count)
-            try harness.send(harness.guestPacket(.readWrite, guestPort: 52, hostPort: hostPort, payloadLength: packet.payload.count), payload: packet.payload)
+            deviceForwardCount = packet.header.forwardCount
+            deviceBufferAllocation = packet.header.bufferAllocation
+            if packet.header.knownOperation == .readWrite {
+                consumed += packet.payload.count
+                // The guest application read it: the counts it reports in its next packet say so.
+                harness.guestForwardCount &+= UInt32(packet.payload.count)
+                echoesWaiting.append(packet.payload)
+            }
+            while let next = echoesWaiting.first, UInt32(next.count) <= deviceBufferAllocation &- (echoedToDevice &- deviceForwardCount) {
+                echoesWaiting.removeFirst()
+                echoedToDevice &+= UInt32(next.count)
+                try harness.send(harness.guestPacket(.readWrite, guestPort: 52, hostPort: hostPort, payloadLength: next.count), payload: next)
+            }
         }
-        #expect(consumed == total)
+        #expect(consumed == total && echoesWaiting.isEmpty, "consumed \(consumed) of \(total), \(echoesWaiting.count) echoes still waiting for credit")
         for _ in 0..<600 where echoed.bytes.withLock({ $0.count }) < total {
             harness.drain()
             usleep(50_000)
