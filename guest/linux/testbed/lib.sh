@@ -24,7 +24,9 @@
 #   TESTBED_PROFILE_FREQUENCY  perf's samples per second (default 499)
 #   TESTBED_KVM_TRACE          1 = record L1 KVM's exits and injected exceptions (ftrace) during each
 #                              scenario and print the last TESTBED_KVM_TRACE_LINES (default 150) of a
-#                              failed one: what the guest did before a triple fault (kvm_trace_* below)
+#                              failed one: what the guest did before a triple fault (kvm_trace_* below);
+#                              npf = record only the NPFs taken in the guest's own page walk and note
+#                              how many each scenario had, failed or not
 
 SWIFTLET=${SWIFTLET:-swiftlet}
 TESTBED_IMAGES=${TESTBED_IMAGES:-/testbed/images}
@@ -575,16 +577,30 @@ name_guest_symbols() {
 KVM_TRACE_ROOT=/sys/kernel/tracing
 
 kvm_trace_start() {
-    [ "$TESTBED_KVM_TRACE" = 1 ] || return 0
+    [ "$TESTBED_KVM_TRACE" = 1 ] || [ "$TESTBED_KVM_TRACE" = npf ] || return 0
     [ -d "$KVM_TRACE_ROOT/events" ] || mount -t tracefs nodev "$KVM_TRACE_ROOT" 2>/dev/null
     [ -d "$KVM_TRACE_ROOT/events/kvm" ] || { echo "kvm trace: no kvm events in $KVM_TRACE_ROOT" >&2; return 0; }
     echo 0 >"$KVM_TRACE_ROOT/tracing_on"
     echo 2048 >"$KVM_TRACE_ROOT/buffer_size_kb"
     : >"$KVM_TRACE_ROOT/trace"
-    for event in kvm_exit kvm_inj_exception kvm_inj_virq kvm_apic_accept_irq kvm_userspace_exit kvm_pio kvm_msr kvm_cr kvm_page_fault; do
-        [ -f "$KVM_TRACE_ROOT/events/kvm/$event/enable" ] && echo 1 >"$KVM_TRACE_ROOT/events/kvm/$event/enable"
-    done
+    if [ "$TESTBED_KVM_TRACE" = npf ]; then
+        # Bit 33 of an NPF's error code: the fault came from the guest's own page-table walk.
+        echo 'error_code & 0x200000000' >"$KVM_TRACE_ROOT/events/kvm/kvm_page_fault/filter"
+        echo 1 >"$KVM_TRACE_ROOT/events/kvm/kvm_page_fault/enable"
+    else
+        echo 0 >"$KVM_TRACE_ROOT/events/kvm/kvm_page_fault/filter" 2>/dev/null
+        for event in kvm_exit kvm_inj_exception kvm_inj_virq kvm_apic_accept_irq kvm_userspace_exit kvm_pio kvm_msr kvm_cr kvm_page_fault; do
+            [ -f "$KVM_TRACE_ROOT/events/kvm/$event/enable" ] && echo 1 >"$KVM_TRACE_ROOT/events/kvm/$event/enable"
+        done
+    fi
     echo 1 >"$KVM_TRACE_ROOT/tracing_on"
+}
+
+# With TESTBED_KVM_TRACE=npf: the scenario's count of page-walk NPFs, as a note.
+kvm_trace_note_npf() {
+    [ "$TESTBED_KVM_TRACE" = npf ] && [ -f "$KVM_TRACE_ROOT/trace" ] || return 0
+    echo 0 >"$KVM_TRACE_ROOT/tracing_on"
+    printf 'page-walk NPFs %s' "$(grep -c 'kvm_page_fault:' "$KVM_TRACE_ROOT/trace")"
 }
 
 kvm_trace_dump() { # NAME

@@ -73,6 +73,8 @@ for name in "$@"; do
     fi
     rc=$?
     details="$(seconds_between "$started" "$(now)") s"
+    npf_note=$(kvm_trace_note_npf)
+    [ -z "$npf_note" ] || details="$details; $npf_note"
     if [ -f "$SCENARIO_DIR/notes" ]; then
         while read -r line; do details="$details; $line"; done <"$SCENARIO_DIR/notes"
     fi
