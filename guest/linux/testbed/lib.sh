@@ -600,7 +600,9 @@ kvm_trace_start() {
 kvm_trace_note_npf() {
     [ "$TESTBED_KVM_TRACE" = npf ] && [ -f "$KVM_TRACE_ROOT/trace" ] || return 0
     echo 0 >"$KVM_TRACE_ROOT/tracing_on"
-    printf 'page-walk NPFs %s' "$(grep -c 'kvm_page_fault:' "$KVM_TRACE_ROOT/trace")"
+    printf 'page-walk NPFs %s%s' "$(grep -c 'kvm_page_fault:' "$KVM_TRACE_ROOT/trace")" \
+        "$(grep 'kvm_page_fault:' "$KVM_TRACE_ROOT/trace" | head -n 8 |
+            sed -n 's/.* \([0-9.]*\): kvm_page_fault: vcpu \([0-9]*\) rip \(0x[0-9a-f]*\) address \(0x[0-9a-f]*\).*/ [\1 s vcpu \2 rip \3 gpa \4]/p' | tr -d '\n')"
 }
 
 kvm_trace_dump() { # NAME
