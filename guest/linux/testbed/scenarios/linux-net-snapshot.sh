@@ -14,7 +14,16 @@ LINUX_NET_SNAPSHOT_CHECKS="ping vsock"
 # Ping both ways: 5 pings from L1 with none lost, and a ping from the guest answered in this
 # phase (after a restore the console is a new file, so an old answer does not count).
 linux_net_snapshot_check_ping() { # PHASE
-    ping_guest 5 || stop_and_fail "$1 the snapshot: L1 → guest ping lost packets: ${PING_SUMMARY:-no output}"
+    # After a restore, 5 of 5 pings were lost twice in many runs (2026-12-01, 2026-12-03) while
+    # the guest itself ran on; the cause is not found (docs/testbed.md). One more round, 3 s
+    # later, tells a stall of a few seconds from a dead receive path, and the note shows it.
+    if ! ping_guest 5 && [ "$1" = after ]; then
+        note "first 5 pings after the restore lost (${PING_SUMMARY:-no output}); retried"
+        sleep 3
+        ping_guest 5 || stop_and_fail "$1 the snapshot: L1 → guest ping lost packets twice: ${PING_SUMMARY:-no output}"
+    fi
+    [ -n "$PING_SUMMARY" ] && case $PING_SUMMARY in *" 0% packet loss"*) ;; *) false ;; esac ||
+        stop_and_fail "$1 the snapshot: L1 → guest ping lost packets: ${PING_SUMMARY:-no output}"
     wait_for_console '^SWIFTLET-GUEST: ping [0-9]+ ok' 30 ||
         stop_and_fail "$1 the snapshot: the guest's pings to L1 got no answer: $(diagnose)"
     note "ping $1: $(printf '%s\n' "$PING_SUMMARY" | sed -n 's/.*= [0-9.]*\/\([0-9.]*\)\/.*/avg \1 ms/p')"
