@@ -83,6 +83,10 @@ public final class DeviceEventLoop: Sendable {
         state.withLock { $0.jobs.append(job) }
         // The thread runs every job queued before it waits again, so it need not wake itself.
         guard !isCurrent else { return }
+        wakeThread()
+    }
+
+    private func wakeThread() {
         var one: UInt64 = 1
         _ = write(wake, &one, MemoryLayout<UInt64>.size)
     }
@@ -98,8 +102,7 @@ public final class DeviceEventLoop: Sendable {
         if closeNow {
             close(descriptor)
         } else if !isCurrent {
-            var one: UInt64 = 1
-            _ = write(wake, &one, MemoryLayout<UInt64>.size)
+            wakeThread()
         }
     }
 
@@ -138,15 +141,15 @@ public final class DeviceEventLoop: Sendable {
                 return state.jobs
             }
             if batch.isEmpty { return true }
-            for job in batch {
+            for (position, job) in batch.enumerated() {
                 guard let job else {
-                    state.withLock { $0.ended = true }
-                    // Closes queued behind the marker still happen.
+                    // Closes queued behind the marker still happen, from this batch and later.
                     let rest = state.withLock { state -> [Job?] in
+                        state.ended = true
                         defer { state.jobs.removeAll() }
                         return state.jobs
                     }
-                    for late in rest { late?() }
+                    for late in batch[(position + 1)...] + rest { late?() }
                     return false
                 }
                 job()
